@@ -1,0 +1,19 @@
+"""zen.autodiff: the Tensor, its ops and the reverse-mode pass."""
+from .anomaly import detect_anomaly
+from .conv import avg_pool2d, conv2d, max_pool2d
+from .gradcheck import grad_check
+from .nn_ops import dropout, gelu, log_softmax, logsumexp, softmax
+from .ops import (abs, add, clip, concat, div, exp, flatten, getitem, leaky_relu, log,
+                  matmul, maximum, minimum, mul, neg, pad, power, reduce_max, reduce_mean,
+                  reduce_min, reduce_sum, relu, reshape, sigmoid, sqrt, stack, sub, tanh,
+                  transpose, unbroadcast, where)
+from .tensor import Function, Tensor, is_grad_enabled, no_grad
+
+__all__ = [
+    "Tensor", "Function", "no_grad", "is_grad_enabled", "detect_anomaly", "grad_check",
+    "unbroadcast", "add", "sub", "mul", "div", "neg", "power", "matmul", "exp", "log",
+    "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "gelu", "clip", "maximum",
+    "minimum", "where", "reduce_sum", "reduce_mean", "reduce_max", "reduce_min",
+    "softmax", "log_softmax", "logsumexp", "reshape", "flatten", "transpose", "concat",
+    "stack", "pad", "getitem", "conv2d", "max_pool2d", "avg_pool2d", "dropout",
+]

@@ -1,0 +1,169 @@
+"""2-D convolution and pooling on channels-last images (N, H, W, C).
+
+Convolution is im2col: a strided view of every receptive field, copied once
+into a matrix, and one matmul with the kernel. The backward passes loop over
+the kernel's kh*kw offsets (never over pixels or samples), each a whole-batch
+strided add.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..backend import xp
+from .tensor import Function
+
+
+def pair(value, name):
+    """An int or a pair of ints, as a pair; anything else is a ValueError."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = (int(value), int(value))
+    if (not isinstance(value, (tuple, list)) or len(value) != 2
+            or not all(isinstance(v, (int, np.integer)) and v > 0 for v in value)):
+        raise ValueError(f"Received an invalid value for `{name}`, expected a positive "
+                         f"integer or a pair of them. Received: {name}={value!r}")
+    return tuple(int(v) for v in value)
+
+
+def conv_padding(padding, in_size, kernel, stride):
+    """((top, bottom), (left, right)) for "valid", "same" (TensorFlow's split,
+    the extra row at the bottom) or an int / pair of ints."""
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return (0, 0), (0, 0)
+        if mode == "same":
+            pads = []
+            for n, k, s in zip(in_size, kernel, stride):
+                total = max((-(-n // s) - 1) * s + k - n, 0)
+                pads.append((total // 2, total - total // 2))
+            return tuple(pads)
+    elif isinstance(padding, (int, np.integer)) and padding >= 0:
+        return (int(padding),) * 2, (int(padding),) * 2
+    elif isinstance(padding, (tuple, list)) and len(padding) == 2 and all(
+            isinstance(p, (int, np.integer)) and p >= 0 for p in padding):
+        return (int(padding[0]),) * 2, (int(padding[1]),) * 2
+    raise ValueError(f"Received an invalid value for `padding`, expected 'valid', 'same' "
+                     f"or a non-negative integer. Received: padding={padding!r}")
+
+
+def _windows(x, kernel, stride, out_hw):
+    """A (N, Ho, Wo, kh, kw, C) view of every receptive field of x (no copy)."""
+    n, _, _, c = x.shape
+    sn, sh, sw, sc = x.strides
+    return as_strided(x, (n, *out_hw, *kernel, c),
+                      (sn, sh * stride[0], sw * stride[1], sh, sw, sc), writeable=False)
+
+
+def _output_size(in_hw, kernel, stride, op):
+    out = tuple((n - k) // s + 1 for n, k, s in zip(in_hw, kernel, stride))
+    if min(out) < 1:
+        raise ValueError(f"{op}: a window of {kernel} does not fit the input of "
+                         f"height x width {in_hw} (after padding)")
+    return out
+
+
+def _offsets(kernel, stride, out_hw):
+    """(i, j, slice of the input rows, slice of its columns) per kernel offset."""
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            yield (i, j, slice(i, i + stride[0] * (out_hw[0] - 1) + 1, stride[0]),
+                   slice(j, j + stride[1] * (out_hw[1] - 1) + 1, stride[1]))
+
+
+class Conv2D(Function):
+    def __init__(self, stride=1, padding=0):
+        self.stride = pair(stride, "stride")
+        self.padding = padding
+
+    def forward(self, x, w):
+        if x.ndim != 4 or w.ndim != 4 or x.shape[3] != w.shape[2]:
+            raise ValueError(f"conv2d expects x (N, H, W, C) and w (kh, kw, C, filters) "
+                             f"with the same C; received x {x.shape} and w {w.shape}")
+        kernel = w.shape[:2]
+        self.pads = conv_padding(self.padding, x.shape[1:3], kernel, self.stride)
+        if any(p for side in self.pads for p in side):
+            x = xp.pad(x, ((0, 0), *self.pads, (0, 0)))
+        self.padded_shape, self.dtype = x.shape, x.dtype
+        self.out_hw = _output_size(x.shape[1:3], kernel, self.stride, "conv2d")
+        cols = _windows(x, kernel, self.stride, self.out_hw).reshape(-1, w[..., 0].size)
+        self.w = w
+        self.cols = cols if len(self.needs_grad) > 1 and self.needs_grad[1] else None
+        out = cols @ w.reshape(-1, w.shape[3])
+        return out.reshape(x.shape[0], *self.out_hw, w.shape[3])
+
+    def backward(self, g):
+        w = self.w
+        g2 = g.reshape(-1, w.shape[3])
+        gw = (self.cols.T @ g2).reshape(w.shape) if self.needs_grad[1] else None
+        gx = None
+        if self.needs_grad[0]:
+            gcols = (g2 @ w.reshape(-1, w.shape[3]).T).reshape(*g.shape[:3], *w.shape[:3])
+            padded = xp.zeros(self.padded_shape, self.dtype)
+            for i, j, rows, columns in _offsets(w.shape[:2], self.stride, self.out_hw):
+                padded[:, rows, columns, :] += gcols[:, :, :, i, j, :]
+            (top, bottom), (left, right) = self.pads
+            gx = padded[:, top:padded.shape[1] - bottom, left:padded.shape[2] - right, :]
+        return gx, gw
+
+
+class _Pool(Function):
+    def __init__(self, size=2, stride=None):
+        self.size = pair(size, "pool_size")
+        self.stride = self.size if stride is None else pair(stride, "strides")
+
+    def _check(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"{type(self).__name__} expects (N, H, W, C) input, "
+                             f"received shape {x.shape}")
+        self.shape, self.dtype = x.shape, x.dtype
+        self.out_hw = _output_size(x.shape[1:3], self.size, self.stride, type(self).__name__)
+        return _offsets(self.size, self.stride, self.out_hw)
+
+
+class MaxPool2D(_Pool):
+    """Max over each window; the gradient goes to the first maximum."""
+
+    def forward(self, x):
+        out = argmax = None
+        for k, (_, _, rows, columns) in enumerate(self._check(x)):
+            window = x[:, rows, columns, :]
+            if out is None:
+                out, argmax = window.copy(), xp.zeros(window.shape, np.int8)
+            else:
+                better = window > out
+                xp.copyto(out, window, where=better)
+                argmax[better] = k
+        self.argmax = argmax
+        return out
+
+    def backward(self, g):
+        grad = xp.zeros(self.shape, self.dtype)
+        for k, (_, _, rows, columns) in enumerate(_offsets(self.size, self.stride, self.out_hw)):
+            grad[:, rows, columns, :] += g * (self.argmax == k)
+        return grad
+
+
+class AvgPool2D(_Pool):
+    def forward(self, x):
+        windows = [x[:, rows, columns, :] for _, _, rows, columns in self._check(x)]
+        return sum(windows[1:], windows[0].copy()) * (1 / len(windows))
+
+    def backward(self, g):
+        grad = xp.zeros(self.shape, self.dtype)
+        share = g * (1 / (self.size[0] * self.size[1]))
+        for _, _, rows, columns in _offsets(self.size, self.stride, self.out_hw):
+            grad[:, rows, columns, :] += share
+        return grad
+
+
+def conv2d(x, w, b=None, stride=1, padding=0):
+    """Cross-correlate x (N, H, W, C) with w (kh, kw, C, filters), then add b."""
+    out = Conv2D.apply(x, w, stride=stride, padding=padding)
+    return out if b is None else out + b
+
+
+def max_pool2d(x, size=2, stride=None):
+    return MaxPool2D.apply(x, size=size, stride=stride)
+
+
+def avg_pool2d(x, size=2, stride=None):
+    return AvgPool2D.apply(x, size=size, stride=stride)

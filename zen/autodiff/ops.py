@@ -1,0 +1,438 @@
+"""The primitive ops (arithmetic, elementwise maths, reductions, shapes) and
+the ops composed from them.
+
+Each primitive is a `Function` with its backward right below its forward.
+Binary ops follow numpy broadcasting; `unbroadcast` sums each gradient back
+to its operand's shape, once, for all of them.
+"""
+import numpy as np
+
+from ..backend import xp
+from .tensor import Function, Tensor
+
+
+def unbroadcast(gradient, shape):
+    """Sum `gradient` over the axes that broadcasting added or stretched."""
+    if gradient.shape == shape:
+        return gradient
+    extra = gradient.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and gradient.shape[extra + i] != 1)
+    return gradient.sum(axis=axes).reshape(shape)
+
+
+# ----- arithmetic -----------------------------------------------------------
+class Add(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a + b
+
+    def backward(self, g):
+        return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return a - b
+
+    def backward(self, g):
+        gb = unbroadcast(-g, self.shapes[1]) if self.needs_grad[1] else None
+        return unbroadcast(g, self.shapes[0]), gb
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):
+        ga = unbroadcast(g * self.b, self.a.shape) if self.needs_grad[0] else None
+        gb = unbroadcast(g * self.a, self.b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g):
+        gb = g / self.b
+        ga = unbroadcast(gb, self.a.shape) if self.needs_grad[0] else None
+        gb = unbroadcast(-gb * self.a / self.b, self.b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return -g
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = a ** b
+        return self.out
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        ga = unbroadcast(g * b * a ** (b - 1), a.shape) if self.needs_grad[0] else None
+        gb = None
+        if self.needs_grad[1]:
+            log_a = xp.log(xp.where(a > 0, a, 1))  # d/db a**b = a**b log a, taken as 0 at a <= 0
+            gb = unbroadcast(g * self.out * log_a, b.shape)
+        return ga, gb
+
+
+class MatMul(Function):
+    """np.matmul: 1-D, 2-D and batched, gradients summed over broadcast batches."""
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError("matmul needs at least 1-D operands, received a scalar")
+        self.a, self.b = a, b
+        try:
+            return a @ b
+        except ValueError:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned "
+                             f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})") from None
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        if a.ndim == 2 and b.ndim == 2:  # the common case, without reshapes
+            ga = g @ b.T if self.needs_grad[0] else None
+            gb = a.T @ g if self.needs_grad[1] else None
+            return ga, gb
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = xp.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = xp.expand_dims(g2, -1)
+        ga = gb = None
+        if self.needs_grad[0]:
+            ga = unbroadcast(g2 @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if self.needs_grad[1]:
+            gb = unbroadcast(xp.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+# ----- elementwise maths ----------------------------------------------------
+class Exp(Function):
+    def forward(self, a):
+        self.out = xp.exp(a)
+        return self.out
+
+    def backward(self, g):
+        return g * self.out
+
+
+class Log(Function):
+    def forward(self, a):
+        self.a = a
+        return xp.log(a)
+
+    def backward(self, g):
+        return g / self.a
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        self.out = xp.sqrt(a)
+        return self.out
+
+    def backward(self, g):
+        return g / (2 * self.out)
+
+
+class Abs(Function):
+    def forward(self, a):
+        self.a = a
+        return xp.abs(a)
+
+    def backward(self, g):
+        return g * xp.sign(self.a)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        self.out = xp.tanh(a)
+        return self.out
+
+    def backward(self, g):
+        return g * (1 - self.out * self.out)
+
+
+class Sigmoid(Function):
+    def forward(self, a):
+        # 1 / (1 + e^-a) written with tanh: no overflow for large |a|
+        self.out = 0.5 * (xp.tanh(0.5 * a) + 1)
+        return self.out
+
+    def backward(self, g):
+        return g * self.out * (1 - self.out)
+
+
+class ReLU(Function):
+    def forward(self, a):
+        self.out = xp.maximum(a, 0)
+        return self.out
+
+    def backward(self, g):
+        return g * (self.out > 0)
+
+
+class LeakyReLU(Function):
+    def __init__(self, alpha=0.01):
+        self.alpha = alpha
+
+    def forward(self, a):
+        self.positive = a > 0
+        return xp.where(self.positive, a, a * self.alpha)
+
+    def backward(self, g):
+        return xp.where(self.positive, g, g * self.alpha)
+
+
+class Clip(Function):
+    def __init__(self, lo=None, hi=None):
+        self.lo, self.hi = lo, hi
+
+    def forward(self, a):
+        self.a = a
+        return xp.clip(a, self.lo, self.hi)
+
+    def backward(self, g):
+        inside = xp.ones(self.a.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= self.a >= self.lo
+        if self.hi is not None:
+            inside &= self.a <= self.hi
+        return g * inside
+
+
+class Where(Function):
+    """where(cond, a, b); cond is a constant boolean array."""
+
+    def __init__(self, cond):
+        self.cond = cond
+
+    def forward(self, a, b):
+        self.shapes = a.shape, b.shape
+        return xp.where(self.cond, a, b)
+
+    def backward(self, g):
+        zero = xp.zeros((), g.dtype)
+        ga = unbroadcast(xp.where(self.cond, g, zero), self.shapes[0]) if self.needs_grad[0] else None
+        gb = unbroadcast(xp.where(self.cond, zero, g), self.shapes[1]) if self.needs_grad[1] else None
+        return ga, gb
+
+
+# ----- reductions -------------------------------------------------------------
+class Sum(Function):
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        self.shape = a.shape
+        return xp.sum(a, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, g):
+        if not self.keepdims and self.axis is not None:
+            g = xp.expand_dims(g, _positive_axes(self.axis, len(self.shape)))
+        return xp.broadcast_to(g, self.shape)
+
+
+class Max(Function):
+    """max over axes; the gradient is shared equally between tied maxima."""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, a):
+        self.a = a
+        self.out = xp.max(a, axis=self.axis, keepdims=True)
+        return self.out if self.keepdims else _squeeze(self.out, self.axis)
+
+    def backward(self, g):
+        if not self.keepdims:
+            g = g.reshape(self.out.shape)
+        mask = self.a == self.out
+        return g * mask / mask.sum(axis=self.axis, keepdims=True)
+
+
+def _positive_axes(axis, ndim):
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    return tuple(a % ndim for a in axes)
+
+
+def _squeeze(array, axis):
+    return array.reshape(()) if axis is None else xp.squeeze(array, axis=axis)
+
+
+# ----- shapes and indexing ----------------------------------------------------
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, a):
+        self.in_shape = a.shape
+        return a.reshape(self.shape)
+
+    def backward(self, g):
+        return g.reshape(self.in_shape)
+
+
+class Transpose(Function):
+    def __init__(self, axes=None):
+        self.axes = axes
+
+    def forward(self, a):
+        self.axes = tuple(reversed(range(a.ndim))) if self.axes is None else \
+            tuple(axis % a.ndim for axis in self.axes)
+        return xp.transpose(a, self.axes)
+
+    def backward(self, g):
+        return xp.transpose(g, np.argsort(self.axes))
+
+
+class GetItem(Function):
+    """a[index]; integer-array indices that repeat accumulate their gradients."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, a):
+        self.shape, self.dtype = a.shape, a.dtype
+        return a[self.index]
+
+    def backward(self, g):
+        grad = xp.zeros(self.shape, self.dtype)
+        if _is_basic(self.index):
+            grad[self.index] = g
+        else:
+            xp.add.at(grad, self.index, g)
+        return grad
+
+
+def _is_basic(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, slice, np.integer))
+               for i in items)
+
+
+class Concat(Function):
+    def __init__(self, axis=0):
+        self.axis = axis
+
+    def forward(self, *arrays):
+        self.splits = np.cumsum([a.shape[self.axis] for a in arrays])[:-1]
+        return xp.concatenate(arrays, axis=self.axis)
+
+    def backward(self, g):
+        return tuple(xp.split(g, self.splits, axis=self.axis))
+
+
+class Pad(Function):
+    def __init__(self, pad_width):
+        self.pad_width = pad_width
+
+    def forward(self, a):
+        self.widths = np.broadcast_to(np.asarray(self.pad_width, dtype=int), (a.ndim, 2))
+        return xp.pad(a, self.widths)
+
+    def backward(self, g):
+        return g[tuple(slice(lo, g.shape[i] - hi) for i, (lo, hi) in enumerate(self.widths))]
+
+
+# ----- the functional API -------------------------------------------------------
+def _value(x):
+    return x.value if isinstance(x, Tensor) else x
+
+
+def add(a, b): return Add.apply(a, b)
+def sub(a, b): return Sub.apply(a, b)
+def mul(a, b): return Mul.apply(a, b)
+def div(a, b): return Div.apply(a, b)
+def neg(a): return Neg.apply(a)
+def power(a, b): return Pow.apply(a, b)
+def matmul(a, b): return MatMul.apply(a, b)
+def exp(t): return Exp.apply(t)
+def log(t): return Log.apply(t)
+def sqrt(t): return Sqrt.apply(t)
+def abs(t): return Abs.apply(t)  # noqa: A001 (the op's name)
+def tanh(t): return Tanh.apply(t)
+def sigmoid(t): return Sigmoid.apply(t)
+def relu(t): return ReLU.apply(t)
+def leaky_relu(t, alpha=0.01): return LeakyReLU.apply(t, alpha=alpha)
+def clip(t, lo, hi): return Clip.apply(t, lo=lo, hi=hi)
+def reduce_sum(t, axis=None, keepdims=False): return Sum.apply(t, axis=_axis(axis), keepdims=keepdims)
+def reduce_max(t, axis=None, keepdims=False): return Max.apply(t, axis=_axis(axis), keepdims=keepdims)
+def reshape(t, shape): return Reshape.apply(t, shape=tuple(shape) if not isinstance(shape, int) else (shape,))
+def transpose(t, axes=None): return Transpose.apply(t, axes=None if axes is None else tuple(axes))
+def concat(tensors, axis=0): return Concat.apply(*tensors, axis=axis)
+def pad(t, pad_width): return Pad.apply(t, pad_width=pad_width)
+
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def reduce_mean(t, axis=None, keepdims=False):
+    """Mean over `axis` (all axes by default): the sum divided by the number of
+    elements reduced, not by the whole size."""
+    shape = np.shape(_value(t))
+    axes = range(len(shape)) if axis is None else _positive_axes(_axis(axis), len(shape))
+    count = int(np.prod([shape[a] for a in axes]))
+    return reduce_sum(t, axis, keepdims) * (1.0 / count)
+
+
+def reduce_min(t, axis=None, keepdims=False):
+    return -reduce_max(-as_tensor(t), axis, keepdims)
+
+
+def maximum(a, b):
+    """Elementwise max; where a == b the gradient goes to a."""
+    return Where.apply(a, b, cond=_value(a) >= _value(b))
+
+
+def minimum(a, b):
+    """Elementwise min; where a == b the gradient goes to a."""
+    return Where.apply(a, b, cond=_value(a) <= _value(b))
+
+
+def where(cond, a, b):
+    return Where.apply(a, b, cond=xp.asarray(_value(cond), dtype=bool))
+
+
+def getitem(t, index):
+    if isinstance(index, Tensor):
+        index = index.value.astype(np.intp)
+    elif isinstance(index, tuple):
+        index = tuple(i.value.astype(np.intp) if isinstance(i, Tensor) else i for i in index)
+    elif isinstance(index, list):
+        index = np.asarray(index)
+    return GetItem.apply(t, index=index)
+
+
+def flatten(t):
+    """Reshape to (batch, everything else), keeping axis 0."""
+    return reshape(t, (np.shape(_value(t))[0], -1))
+
+
+def stack(tensors, axis=0):
+    """Join same-shaped tensors along a new axis."""
+    tensors = [as_tensor(t) for t in tensors]
+    ndim = tensors[0].ndim + 1
+    axis = axis % ndim
+    expanded = [reshape(t, t.shape[:axis] + (1,) + t.shape[axis:]) for t in tensors]
+    return concat(expanded, axis)
+
+
+def as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x, trainable=False)

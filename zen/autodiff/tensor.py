@@ -1,0 +1,301 @@
+"""The two ideas of the engine: `Tensor` (a value that remembers how it was
+made) and `Function` (an op with its forward and backward side by side).
+
+Every op, built in or user-defined, is a `Function` subclass. `apply` runs
+its forward on plain arrays and, when a gradient will be needed, links the
+output Tensor to the Function, which links to its input Tensors: that chain
+is the graph. `Tensor.get_gradients()` walks it once in reverse topological
+order, accumulating each node's gradient with `+`, and then releases it.
+"""
+import itertools
+from contextlib import ContextDecorator
+
+from ..backend import as_float_array, xp
+from . import anomaly
+
+_ids = itertools.count()
+_grad_enabled = True
+
+
+class no_grad(ContextDecorator):
+    """Context manager and decorator inside which no graph is recorded.
+
+    Example:
+        with no_grad():
+            prediction = model(x)      # no graph, no gradient memory
+    """
+
+    def __enter__(self):
+        global _grad_enabled
+        self._previous, _grad_enabled = _grad_enabled, False
+        return self
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._previous
+        return False
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops record the graph right now (False inside `no_grad`)."""
+    return _grad_enabled
+
+
+class Function:
+    """An op: `forward(*arrays) -> array` and `backward(gradient) -> one
+    gradient per input` (a tuple, or a single array for one input; `None` for
+    an input that needs none), both on numpy arrays.
+
+    Non-tensor arguments (an axis, a stride) are keyword arguments of `apply`,
+    passed to `__init__`. `self.needs_grad[i]` says whether input i wants a
+    gradient, so backward can skip work. Save what backward needs on `self`.
+
+    Example:
+        class Square(Function):
+            def forward(self, x):
+                self.x = x
+                return x * x
+
+            def backward(self, gradient):
+                return 2 * self.x * gradient
+
+        y = Square.apply(Tensor([1.0, 2.0]))
+    """
+
+    needs_grad = ()
+    inputs = ()
+
+    def forward(self, *arrays):
+        raise NotImplementedError(f"{type(self).__name__} must define forward (subclass hook)")
+
+    def backward(self, gradient):
+        raise NotImplementedError(f"{type(self).__name__} must define backward (subclass hook)")
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the op on Tensors (or arrays and numbers, wrapped as constants)
+        and record it in the graph when any input is trainable."""
+        tensors = tuple(x if isinstance(x, Tensor) else Tensor(x, trainable=False)
+                        for x in inputs)
+        fn = cls(**params)
+        record = _grad_enabled and any(t.trainable for t in tensors)
+        fn.needs_grad = tuple(t.trainable for t in tensors) if record else ()
+        try:
+            value = fn.forward(*(t.value for t in tensors))
+        except ValueError as error:
+            shapes = ", ".join(str(t.shape) for t in tensors)
+            raise ValueError(f"{cls.__name__} on shapes {shapes}: {error}") from None
+        out = Tensor._from_op(value, record)
+        if record:
+            fn.inputs = tensors
+            out._ctx = fn
+        if anomaly.enabled():
+            anomaly.check_forward(fn, tensors, out.value)
+        return out
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+class _Released(Function):
+    """Stands in for a Function whose graph a backward pass has freed."""
+
+    def backward(self, gradient):
+        raise RuntimeError(
+            "Trying to back-propagate through a graph a second time: its "
+            "buffers were freed by the first pass. Pass retain_graph=True to "
+            "the first get_gradients()/backward() call to keep it.")
+
+
+_RELEASED = _Released()
+
+
+class Tensor:
+    """A numpy array that records the ops applied to it, for reverse-mode
+    differentiation.
+
+    Args:
+        value: numbers, a list or an ndarray. Floating arrays keep their
+            dtype; everything else becomes float32.
+        trainable: whether gradients are computed for this tensor (default True).
+
+    Example:
+        a, b = Tensor(10), Tensor(5)
+        d = (a * b) ** 2
+        d.get_gradients()
+        a.gradient, b.gradient       # 500.0, 1000.0
+    """
+
+    __slots__ = ("value", "gradient", "trainable", "id", "_ctx", "__weakref__")
+    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected op
+
+    def __init__(self, value, trainable: bool = True):
+        if isinstance(value, Tensor):
+            value = value.value
+        self.value = as_float_array(value)
+        self.trainable = bool(trainable)
+        self.gradient = None
+        self.id = next(_ids)
+        self._ctx = None
+
+    @classmethod
+    def _from_op(cls, value, trainable):
+        """A Tensor for an op's output, skipping the input checks."""
+        out = cls.__new__(cls)
+        out.value = value if isinstance(value, xp.ndarray) else xp.asarray(value)
+        out.trainable = trainable
+        out.gradient = None
+        out.id = next(_ids)
+        out._ctx = None
+        return out
+
+    # ----- the reverse-mode pass -------------------------------------------
+    def get_gradients(self, gradient=None, retain_graph: bool = False) -> None:
+        """Back-propagate from this tensor, adding d(self)/d(t) to `t.gradient`
+        for every trainable tensor t it depends on.
+
+        Args:
+            gradient: the seed, d(loss)/d(self); default ones.
+            retain_graph: keep the graph for another pass (default False:
+                the graph is freed, so memory does not grow across steps).
+        """
+        if not self.trainable:
+            raise RuntimeError("get_gradients() called on a tensor with "
+                               "trainable=False: nothing it depends on is trainable")
+        seed = xp.ones_like(self.value) if gradient is None else _seed(gradient, self)
+        order = _topological_order(self)
+        grads = {id(self): seed}
+        check = anomaly.enabled()
+        for node in reversed(order):
+            grad = grads.pop(id(node), None)
+            fn = node._ctx
+            if not retain_graph:
+                node._ctx = None if fn is None else _RELEASED
+            if grad is None:
+                continue
+            node.gradient = grad if node.gradient is None else node.gradient + grad
+            if fn is None:
+                continue
+            input_grads = fn.backward(grad)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            if check:
+                anomaly.check_backward(fn, input_grads)
+            for x, gx, needed in zip(fn.inputs, input_grads, fn.needs_grad):
+                if needed and gx is not None:
+                    gx = _match(gx, x, fn)
+                    key = id(x)
+                    grads[key] = gx if key not in grads else grads[key] + gx
+
+    backward = get_gradients
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient."""
+        self.gradient = None
+
+    # ----- plain-array views --------------------------------------------------
+    shape = property(lambda self: self.value.shape)
+    ndim = property(lambda self: self.value.ndim)
+    dtype = property(lambda self: self.value.dtype)
+    size = property(lambda self: self.value.size)
+
+    def numpy(self):
+        """The value as an ndarray (shared, not copied)."""
+        return self.value
+
+    def item(self) -> float:
+        return self.value.item()
+
+    def detach(self) -> "Tensor":
+        """The same value as a constant, cut from the graph."""
+        return Tensor(self.value, trainable=False)
+
+    def __len__(self):
+        return len(self.value)
+
+    def __repr__(self):
+        if self.value.size <= 8:
+            body = f"{self.value!r}".removeprefix("array(").removesuffix(")")
+            body = body.split(", dtype=")[0]
+            return f"Tensor({body}, dtype={self.dtype}, trainable={self.trainable})"
+        return f"Tensor(shape={self.shape}, dtype={self.dtype}, trainable={self.trainable})"
+
+    # ----- operators: thin calls into the ops ---------------------------------
+    def __add__(self, other): return ops.add(self, other)
+    def __radd__(self, other): return ops.add(other, self)
+    def __sub__(self, other): return ops.sub(self, other)
+    def __rsub__(self, other): return ops.sub(other, self)
+    def __mul__(self, other): return ops.mul(self, other)
+    def __rmul__(self, other): return ops.mul(other, self)
+    def __truediv__(self, other): return ops.div(self, other)
+    def __rtruediv__(self, other): return ops.div(other, self)
+    def __pow__(self, other): return ops.power(self, other)
+    def __rpow__(self, other): return ops.power(other, self)
+    def __matmul__(self, other): return ops.matmul(self, other)
+    def __rmatmul__(self, other): return ops.matmul(other, self)
+    def __neg__(self): return ops.neg(self)
+    def __getitem__(self, index): return ops.getitem(self, index)
+
+    # ----- methods --------------------------------------------------------------
+    def sum(self, axis=None, keepdims=False): return ops.reduce_sum(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return ops.reduce_mean(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return ops.reduce_max(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return ops.reduce_min(self, axis, keepdims)
+    def reshape(self, *shape): return ops.reshape(self, _shape_args(shape))
+    def transpose(self, *axes): return ops.transpose(self, _shape_args(axes) or None)
+    T = property(lambda self: ops.transpose(self))
+    def exp(self): return ops.exp(self)
+    def log(self): return ops.log(self)
+    def sqrt(self): return ops.sqrt(self)
+    def abs(self): return ops.abs(self)
+    def tanh(self): return ops.tanh(self)
+    def sigmoid(self): return ops.sigmoid(self)
+    def relu(self): return ops.relu(self)
+    def clip(self, lo, hi): return ops.clip(self, lo, hi)
+
+
+def _shape_args(args):
+    """Accept both t.reshape(2, 3) and t.reshape((2, 3))."""
+    return tuple(args[0]) if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+
+
+def _seed(gradient, tensor):
+    seed = as_float_array(gradient.value if isinstance(gradient, Tensor) else gradient,
+                          tensor.dtype)
+    if seed.shape != tensor.shape:
+        raise ValueError(f"get_gradients: the seed gradient has shape {seed.shape}, "
+                         f"expected the tensor's shape {tensor.shape}")
+    return seed
+
+
+def _match(gradient, tensor, fn):
+    """Check a backward result against its input, casting to the input's dtype."""
+    if gradient.shape != tensor.value.shape:
+        raise RuntimeError(f"{type(fn).__name__}.backward returned a gradient of shape "
+                           f"{gradient.shape} for an input of shape {tensor.value.shape}")
+    if gradient.dtype != tensor.value.dtype:
+        gradient = gradient.astype(tensor.value.dtype)
+    return gradient
+
+
+def _topological_order(root):
+    """Trainable tensors reachable from root, each after all its inputs
+    (iterative depth-first search: no recursion limit, each node once)."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        if node._ctx is not None:
+            stack.extend((x, False) for x in node._ctx.inputs
+                         if x.trainable and id(x) not in visited)
+    return order
+
+
+from . import ops  # noqa: E402  (ops builds on Tensor and Function above)
