@@ -1,0 +1,68 @@
+"""Activation layers, and activations by name for the `activation=` argument."""
+from .. import autodiff as ad
+from .layer import Layer
+
+
+class ReLU(Layer):
+    def call(self, x):
+        return ad.relu(x)
+
+
+class LeakyReLU(Layer):
+    def __init__(self, alpha: float = 0.01):
+        super().__init__()
+        self.alpha = alpha
+
+    def call(self, x):
+        return ad.leaky_relu(x, self.alpha)
+
+    def get_config(self):
+        return {"alpha": self.alpha}
+
+
+class Sigmoid(Layer):
+    def call(self, x):
+        return ad.sigmoid(x)
+
+
+class Tanh(Layer):
+    def call(self, x):
+        return ad.tanh(x)
+
+
+class GELU(Layer):
+    def call(self, x):
+        return ad.gelu(x)
+
+
+class Softmax(Layer):
+    def __init__(self, axis: int = -1):
+        super().__init__()
+        self.axis = axis
+
+    def call(self, x):
+        return ad.softmax(x, self.axis)
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+
+def linear(x):
+    return x if isinstance(x, ad.Tensor) else ad.Tensor(x, trainable=False)
+
+
+_BY_NAME = {"relu": ad.relu, "sigmoid": ad.sigmoid, "tanh": ad.tanh,
+            "softmax": ad.softmax, "leaky_relu": ad.leaky_relu, "gelu": ad.gelu,
+            "linear": linear}
+
+
+def get(activation):
+    """A function Tensor -> Tensor from a name ("relu", ...), a callable, or None (linear)."""
+    if activation is None:
+        return linear
+    if callable(activation):
+        return activation
+    if activation in _BY_NAME:
+        return _BY_NAME[activation]
+    raise ValueError(f"Unknown activation {activation!r}; expected one of "
+                     f"{sorted(_BY_NAME)}, a callable or None")
