@@ -12,7 +12,7 @@ DEFAULT_DTYPE = np.float32
 def as_float_array(value, dtype=None):
     """Return `value` as a float ndarray.
 
-    Floating arrays keep their dtype (float64 stays float64); Python numbers,
+    Floating ndarrays keep their dtype (float64 stays float64); Python numbers,
     lists, bool and integer arrays become DEFAULT_DTYPE. Strings and objects
     raise TypeError.
     """
@@ -20,11 +20,8 @@ def as_float_array(value, dtype=None):
     if dtype is not None:
         return array.astype(dtype, copy=False)
     kind = array.dtype.kind
-    if kind == "f":
-        return array
-    if kind in "biu":
+    if kind == "f" and isinstance(value, (xp.ndarray, xp.generic)):
+        return array  # an explicit float array keeps its precision
+    if kind in "fbiu":
         return array.astype(DEFAULT_DTYPE)
-    raise TypeError(
-        f"expected numbers, received an array of dtype {array.dtype} "
-        f"(e.g. {array.flat[0]!r})" if array.size else
-        f"expected numbers, received an array of dtype {array.dtype}")
+    raise TypeError(f"expected numbers, received an array of dtype {array.dtype}")
