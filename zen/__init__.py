@@ -2,5 +2,11 @@
 from . import autodiff
 from .autodiff import Tensor, no_grad
 from .rng import set_seed
+from . import nn, optim, data
+from . import metrics, callbacks, train
+from .train import History, Trainer, plot_history
 
 __version__ = "0.1.0"
+
+__all__ = ["Tensor", "no_grad", "set_seed", "Trainer", "History", "plot_history",
+           "autodiff", "nn", "optim", "data", "callbacks", "metrics", "train"]

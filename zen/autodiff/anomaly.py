@@ -61,6 +61,7 @@ def check_forward(fn, inputs, output) -> None:
 
 def check_backward(fn, input_grads) -> None:
     for i, grad in enumerate(input_grads):
+        grad = getattr(grad, "values", grad)  # an IndexedGradient's nonzero part
         if grad is not None and not np.all(np.isfinite(grad)):
             raise FloatingPointError(_message(
                 fn, f"backward produced NaN or Inf in the gradient of input {i}"))

@@ -8,7 +8,7 @@ to its operand's shape, once, for all of them.
 import numpy as np
 
 from ..backend import xp
-from .tensor import Function, Tensor
+from .tensor import Function, IndexedGradient, Tensor
 
 
 def unbroadcast(gradient, shape):
@@ -309,12 +309,7 @@ class GetItem(Function):
         return a[self.index]
 
     def backward(self, g):
-        grad = xp.zeros(self.shape, self.dtype)
-        if _is_basic(self.index):
-            grad[self.index] = g
-        else:
-            xp.add.at(grad, self.index, g)
-        return grad
+        return IndexedGradient(self.index, g, _is_basic(self.index))
 
 
 def _is_basic(index):

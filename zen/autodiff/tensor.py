@@ -165,6 +165,7 @@ class Tensor:
         seed = xp.ones_like(self.value) if gradient is None else _seed(gradient, self)
         order = _topological_order(self)
         grads = {id(self): seed}
+        owned = set()  # keys of gradient buffers this pass allocated: safe to add into
         check = anomaly.enabled()
         for node in reversed(order):
             grad = grads.pop(id(node), None)
@@ -183,9 +184,7 @@ class Tensor:
                 anomaly.check_backward(fn, input_grads)
             for x, gx, needed in zip(fn.inputs, input_grads, fn.needs_grad):
                 if needed and gx is not None:
-                    gx = _match(gx, x, fn)
-                    key = id(x)
-                    grads[key] = gx if key not in grads else grads[key] + gx
+                    _accumulate(grads, owned, x, gx, fn)
 
     backward = get_gradients
 
@@ -266,6 +265,47 @@ def _seed(gradient, tensor):
         raise ValueError(f"get_gradients: the seed gradient has shape {seed.shape}, "
                          f"expected the tensor's shape {tensor.shape}")
     return seed
+
+
+class IndexedGradient:
+    """A gradient that is zero except at `index` (what indexing returns):
+    many of them for one tensor (an RNN's time steps, embedding lookups) are
+    added into a single buffer instead of one full-size array each."""
+
+    __slots__ = ("index", "values", "basic")
+
+    def __init__(self, index, values, basic):
+        self.index, self.values, self.basic = index, values, basic
+
+    def add_to(self, buffer):
+        if self.basic:  # a basic index selects each element at most once
+            buffer[self.index] += self.values
+        else:
+            xp.add.at(buffer, self.index, self.values)
+
+
+def _accumulate(grads, owned, tensor, gradient, fn):
+    """Add one backward result into the pass's gradient for `tensor`. Arrays
+    that backward returned may be shared, so they are never written into; a
+    buffer is allocated once a second contribution arrives."""
+    key = id(tensor)
+    if isinstance(gradient, IndexedGradient):
+        if key not in owned:
+            buffer = xp.zeros(tensor.value.shape, tensor.value.dtype)
+            if key in grads:
+                buffer += grads[key]
+            grads[key] = buffer
+            owned.add(key)
+        gradient.add_to(grads[key])
+        return
+    gradient = _match(gradient, tensor, fn)
+    if key in owned:
+        grads[key] += gradient
+    elif key in grads:
+        grads[key] = grads[key] + gradient
+        owned.add(key)
+    else:
+        grads[key] = gradient
 
 
 def _match(gradient, tensor, fn):

@@ -1,0 +1,273 @@
+"""The benchmark harness: each workload (bench_mlp, bench_cnn, bench_rnn) in
+three versions, Zen, hand-written numpy and PyTorch, timed in alternation.
+
+A workload module defines `NAME`, `TITLE`, `make_data(seed) -> (x, y)`,
+`initial_weights(seed) -> [arrays in Zen's get_weights order]` and one
+builder per version, `zen_trainee`, `numpy_trainee`, `torch_trainee`, each
+`(weights, x, y) -> trainee`: an object with `step() -> loss` (one whole
+training step) and `weights() -> [arrays in Zen's order]`.
+
+How a figure is made (see README.md):
+- Each version runs in its own worker process, so that its peak RSS is its
+  own and one framework's allocations cannot slow another's.
+- After a warm-up the versions are timed in alternation, one window of N
+  steps each per round (A B C A B C ...), so that all see the same machine.
+- During every window the load of OTHER processes is measured from
+  /proc/stat; a window above `--max-foreign-load` is refused and retried, and
+  a round with a refused window is dropped for all versions. Medians and
+  ratios come from clean rounds only.
+"""
+import importlib
+import multiprocessing
+import statistics
+import time
+import traceback
+
+from machine import Window, memory_mib
+
+VERSIONS = ("zen", "numpy", "torch")
+
+
+class Unavailable(Exception):
+    """A version that cannot run here (PyTorch not installed)."""
+
+
+# ----- the trainees -------------------------------------------------------------
+class ZenTrainee:
+    """One Zen training step: model(x), loss, backward, opt.step, opt.zero_grad."""
+
+    def __init__(self, model, loss, optimizer, x, y):
+        self.model, self.loss, self.optimizer, self.x, self.y = model, loss, optimizer, x, y
+        self.params = model.parameters()
+
+    def step(self) -> float:
+        loss = self.loss(self.model(self.x), self.y)
+        loss.backward()
+        self.optimizer.step(self.params)
+        self.optimizer.zero_grad(self.params)
+        return loss.item()
+
+    def weights(self):
+        return self.model.get_weights()
+
+
+def zen_modules():
+    """(zen.nn, zen.optim), or Unavailable naming what is missing."""
+    try:
+        from zen import nn, optim
+        nn.losses, nn.Sequential, optim.Adam  # noqa: B018 - fail here, not mid-build
+    except (ImportError, AttributeError) as error:
+        raise Unavailable(f"Zen is incomplete here: {error}") from None
+    return nn, optim
+
+
+def import_torch(threads=2):
+    """The torch module with `threads` intra-op threads, or Unavailable."""
+    try:
+        import torch
+    except ImportError:
+        raise Unavailable("PyTorch is not installed (pip install torch): no torch column") from None
+    torch.set_num_threads(threads)
+    return torch
+
+
+class TorchTrainee:
+    """One PyTorch step: zero_grad, forward, loss, backward, Adam step.
+    `to_zen(model)` gives the weights in Zen's layout, for the check."""
+
+    def __init__(self, torch, model, loss, x, y, to_zen, lr=1e-3):
+        self.model, self.loss, self.to_zen = model, loss, to_zen
+        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def step(self) -> float:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.loss(self.model(self.x), self.y)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
+
+    def weights(self):
+        return [w.detach().numpy().copy() for w in self.to_zen(self.model)]
+
+
+def build(module, version, weights, x, y, torch_threads=2):
+    if version == "torch":
+        import_torch(torch_threads)
+    return getattr(module, f"{version}_trainee")(weights, x, y)
+
+
+# ----- the worker process ------------------------------------------------------------
+def _serve(conn, module_name, version, seed, torch_threads):
+    """Worker main loop: build one version, then answer commands until "stop".
+    Replies are ("ok", payload), ("unavailable", why) or ("error", traceback)."""
+    try:
+        start = memory_mib()
+        module = importlib.import_module(module_name)
+        x, y = module.make_data(seed)
+        trainee = build(module, version, module.initial_weights(seed), x, y, torch_threads)
+        conn.send(("ok", {"start": start["rss"], "ready": memory_mib()["rss"]}))
+    except Unavailable as why:
+        conn.send(("unavailable", str(why)))
+        return
+    except Exception:  # noqa: BLE001 - reported to the parent, which prints it
+        conn.send(("error", traceback.format_exc()))
+        return
+    while True:
+        command, arg = conn.recv()
+        if command == "stop":
+            return
+        try:
+            conn.send(("ok", _COMMANDS[command](trainee, arg)))
+        except Exception:  # noqa: BLE001
+            conn.send(("error", traceback.format_exc()))
+
+
+def _warmup(trainee, steps):
+    for _ in range(steps):
+        trainee.step()
+    return memory_mib()
+
+
+def _calibrate(trainee, seconds):
+    """Seconds per step, from as many steps as fit in `seconds` (at least 2)."""
+    steps, start = 0, time.perf_counter()
+    while steps < 2 or time.perf_counter() - start < seconds:
+        trainee.step()
+        steps += 1
+    return (time.perf_counter() - start) / steps
+
+
+def _timed(trainee, steps):
+    with Window() as window:
+        for _ in range(steps):
+            trainee.step()
+    return {"seconds": window.seconds, "foreign": window.foreign_cores, **memory_mib()}
+
+
+_COMMANDS = {"warmup": _warmup, "calibrate": _calibrate, "time": _timed,
+             "memory": lambda trainee, _: memory_mib()}
+
+
+class WorkerError(RuntimeError):
+    pass
+
+
+class Worker:
+    """The parent's handle on one version's worker process."""
+
+    def __init__(self, module_name, version, options):
+        ctx = multiprocessing.get_context("spawn")  # a clean process: no inherited memory
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, daemon=True,
+                                   args=(child, module_name, version, options.seed,
+                                         options.torch_threads))
+        self.process.start()
+        child.close()
+        self.version = version
+
+    def reply(self):
+        status, payload = self.conn.recv()
+        if status == "error":
+            raise WorkerError(payload)
+        if status == "unavailable":
+            raise Unavailable(payload)
+        return payload
+
+    def ask(self, command, arg=None):
+        self.conn.send((command, arg))
+        return self.reply()
+
+    def close(self):
+        if self.process.is_alive():
+            try:
+                self.conn.send(("stop", None))
+            except (BrokenPipeError, OSError):
+                pass
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.terminate()
+
+
+# ----- one workload, all versions --------------------------------------------------
+def benchmark(module_name, options, log):
+    """Time every version of one workload; returns a result dict (see `report`)."""
+    result = {"workload": module_name, "versions": {}, "rounds": options.rounds, "clean": 0,
+              "refused": []}
+    workers = {}
+    for version in options.versions:
+        workers[version] = Worker(module_name, version, options)
+    try:
+        active = _start(workers, result, options, log)
+        if len(active) > 0:
+            _rounds(active, result, options, log)
+        for version, worker in active.items():
+            result["versions"][version]["memory"].update(end=worker.ask("memory"))
+    finally:
+        for worker in workers.values():
+            worker.close()
+    return result
+
+
+def _start(workers, result, options, log):
+    """Build, warm up and calibrate each version; returns the workers that run."""
+    active = {}
+    for version, worker in workers.items():
+        entry = result["versions"][version] = {"status": "ok", "times": []}
+        try:
+            entry["memory"] = worker.reply()
+            entry["memory"]["warm"] = worker.ask("warmup", options.warmup)["rss"]
+            per_step = worker.ask("calibrate", min(options.window / 4, 0.5))
+        except Unavailable as why:
+            entry.update(status="unavailable", message=str(why))
+            log(f"  {version}: skipped: {why}")
+            continue
+        except WorkerError as error:
+            entry.update(status="error", message=str(error).strip().splitlines()[-1])
+            log(f"  {version}: failed:\n{error}")
+            continue
+        entry["steps"] = options.steps or max(1, round(options.window / per_step))
+        log(f"  {version}: ~{per_step * 1e3:.2f} ms/step, {entry['steps']} steps per window")
+        active[version] = worker
+    return active
+
+
+def _rounds(active, result, options, log):
+    """Alternate the versions, round after round; keep clean rounds only."""
+    for number in range(1, options.rounds + 1):
+        times = {}
+        for version, worker in active.items():
+            entry = result["versions"][version]
+            window = _clean_window(worker, entry["steps"], options, result["refused"],
+                                   log, f"round {number}/{options.rounds} {version}")
+            if window is None:
+                break
+            times[version] = window["seconds"] / entry["steps"]
+        if len(times) < len(active):
+            log(f"  round {number}/{options.rounds}: dropped (a window stayed loaded)")
+            continue
+        result["clean"] += 1
+        for version, seconds in times.items():
+            result["versions"][version]["times"].append(seconds)
+        log(f"  round {number}/{options.rounds}: " +
+            "  ".join(f"{v} {s * 1e3:.3f} ms" for v, s in times.items()))
+
+
+def _clean_window(worker, steps, options, refused, log, label):
+    """A window whose foreign load is under the limit, or None after the
+    retries; the load of each refused window is appended to `refused`."""
+    for attempt in range(options.retries + 1):
+        window = worker.ask("time", steps)
+        if window["foreign"] <= options.max_foreign_load:
+            return window
+        refused.append(window["foreign"])
+        log(f"  {label}: refused: foreign load {window['foreign']:.0%} of a core "
+            f"(limit {options.max_foreign_load:.0%}), "
+            f"{'retrying' if attempt < options.retries else 'giving up'}")
+        if attempt < options.retries:
+            time.sleep(options.retry_wait)
+    return None
+
+
+def median_ms(entry):
+    return statistics.median(entry["times"]) * 1e3 if entry.get("times") else None

@@ -1,0 +1,95 @@
+"""Pieces the hand-written numpy references share: Keras's initialisers (so
+that every version starts from the same kind of weights), an in-place Adam
+with preallocated buffers, and the fused softmax cross-entropy.
+
+Everything is float32 and writes into arrays allocated once, as a careful
+numpy programmer would write a training loop: this is the speed Zen is
+measured against.
+"""
+import numpy as np
+
+F32 = np.float32
+
+
+# ----- initial weights (numpy's own generator: no Zen import needed) ----------
+def glorot_uniform(rng, shape):
+    """U(-l, l), l = sqrt(6 / (fan_in + fan_out)); a conv kernel (kh, kw, in,
+    out) multiplies both fans by kh * kw, as Keras does."""
+    receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    fan_in, fan_out = shape[-2] * receptive, shape[-1] * receptive
+    limit = np.sqrt(6 / (fan_in + fan_out))
+    return rng.uniform(-limit, limit, shape).astype(F32)
+
+
+def orthogonal(rng, shape):
+    """An orthogonal matrix (QR of a Gaussian one), Keras's recurrent default."""
+    q, r = np.linalg.qr(rng.normal(size=shape))
+    return (q * np.sign(np.diag(r))).astype(F32)
+
+
+def zeros(shape):
+    return np.zeros(shape, F32)
+
+
+# ----- Adam ----------------------------------------------------------------------
+class Adam:
+    """Adam (Kingma & Ba, 2015) with PyTorch's arithmetic, in place:
+
+        m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g^2
+        p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+
+    `m`, `v` and one scratch array per parameter are allocated once.
+    """
+
+    def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.params = params
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.m = [np.zeros_like(p) for p in params]
+        self.v = [np.zeros_like(p) for p in params]
+        self.scratch = [np.empty_like(p) for p in params]
+        self.t = 0
+
+    def step(self, grads):
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        step_size = self.lr / (1 - b1 ** self.t)
+        inv_bias2 = 1 / np.sqrt(1 - b2 ** self.t)
+        for p, g, m, v, s in zip(self.params, grads, self.m, self.v, self.scratch):
+            m *= b1
+            np.multiply(g, 1 - b1, out=s)
+            m += s
+            v *= b2
+            np.multiply(g, g, out=s)
+            s *= 1 - b2
+            v += s
+            np.sqrt(v, out=s)
+            s *= inv_bias2
+            s += self.eps
+            np.divide(m, s, out=s)
+            s *= step_size
+            p -= s
+
+
+# ----- losses ----------------------------------------------------------------------
+class SoftmaxCrossEntropy:
+    """Mean softmax cross-entropy of logits against integer labels; `forward`
+    returns the loss and leaves d(loss)/d(logits) in `self.grad` (a reused
+    buffer)."""
+
+    def __init__(self, labels, classes):
+        self.labels = np.asarray(labels)
+        self.rows = np.arange(len(labels))
+        self.grad = np.empty((len(labels), classes), F32)
+        self.sums = np.empty((len(labels), 1), F32)
+
+    def forward(self, logits):
+        p, sums = self.grad, self.sums
+        np.subtract(logits, logits.max(axis=1, keepdims=True), out=p)
+        picked = p[self.rows, self.labels]  # shifted logits of the true classes
+        np.exp(p, out=p)
+        p.sum(axis=1, keepdims=True, out=sums)
+        loss = float(np.mean(np.log(sums[:, 0]) - picked))
+        p /= sums
+        p[self.rows, self.labels] -= 1
+        p *= 1 / len(self.rows)
+        return loss

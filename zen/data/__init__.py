@@ -1,0 +1,13 @@
+"""zen.data: datasets, the DataLoader, and the MNIST loader (numpy only).
+
+Example:
+    from zen.data import ArrayDataset, DataLoader, mnist, one_hot
+    (x_train, y_train), _ = mnist.load_data()
+    loader = DataLoader(ArrayDataset(x_train, y_train), batch_size=64, shuffle=True)
+"""
+from . import mnist
+from .dataset import ArrayDataset, Dataset, Subset, collate, one_hot, random_split
+from .loader import DataLoader
+
+__all__ = ["Dataset", "ArrayDataset", "Subset", "DataLoader", "random_split", "one_hot",
+           "collate", "mnist"]

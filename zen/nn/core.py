@@ -1,0 +1,214 @@
+"""The core layers: Dense, Flatten, Dropout and Embedding, and the small
+argument checks and naming helpers the other layer files share.
+"""
+import numpy as np
+
+from .. import autodiff as ad
+from .. import rng
+from ..autodiff import Tensor
+from ..backend import DEFAULT_DTYPE, as_float_array
+from . import activations, initializers
+from .layer import Layer
+
+
+# ----- shared helpers ----------------------------------------------------------
+def check_positive_int(value, name):
+    """`value` as an int; anything but a positive integer is a ValueError."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0:
+        return int(value)
+    raise ValueError(f"Received an invalid value for `{name}`, expected a positive "
+                     f"integer. Received: {name}={value!r}")
+
+
+def check_float(value, name, low, high, *, high_open=False, low_open=False):
+    """`value` as a float within [low, high] (ends opened as asked)."""
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    if ok:
+        value = float(value)
+        ok = (value > low if low_open else value >= low) and \
+             (value < high if high_open else value <= high)
+    if not ok:
+        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        raise ValueError(f"Received an invalid value for `{name}`, expected a float in "
+                         f"{interval}. Received: {name}={value!r}")
+    return value
+
+
+def callable_name(fn):
+    """How a config names an activation or initialiser: its string, or the
+    function's name (a custom callable must then be a known name to reload)."""
+    if fn is None or isinstance(fn, str):
+        return fn
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+def cast_input(x, dtype):
+    """`x` as a Tensor of the layer's dtype, so that a float32 model stays
+    float32 whatever arrays it is fed. A trainable Tensor is left as it is:
+    casting it would cut its gradient."""
+    if isinstance(x, Tensor):
+        if x.trainable or x.dtype == dtype:
+            return x
+        x = x.value
+    return Tensor(as_float_array(x, dtype), trainable=False)
+
+
+# ----- Dense -------------------------------------------------------------------
+class Dense(Layer):
+    """A fully connected layer: `activation(x @ kernel + bias)`.
+
+    Args:
+        units: the output size (positive int).
+        activation: a name ("relu", "softmax", ...), a callable, or None
+            (the default, linear).
+        use_bias: whether to add a bias (default True).
+        kernel_initializer: name or callable (default "glorot_uniform").
+        bias_initializer: name or callable (default "zeros").
+
+    Shapes: input (batch, ..., features) -> output (batch, ..., units); the
+    kernel (features, units) acts on the last axis, as in Keras.
+
+    Example:
+        layer = Dense(64, activation="relu")
+        y = layer(np.zeros((32, 784)))      # y.shape == (32, 64)
+    """
+
+    def __init__(self, units: int, activation=None, use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros"):
+        super().__init__()
+        self.units = check_positive_int(units, "units")
+        self.activation = activation
+        self._activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self._kernel_init = initializers.get(kernel_initializer)  # an unknown name fails here
+        self._bias_init = initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        if input_shape is None or len(input_shape) < 2:
+            raise ValueError(f"Dense expects inputs of shape (batch, ..., features), "
+                             f"received an input of shape {input_shape}")
+        features = input_shape[-1]
+        self.kernel = Tensor(self._kernel_init((features, self.units)))
+        if self.use_bias:
+            self.bias = Tensor(self._bias_init((self.units,)))
+
+    def call(self, x):
+        y = cast_input(x, self.kernel.dtype) @ self.kernel
+        if self.use_bias:
+            y = y + self.bias
+        return self._activation(y)
+
+    def get_config(self):
+        return {"units": self.units, "activation": callable_name(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": callable_name(self.kernel_initializer),
+                "bias_initializer": callable_name(self.bias_initializer)}
+
+
+# ----- Flatten and Dropout ---------------------------------------------------------
+class Flatten(Layer):
+    """Reshape (batch, d1, d2, ...) to (batch, d1 * d2 * ...).
+
+    Example:
+        Flatten()(np.zeros((8, 28, 28, 1))).shape     # (8, 784)
+    """
+
+    def call(self, x):
+        return ad.flatten(x)
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training mode each element is zeroed with
+    probability `rate` and the others are scaled by 1 / (1 - rate), so the
+    expected output equals the input; in inference mode it is the identity.
+
+    Args:
+        rate: the fraction of inputs to drop, a float in [0, 1).
+
+    Shapes: any input; the output has the input's shape.
+
+    Example:
+        drop = Dropout(0.5)
+        drop.eval_mode()
+        drop(x)                                        # x itself
+    """
+
+    def __init__(self, rate: float):
+        super().__init__()
+        self.rate = check_float(rate, "rate", 0, 1, high_open=True)
+
+    def call(self, x):
+        # always a Tensor out (ad.dropout hands back its input untouched when idle)
+        return activations.linear(ad.dropout(x, self.rate, self.training))
+
+    def get_config(self):
+        return {"rate": self.rate}
+
+
+# ----- Embedding ---------------------------------------------------------------------
+def uniform(shape, dtype=DEFAULT_DTYPE):
+    """U(-0.05, 0.05): Keras's default for embeddings ("uniform")."""
+    return rng.generator().uniform(-0.05, 0.05, shape).astype(dtype)
+
+
+class Embedding(Layer):
+    """A lookup table: integer index i -> row i of a trainable
+    (input_dim, output_dim) matrix. Rows used several times in a batch
+    receive the sum of their gradients.
+
+    Args:
+        input_dim: the vocabulary size; valid indices are 0 .. input_dim - 1.
+        output_dim: the size of each embedding vector.
+        embeddings_initializer: name or callable (default "uniform",
+            U(-0.05, 0.05) as in Keras).
+
+    Shapes: integer input of any shape (...) -> (..., output_dim). Floats
+    that hold whole numbers are accepted (Keras casts them too); other
+    floats are a TypeError, an index outside [0, input_dim) a ValueError.
+
+    Example:
+        emb = Embedding(1000, 64)
+        emb(np.array([[4, 20, 7]])).shape              # (1, 3, 64)
+    """
+
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform"):
+        super().__init__()
+        self.input_dim = check_positive_int(input_dim, "input_dim")
+        self.output_dim = check_positive_int(output_dim, "output_dim")
+        self.embeddings_initializer = embeddings_initializer
+        self._init = (uniform if embeddings_initializer == "uniform"  # Keras's name
+                      else initializers.get(embeddings_initializer))
+
+    def build(self, input_shape):
+        self.embeddings = Tensor(self._init((self.input_dim, self.output_dim)))
+
+    def _check_input(self, shape):
+        """Any shape of indices is fine: sequences may change length."""
+
+    def call(self, x):
+        return self.embeddings[self._indices(x)]
+
+    def _indices(self, x):
+        indices = np.asarray(x.value if isinstance(x, Tensor) else x)
+        if indices.dtype.kind == "f":
+            fractional = ~np.isfinite(indices) | (indices != np.round(indices))
+            if fractional.any():
+                raise TypeError(f"Embedding expects integer indices, received floats "
+                                f"that are not whole numbers, e.g. "
+                                f"{indices[fractional].flat[0]!r}")
+        elif indices.dtype.kind not in "iu":
+            raise TypeError(f"Embedding expects integer indices, received an array "
+                            f"of dtype {indices.dtype}")
+        indices = indices.astype(np.intp)
+        bad = (indices < 0) | (indices >= self.input_dim)
+        if bad.any():
+            raise ValueError(f"Embedding received index {indices[bad].flat[0]}, out of "
+                             f"range for input_dim={self.input_dim} (valid indices are "
+                             f"0 to {self.input_dim - 1})")
+        return indices
+
+    def get_config(self):
+        return {"input_dim": self.input_dim, "output_dim": self.output_dim,
+                "embeddings_initializer": callable_name(self.embeddings_initializer)}

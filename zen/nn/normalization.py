@@ -1,0 +1,144 @@
+"""Normalisation layers: BatchNorm (statistics over the batch, per channel)
+and LayerNorm (statistics over the features, per sample).
+
+Both are compositions of autodiff ops, so the gradient through the batch
+statistics (the mean and variance depend on every sample) comes out right
+without a hand-written backward.
+"""
+import numpy as np
+
+from ..autodiff import Tensor
+from . import initializers
+from .core import cast_input, check_float
+from .layer import Layer
+
+
+def _check_epsilon(epsilon):
+    return check_float(epsilon, "epsilon", 0, float("inf"), low_open=True, high_open=True)
+
+
+def _moments(x, axes):
+    """Mean and biased variance of x over `axes`, kept as size-1 axes."""
+    mean = x.mean(axes, keepdims=True)
+    centred = x - mean
+    return mean, centred, (centred * centred).mean(axes, keepdims=True)
+
+
+class BatchNorm(Layer):
+    """Batch normalisation (Ioffe & Szegedy, 2015), Keras conventions.
+
+    In training mode each channel is normalised with the mean and the
+    (biased) variance of the batch, taken over every axis but `axis`, then
+    scaled by `gamma` and shifted by `beta`; the moving statistics follow
+    `moving = momentum * moving + (1 - momentum) * batch`, with the biased
+    batch variance as Keras does (PyTorch uses the unbiased one). In
+    inference mode the moving statistics are used instead.
+
+    Args:
+        momentum: weight of the old moving statistics (default 0.99).
+        epsilon: added to the variance before the square root (default 1e-3).
+        axis: the channel axis (default -1: features after Dense, channels
+            after Conv2D).
+
+    Shapes: any input with at least 2 axes; the output has the input's
+    shape. Weights: gamma, beta (trainable), moving_mean, moving_variance
+    (not trainable, but saved with the others), each (channels,).
+
+    Example:
+        bn = BatchNorm()
+        y = bn(np.random.randn(32, 28, 28, 16))        # per-channel statistics
+    """
+
+    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, axis: int = -1):
+        super().__init__()
+        self.momentum = check_float(momentum, "momentum", 0, 1)
+        self.epsilon = _check_epsilon(epsilon)
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+            raise ValueError(f"Received an invalid value for `axis`, expected an integer. "
+                             f"Received: axis={axis!r}")
+        self.axis = int(axis)
+
+    def build(self, input_shape):
+        ndim = 0 if input_shape is None else len(input_shape)
+        if ndim < 2 or not -ndim <= self.axis < ndim or self.axis % ndim == 0:
+            raise ValueError(f"BatchNorm with axis={self.axis} expects inputs of shape "
+                             f"(batch, ...) with a non-batch axis {self.axis}, received "
+                             f"an input of shape {input_shape}")
+        self._axis = self.axis % ndim
+        channels = (input_shape[self._axis],)
+        self.gamma = Tensor(initializers.ones(channels))
+        self.beta = Tensor(initializers.zeros(channels))
+        self.moving_mean = Tensor(initializers.zeros(channels), trainable=False)
+        self.moving_variance = Tensor(initializers.ones(channels), trainable=False)
+
+    def _check_input(self, shape):
+        """Only the number of axes and the channel count must match (a
+        channels-first input may change its width)."""
+        built = self.input_shape
+        if len(shape) != len(built) or shape[self._axis] != built[self._axis]:
+            raise ValueError(f"BatchNorm was built for inputs of shape "
+                             f"{(None,) + tuple(built[1:])} (channel axis {self.axis}), "
+                             f"received an input of shape {shape}")
+
+    def call(self, x):
+        x = cast_input(x, self.gamma.dtype)
+        shape = [1] * x.ndim
+        shape[self._axis] = -1  # (1, ..., channels, ..., 1): broadcasts over the rest
+        gamma, beta = self.gamma.reshape(shape), self.beta.reshape(shape)
+        if self.training:
+            axes = tuple(i for i in range(x.ndim) if i != self._axis)
+            mean, centred, variance = _moments(x, axes)
+            self._update_moving(mean.value.reshape(-1), variance.value.reshape(-1))
+            return centred / (variance + self.epsilon).sqrt() * gamma + beta
+        # inference: one scale and one shift per channel, then a single pass over x
+        scale = gamma / Tensor(np.sqrt(self.moving_variance.value + self.epsilon),
+                               trainable=False).reshape(shape)
+        return x * scale + (beta - self.moving_mean.reshape(shape) * scale)
+
+    def _update_moving(self, mean, variance):
+        m = self.momentum
+        # in place, so that the Tensors (and anything holding their arrays) stay the same
+        self.moving_mean.value[...] = m * self.moving_mean.value + (1 - m) * mean
+        self.moving_variance.value[...] = m * self.moving_variance.value + (1 - m) * variance
+
+    def get_config(self):
+        return {"momentum": self.momentum, "epsilon": self.epsilon, "axis": self.axis}
+
+
+class LayerNorm(Layer):
+    """Layer normalisation (Ba et al., 2016): each sample is normalised over
+    its last axis with its own mean and (biased) variance, then scaled by
+    `gamma` and shifted by `beta`. It behaves the same in training and
+    inference.
+
+    Args:
+        epsilon: added to the variance before the square root (default 1e-5).
+
+    Shapes: (batch, ..., features) -> the same shape; gamma and beta (features,).
+
+    Example:
+        LayerNorm()(np.random.randn(4, 10, 64)).shape  # (4, 10, 64)
+    """
+
+    def __init__(self, epsilon: float = 1e-5):
+        super().__init__()
+        self.epsilon = _check_epsilon(epsilon)
+
+    def build(self, input_shape):
+        if input_shape is None or len(input_shape) < 2:
+            raise ValueError(f"LayerNorm expects inputs of shape (batch, ..., features), "
+                             f"received an input of shape {input_shape}")
+        features = (input_shape[-1],)
+        self.gamma = Tensor(initializers.ones(features))
+        self.beta = Tensor(initializers.zeros(features))
+
+    def call(self, x):
+        x = cast_input(x, self.gamma.dtype)
+        _, centred, variance = _moments(x, -1)
+        return centred / (variance + self.epsilon).sqrt() * self.gamma + self.beta
+
+    def get_config(self):
+        return {"epsilon": self.epsilon}
+
+
+BatchNormalization, LayerNormalization = BatchNorm, LayerNorm  # Keras's names

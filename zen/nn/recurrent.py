@@ -1,0 +1,268 @@
+"""Recurrent layers: RNN (Keras SimpleRNN), LSTM and GRU.
+
+Each layer is a cell (one time step, composed of existing ops) and a loop
+over time steps with whole batches; backpropagation through time is simply
+the reverse pass over the unrolled graph. Inputs are `(batch, time,
+features)`, as in Keras.
+
+All the gates of a step come from one matmul each for the input and the
+state, split by slicing. The input projection `x @ kernel + bias` is made for
+all time steps in one matmul before the loop (time-major, so each step's slice
+is contiguous); only `h @ recurrent_kernel` stays inside the loop. Slicing
+costs nothing extra on the way back: the engine adds the gradients of all the
+slices of one tensor into a single buffer.
+"""
+import numpy as np
+
+from .. import autodiff as ad
+from ..autodiff import Tensor
+from ..backend import DEFAULT_DTYPE, xp
+from . import activations, initializers
+from .layer import Layer
+
+
+class _Recurrent(Layer):
+    """What RNN, LSTM and GRU share: arguments, weights and the time loop.
+
+    A subclass sets `gates` (blocks in the kernel), `state_names`, and
+    defines `_initial_bias(units)` and `step(projected_x, states)`.
+    """
+
+    gates = 1
+    state_names = ("h",)
+
+    def __init__(self, units: int, return_sequences: bool = False,
+                 return_state: bool = False):
+        super().__init__()
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"Received an invalid value for `units`, expected a positive "
+                             f"integer. Received: units={units!r}")
+        for name, value in (("return_sequences", return_sequences),
+                            ("return_state", return_state)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"Received an invalid value for `{name}`, expected True "
+                                 f"or False. Received: {name}={value!r}")
+        self.units = int(units)
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+
+    # ----- weights --------------------------------------------------------------
+    def build(self, input_shape):
+        _check_sequence_shape(type(self).__name__, input_shape)
+        features, width = input_shape[-1], self.gates * self.units
+        self.kernel = Tensor(initializers.glorot_uniform((features, width)))
+        self.recurrent_kernel = Tensor(initializers.orthogonal((self.units, width)))
+        self.bias = Tensor(self._initial_bias(self.units))
+
+    def _initial_bias(self, units):
+        return initializers.zeros((self.gates * units,))
+
+    # ----- the loop over time ---------------------------------------------------
+    def __call__(self, x, initial_state=None):
+        if not isinstance(x, Tensor):
+            dtype = self.kernel.dtype if self.built else DEFAULT_DTYPE
+            x = Tensor(xp.asarray(x, dtype=dtype), trainable=False)
+        _check_sequence_shape(type(self).__name__, x.shape)
+        return super().__call__(x, initial_state=initial_state)
+
+    def call(self, x, initial_state=None):
+        """x: (batch, time, features) -> the output(s) described in the class docstring."""
+        batch, steps, features = x.shape
+        if steps == 0:
+            raise ValueError(f"{type(self).__name__} needs at least one time step, "
+                             f"received an input of shape {x.shape}")
+        states = self._initial_states(batch, x.dtype, initial_state)
+        step = self._cell()
+        time_major = ad.transpose(x, (1, 0, 2)).reshape(steps * batch, features)
+        projected = (time_major @ self.kernel + self._input_bias()).reshape(steps, batch, -1)
+        outputs = []
+        for t in range(steps):
+            output, states = step(projected[t], states)
+            outputs.append(output)
+        output = ad.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+        return [output, *states] if self.return_state else output
+
+    def _input_bias(self):
+        return self.bias
+
+    def _initial_states(self, batch, dtype, initial_state):
+        names = self.state_names
+        if initial_state is None:
+            zeros = xp.zeros((batch, self.units), dtype)
+            return [Tensor(zeros, trainable=False) for _ in names]
+        if isinstance(initial_state, (Tensor, np.ndarray)) and len(names) == 1:
+            initial_state = [initial_state]
+        if not isinstance(initial_state, (list, tuple)) or len(initial_state) != len(names):
+            raise ValueError(f"Received an invalid value for `initial_state`, expected a "
+                             f"list of {len(names)} array(s) {list(names)} of shape "
+                             f"(batch, units). Received: {initial_state!r}")
+        states = [s if isinstance(s, Tensor) else Tensor(xp.asarray(s, dtype), trainable=False)
+                  for s in initial_state]
+        for name, state in zip(names, states):
+            if state.shape != (batch, self.units):
+                raise ValueError(f"Received an invalid shape for initial state `{name}`, "
+                                 f"expected {(batch, self.units)}. Received: {state.shape}")
+        return states
+
+    def _cell(self):
+        """The function the loop calls for each step (a subclass may bind
+        per-call constants to it)."""
+        return self.step
+
+    def step(self, projected_x, states):
+        """One time step: (x_t @ kernel + bias, [state, ...]) -> (output, new states)."""
+        raise NotImplementedError(f"{type(self).__name__} must define step (subclass hook)")
+
+    # ----- shapes and configuration ---------------------------------------------
+    def compute_output_shape(self, input_shape):
+        batch, steps = input_shape[0], input_shape[1]
+        output = (batch, steps, self.units) if self.return_sequences else (batch, self.units)
+        if self.return_state:
+            return [output] + [(batch, self.units)] * len(self.state_names)
+        return output
+
+    def get_config(self):
+        return {"units": self.units, "return_sequences": self.return_sequences,
+                "return_state": self.return_state}
+
+
+def _check_sequence_shape(layer, shape):
+    if shape is None or len(shape) != 3:
+        raise ValueError(f"{layer} expects inputs of shape (batch, time, features); "
+                         f"received an input of shape {shape}")
+
+
+class RNN(_Recurrent):
+    """A fully connected recurrent layer (Keras SimpleRNN):
+    h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias).
+
+    Args:
+        units: size of the hidden state (and of the output).
+        activation: name or callable (default "tanh").
+        return_sequences: return the output of every step (default False:
+            only the last).
+        return_state: also return the final state (default False).
+
+    Input shape: (batch, time, features).
+    Output shape: (batch, units), or (batch, time, units) with
+    return_sequences; with return_state, a list [output, h_final].
+    Weights: kernel (features, units) glorot_uniform, recurrent_kernel
+    (units, units) orthogonal, bias (units,) zeros.
+
+    Example:
+        layer = RNN(64)
+        y = layer(np.zeros((32, 10, 1)))     # (32, 64); 4,224 parameters
+    """
+
+    def __init__(self, units: int, activation="tanh", return_sequences: bool = False,
+                 return_state: bool = False):
+        super().__init__(units, return_sequences, return_state)
+        self.activation = activations.get(activation)
+        self._activation_name = activation if isinstance(activation, str) or \
+            activation is None else getattr(activation, "__name__", repr(activation))
+
+    def step(self, projected_x, states):
+        h = self.activation(projected_x + states[0] @ self.recurrent_kernel)
+        return h, [h]
+
+    def get_config(self):
+        return {"units": self.units, "activation": self._activation_name,
+                **super().get_config()}
+
+
+class LSTM(_Recurrent):
+    """Long short-term memory (Hochreiter & Schmidhuber, 1997), as Keras has it:
+
+        i, f, g, o = split(x_t @ kernel + h @ recurrent_kernel + bias)
+        c = sigmoid(f) * c + sigmoid(i) * tanh(g)
+        h = sigmoid(o) * tanh(c)
+
+    Args:
+        units: size of the hidden and cell states (and of the output).
+        return_sequences: return h of every step (default False: only the last).
+        return_state: also return the final states (default False).
+
+    Input shape: (batch, time, features).
+    Output shape: (batch, units), or (batch, time, units) with
+    return_sequences; with return_state, a list [output, h_final, c_final].
+    Weights: kernel (features, 4 * units) glorot_uniform, recurrent_kernel
+    (units, 4 * units) orthogonal, bias (4 * units,) zeros except the forget
+    gate's slice, which is 1 (Keras's unit_forget_bias: remember by default).
+    Gate order in the weights: input, forget, cell, output (Keras).
+
+    Example:
+        layer = LSTM(64, return_state=True)
+        out, h, c = layer(np.zeros((32, 10, 8)))   # 18,688 parameters
+    """
+
+    gates = 4
+    state_names = ("h", "c")
+
+    def _initial_bias(self, units):
+        bias = initializers.zeros((4 * units,))
+        bias[units:2 * units] = 1.0
+        return bias
+
+    def step(self, projected_x, states):
+        h, c = states
+        u = self.units
+        z = projected_x + h @ self.recurrent_kernel
+        i = ad.sigmoid(z[:, :u])
+        f = ad.sigmoid(z[:, u:2 * u])
+        g = ad.tanh(z[:, 2 * u:3 * u])
+        o = ad.sigmoid(z[:, 3 * u:])
+        c = f * c + i * g
+        h = o * ad.tanh(c)
+        return h, [h, c]
+
+
+class GRU(_Recurrent):
+    """Gated recurrent unit (Cho et al., 2014), Keras's default variant
+    (reset_after=True, the one cuDNN implements): the reset gate multiplies
+    the recurrent projection after the matmul, and input and recurrent
+    projections have separate biases.
+
+        xz, xr, xh = split(x_t @ kernel + input_bias)
+        hz, hr, hh = split(h @ recurrent_kernel + recurrent_bias)
+        z = sigmoid(xz + hz);  r = sigmoid(xr + hr)
+        h = z * h + (1 - z) * tanh(xh + r * hh)
+
+    Args:
+        units: size of the hidden state (and of the output).
+        return_sequences: return h of every step (default False: only the last).
+        return_state: also return the final state (default False).
+
+    Input shape: (batch, time, features).
+    Output shape: (batch, units), or (batch, time, units) with
+    return_sequences; with return_state, a list [output, h_final].
+    Weights: kernel (features, 3 * units) glorot_uniform, recurrent_kernel
+    (units, 3 * units) orthogonal, bias (2, 3 * units) zeros (row 0 the input
+    bias, row 1 the recurrent bias). Gate order: update, reset, candidate.
+    Parameters: 3 * (features * units + units * units + 2 * units).
+
+    Example:
+        layer = GRU(64)
+        y = layer(np.zeros((32, 10, 8)))     # (32, 64); 14,208 parameters
+    """
+
+    gates = 3
+
+    def _initial_bias(self, units):
+        return initializers.zeros((2, 3 * units))
+
+    def _input_bias(self):
+        return self.bias[0]
+
+    def _cell(self):
+        recurrent_bias = self.bias[1]  # sliced once per call, not once per step
+        return lambda projected_x, states: self.step(projected_x, states, recurrent_bias)
+
+    def step(self, projected_x, states, recurrent_bias):
+        h = states[0]
+        u = self.units
+        inner = h @ self.recurrent_kernel + recurrent_bias
+        zr = ad.sigmoid(projected_x[:, :2 * u] + inner[:, :2 * u])
+        z, r = zr[:, :u], zr[:, u:]
+        candidate = ad.tanh(projected_x[:, 2 * u:] + r * inner[:, 2 * u:])
+        h = z * h + (1 - z) * candidate
+        return h, [h]

@@ -1,0 +1,282 @@
+"""Saving and loading models: one npz file, no pickle.
+
+A model file is an uncompressed npz archive (`np.savez`) written atomically
+(`zen.fileio.atomic_write`) exactly at the path given. It holds:
+- `zen_config`: a JSON document stored as uint8 bytes, with the format name
+  ("zen.model" or "zen.weights") and version, the model's `get_config()`,
+  the input shape it was built for, the list of weights (name, shape,
+  dtype) and, for a compiled model, the compile settings (optimizer and
+  loss as `serialize` gives them, metric names);
+- `weight_<i>`: the weights, in `named_tensors` order;
+- `optimizer/<key>`: the optimizer's `state_dict(params)`, by parameter
+  position, so a loaded model continues training exactly as the saved one
+  would have.
+
+Reading never unpickles (`allow_pickle=False`). A missing file raises
+FileNotFoundError; anything else wrong with a file (not a zip, truncated,
+a foreign npz, a newer format version, an unknown layer) raises
+`zen.fileio.ZenFileError`, a ValueError saying what is wrong.
+"""
+import json
+import os
+import zipfile
+import zlib
+import warnings
+
+import numpy as np
+
+from .. import rng
+from ..fileio import ZenFileError, atomic_write
+from .layer import LAYERS
+
+__all__ = ["save_model", "load_model", "save_weights", "load_weights", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+_CONFIG_KEY = "zen_config"
+_OPTIMIZER_PREFIX = "optimizer/"
+
+
+# ----- writing ------------------------------------------------------------------------
+def save_model(model, path) -> None:
+    """Write `model` (architecture, weights, compile settings and optimizer
+    state) to one file at `path` (no extension is added).
+
+    A compiled model whose loss, metrics or learning-rate schedule are
+    custom callables (not Zen's, so not rebuildable from a name) is saved
+    without its compile settings, with a warning: compile it again after
+    loading.
+
+    Example:
+        save_model(model, "mnist.zen")
+        same = load_model("mnist.zen")
+    """
+    config = _base_config(model, "zen.model")
+    config["model"] = {"class_name": type(model).__name__, "config": model.get_config()}
+    arrays = _weight_arrays(model)
+    trainer = getattr(model, "_trainer", None)
+    if trainer is not None:
+        config["compile"] = _compile_config(trainer)
+        if config["compile"] is not None:
+            state = trainer.optimizer.state_dict(model.parameters())
+            arrays.update({_OPTIMIZER_PREFIX + key: np.asarray(value)
+                           for key, value in state.items()})
+    _write(path, config, arrays)
+
+
+def save_weights(model, path) -> None:
+    """Write the weights of `model` (built) to one file at `path`.
+
+    Example:
+        save_weights(model, "weights.zen"); load_weights(other_model, "weights.zen")
+    """
+    if not getattr(model, "built", False):
+        raise ValueError("The model is not built, so it has no weights to save: call it "
+                         "on data or `build(input_shape)` first")
+    _write(path, _base_config(model, "zen.weights"), _weight_arrays(model))
+
+
+def _base_config(model, format_name):
+    from .. import __version__
+    shape = getattr(model, "input_shape", None)
+    return {"format": format_name, "version": FORMAT_VERSION, "zen_version": __version__,
+            "input_shape": None if shape is None else list(shape),
+            "weights": [{"name": name, "shape": list(t.shape), "dtype": str(t.dtype)}
+                        for name, t in model.named_tensors()]}
+
+
+def _weight_arrays(model):
+    return {f"weight_{i}": t.value for i, (_, t) in enumerate(model.named_tensors())}
+
+
+def _compile_config(trainer):
+    """The compile settings as JSON, or None (with a warning) when they
+    cannot be rebuilt from names."""
+    from .. import metrics, optim
+    from . import losses
+    try:
+        specs = []
+        for metric in trainer.metric_specs:
+            name = metrics.name_of(metric)
+            if not isinstance(metric, str) and metrics.get(name) is not metric:
+                raise ValueError(f"custom metric {name!r}")
+            specs.append(name)
+        return {"optimizer": optim.serialize(trainer.optimizer),
+                "loss": losses.serialize(trainer.loss), "metrics": specs}
+    except (TypeError, ValueError, AttributeError) as error:
+        warnings.warn(f"The model is saved without its compile settings, which cannot be "
+                      f"rebuilt from a file ({error}); compile it again after loading.",
+                      UserWarning, stacklevel=3)
+        return None
+
+
+def _write(path, config, arrays):
+    try:
+        text = json.dumps(config)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"Cannot save: the model config is not JSON-serialisable "
+                         f"({error})") from None
+    payload = dict(arrays)
+    payload[_CONFIG_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **payload)
+
+
+# ----- reading ------------------------------------------------------------------------
+def load_model(path):
+    """Rebuild the model saved at `path`: same layers, weights and, if it was
+    compiled, optimizer (with its state), loss and metrics.
+
+    Example:
+        model = zen.nn.load_model("mnist.zen")
+        model.evaluate(x_test, y_test)
+    """
+    config, arrays = _read(path, ("zen.model",))
+    model = _rebuild(config, path)
+    weights = _file_weights(config, arrays, path)
+    _check_match(model, weights, path, ZenFileError)
+    for (_, tensor), value in zip(model.named_tensors(), weights):
+        tensor.value = value  # the file's dtype and bits exactly; Tensor ids are kept
+    if config.get("compile") is not None:
+        _recompile(model, config["compile"], arrays, path)
+    return model
+
+
+def load_weights(model, path) -> None:
+    """Copy the weights saved at `path` (by `save_weights` or `save_model`)
+    into `model`, in place, cast to the model's dtypes. An unbuilt model is
+    first built for the input shape recorded in the file.
+
+    Example:
+        model.load_weights("weights.zen")
+    """
+    config, arrays = _read(path, ("zen.weights", "zen.model"))
+    weights = _file_weights(config, arrays, path)
+    if not getattr(model, "built", False) and config.get("input_shape"):
+        _build(model, config["input_shape"])
+    _check_match(model, weights, path, ValueError)
+    for (_, tensor), value in zip(model.named_tensors(), weights):
+        tensor.value[...] = value
+
+
+def _read(path, formats):
+    """(config dict, {name: array}) of a Zen file, or a clear error."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No such file: {path!r}")
+    arrays = _read_npz(path)
+    raw = arrays.pop(_CONFIG_KEY, None)
+    if raw is None:
+        raise ZenFileError(f"{path!r} is an npz archive but not a Zen file: it has no "
+                           f"{_CONFIG_KEY!r} entry (entries: {sorted(arrays)[:10]})")
+    try:
+        config = json.loads(raw.astype(np.uint8, copy=False).tobytes().decode("utf-8"))
+    except (ValueError, TypeError) as error:  # JSONDecodeError and UnicodeDecodeError
+        raise ZenFileError(f"{path!r}: the Zen config is not valid JSON ({error})") from None
+    if not isinstance(config, dict):
+        raise ZenFileError(f"{path!r}: the Zen config is not a JSON object")
+    _check_format(config, formats, path)
+    return config, arrays
+
+
+def _read_npz(path):
+    try:
+        with open(path, "rb") as f:
+            if f.read(2) != b"PK":
+                raise ZenFileError(f"{path!r} is not a Zen file: it is not an npz (zip) "
+                                   f"archive")
+            f.seek(0)
+            with np.load(f, allow_pickle=False) as npz:
+                return {name: npz[name] for name in npz.files}
+    except ZenFileError:
+        raise
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, zlib.error, OSError) as error:
+        raise ZenFileError(f"{path!r} could not be read as a Zen file, it is corrupt or "
+                           f"truncated: {type(error).__name__}: {error}") from None
+
+
+def _check_format(config, formats, path):
+    name, version = config.get("format"), config.get("version")
+    if name not in formats:
+        raise ZenFileError(f"{path!r} holds format {name!r}, expected "
+                           f"{' or '.join(repr(f) for f in formats)}")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ZenFileError(f"{path!r} has an invalid format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ZenFileError(f"{path!r} has format version {version}, newer than this Zen "
+                           f"reads (up to {FORMAT_VERSION}); upgrade Zen to load it")
+
+
+def _file_weights(config, arrays, path):
+    """The weight arrays in order, checked against the config's list."""
+    listed = config.get("weights")
+    if not isinstance(listed, list):
+        raise ZenFileError(f"{path!r}: the Zen config has no list of weights")
+    weights = []
+    for i, entry in enumerate(listed):
+        array = arrays.get(f"weight_{i}")
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        if array is None or shape is None or list(array.shape) != list(shape) \
+                or array.dtype.kind != "f":
+            raise ZenFileError(f"{path!r}: weight {i} ({entry!r}) is missing or does not "
+                               f"match its description in the config")
+        weights.append(array)
+    return weights
+
+
+def _check_match(model, weights, path, error):
+    named = model.named_tensors()
+    if len(named) != len(weights) or any(t.shape != w.shape for (_, t), w in zip(named, weights)):
+        raise error(f"The weights in {path!r} do not fit the model: the file holds "
+                    f"{[tuple(w.shape) for w in weights]}, the model has "
+                    f"{[(name, t.shape) for name, t in named]}")
+
+
+def _rebuild(config, path):
+    """The model from its config, built; Zen's random generator is left as
+    it was, so loading a model does not change later random draws."""
+    spec = config.get("model")
+    if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+        raise ZenFileError(f"{path!r}: the Zen config has no valid 'model' entry")
+    names = [spec.get("class_name")]
+    names += [e.get("class_name") if isinstance(e, dict) else e
+              for e in spec["config"].get("layers", [])]
+    unknown = [name for name in names if name not in LAYERS]
+    if unknown:
+        raise ZenFileError(f"{path!r}: unknown layer {unknown[0]!r} in the model config "
+                           f"(known layers: {sorted(LAYERS)})")
+    state = rng.get_state()
+    try:
+        model = LAYERS[spec["class_name"]].from_config(spec["config"])
+        if config.get("input_shape") and not model.built:
+            _build(model, config["input_shape"])
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        raise ZenFileError(f"{path!r}: cannot rebuild the model from its config: "
+                           f"{type(error).__name__}: {error}") from None
+    finally:
+        rng.set_state(state)
+    return model
+
+
+def _build(model, input_shape):
+    shape = tuple(input_shape)
+    model.build(shape)
+    if not model.built:  # a plain Layer's build only makes weights; __call__ marks it
+        model.input_shape, model.built = shape, True
+
+
+def _recompile(model, settings, arrays, path):
+    from .. import optim
+    from ..train import keras
+    from . import losses
+    try:
+        keras.compile(model, optimizer=optim.get(settings["optimizer"]),
+                      loss=losses.get(settings["loss"]), metrics=list(settings["metrics"]))
+        state = {key[len(_OPTIMIZER_PREFIX):]: value for key, value in arrays.items()
+                 if key.startswith(_OPTIMIZER_PREFIX)}
+        if state:
+            model.optimizer.load_state_dict(state, model.parameters())
+    except (TypeError, ValueError, KeyError) as error:
+        raise ZenFileError(f"{path!r}: cannot restore the compile settings or optimizer "
+                           f"state: {type(error).__name__}: {error}") from None

@@ -1,0 +1,348 @@
+"""The `Optimizer` base class, which owns the training-step loop, and
+gradient clipping.
+
+A subclass writes only the update of one parameter. `step(params)` walks the
+given Tensors, skips those without a gradient, clips the gradients, fetches
+each parameter's state (a dict keyed by `Tensor.id`, created on first use)
+and calls the subclass's `update`. Gradients are read, never written:
+backward may share one array between several Tensors, so clipping builds new
+arrays and updates write only into `param.value` and the optimiser's own
+buffers.
+"""
+import math
+import numbers
+
+import numpy as np
+
+from ..autodiff import Tensor
+from . import _checks, schedules
+
+
+_REGISTRY = {}  # class name -> Optimizer subclass, for rebuilding saved optimisers
+
+
+class _Default(float):
+    """A default value that remembers it was not passed, so that `lr` and its
+    alias `learning_rate` cannot both be given. It prints as the float."""
+
+
+def _pick_lr(lr, learning_rate):
+    if learning_rate is None:
+        return float(lr) if isinstance(lr, _Default) else lr
+    if not isinstance(lr, _Default):
+        raise ValueError(f"Pass either `lr` or its alias `learning_rate`, not both. "
+                         f"Received: lr={lr!r}, learning_rate={learning_rate!r}")
+    return learning_rate
+
+
+def _as_tensor_list(params, where):
+    """`params` (a Tensor or an iterable of Tensors) as a list without repeats:
+    a Tensor listed twice (tied weights) is updated once."""
+    if isinstance(params, Tensor):
+        params = [params]
+    unique, seen = [], set()
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{where} expects Tensors, but item {i} of `params` is a "
+                            f"{type(p).__name__}: {p!r}")
+        if p.id not in seen:
+            seen.add(p.id)
+            unique.append(p)
+    return unique
+
+
+def _sum_of_squares(array) -> float:
+    # Accumulate in float64: a float32 sum of squares overflows for large gradients.
+    return float(np.sum(np.square(array, dtype=np.float64)))
+
+
+def _scaled_to_norm(grads, norm, max_norm):
+    """`grads` scaled by max_norm / norm when norm exceeds max_norm (new arrays)."""
+    if norm <= max_norm:
+        return grads
+    scale = max_norm / norm
+    return [g * scale for g in grads]
+
+
+def clip_grad_norm(params, max_norm: float) -> float:
+    """Rescale the gradients of `params` together so that their global L2 norm
+    (the norm of all of them concatenated) is at most `max_norm`, as PyTorch's
+    `clip_grad_norm_` and Keras's `global_clipnorm` do. Returns the norm
+    before clipping. Tensors without a gradient are ignored.
+
+    Each clipped gradient is a NEW array assigned to `param.gradient`; the old
+    array is left untouched (backward may share it with other Tensors).
+
+    Example:
+        total = zen.optim.clip_grad_norm(model.parameters(), max_norm=1.0)
+    """
+    max_norm = _checks.positive("max_norm", max_norm)
+    params = [p for p in _as_tensor_list(params, "clip_grad_norm") if p.gradient is not None]
+    grads = [p.gradient for p in params]
+    total = math.sqrt(sum(_sum_of_squares(g) for g in grads))
+    for p, g in zip(params, _scaled_to_norm(grads, total, max_norm)):
+        p.gradient = g
+    return total
+
+
+class Optimizer:
+    """Base class of the optimisers: the step loop, the learning rate (a float
+    or a schedule), clipping, per-parameter state and its saving.
+
+    A subclass defines `update(param, grad, state, lr)`, which changes
+    `param.value` in place, and, when it keeps buffers, `state_names()` (one
+    zero array of the parameter's shape and dtype is created per name on the
+    parameter's first update; override `init_state` for other starting
+    values), plus `_config()` with its own constructor arguments. `state`
+    also holds `"step"`, the number of updates this parameter received,
+    counting the current one (the `t` of bias corrections, as PyTorch counts).
+
+    Args:
+        lr: a non-negative float, or a schedule: a callable `step -> lr`
+            evaluated at `iterations` (the number of `step` calls so far).
+            Assignable later (`opt.lr = 0.01`), e.g. by callbacks.
+        learning_rate: another spelling of `lr` (give one of the two).
+        clipnorm: clip each parameter's gradient to this L2 norm, separately
+            per parameter (Keras `clipnorm`): `g * clipnorm / max(||g||, clipnorm)`.
+        clipvalue: clip each gradient element to [-clipvalue, clipvalue].
+        global_clipnorm: clip all gradients together to this global L2 norm
+            (see `clip_grad_norm`). At most one of the three clip options.
+
+    Example (plain gradient descent):
+        class GD(Optimizer):
+            def __init__(self, lr=0.1):
+                super().__init__(lr)
+
+            def update(self, param, grad, state, lr):
+                param.value -= lr * grad
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.__name__] = cls
+
+    def __init__(self, lr, learning_rate=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None):
+        self.lr = _pick_lr(lr, learning_rate)
+        self.clipnorm = _checks.optional_positive("clipnorm", clipnorm)
+        self.clipvalue = _checks.optional_positive("clipvalue", clipvalue)
+        self.global_clipnorm = _checks.optional_positive("global_clipnorm", global_clipnorm)
+        if sum(v is not None for v in self._clip_config().values()) > 1:
+            received = ", ".join(f"{k}={v!r}" for k, v in self._clip_config().items())
+            raise ValueError(f"Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can "
+                             f"be set. Received: {received}")
+        self.iterations = 0
+        self.state = {}
+
+    # ----- the learning rate ----------------------------------------------------
+    @property
+    def lr(self):
+        """The learning rate as given: a float or a schedule."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        self._lr = value if callable(value) else _checks.non_negative("lr", value)
+
+    # Keras users write `optimizer.learning_rate`; it is the same attribute.
+    learning_rate = lr
+
+    @property
+    def current_lr(self) -> float:
+        """The rate the next `step` will use: `lr`, or `lr(iterations)` for a schedule."""
+        if not callable(self._lr):
+            return self._lr
+        value = self._lr(self.iterations)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                or not math.isfinite(value) or value < 0:
+            raise ValueError(f"The learning-rate schedule {self._lr!r} returned {value!r} at "
+                             f"step {self.iterations}, expected a non-negative number")
+        return float(value)  # a Python float: a numpy float64 would make float64 temporaries
+
+    def get_lr(self) -> float:
+        """Same as `current_lr` (for code that prefers a method)."""
+        return self.current_lr
+
+    # ----- the training step ----------------------------------------------------
+    def step(self, params) -> None:
+        """Update, in place, every Tensor of `params` whose gradient is not
+        None, then advance `iterations` by one."""
+        params = [p for p in _as_tensor_list(params, "step") if p.gradient is not None]
+        for p in params:
+            if p.gradient.shape != p.value.shape:
+                raise ValueError(f"A parameter of shape {p.value.shape} has a gradient of "
+                                 f"shape {p.gradient.shape}; they must match: {p!r}")
+        lr = self.current_lr
+        for p, grad in zip(params, self._clip([p.gradient for p in params])):
+            state = self.state.get(p.id)
+            if state is None:
+                state = self.state[p.id] = {"step": 0, **self.init_state(p)}
+            state["step"] += 1
+            self.update(p, grad, state, lr)
+        self.iterations += 1
+
+    def _clip(self, grads):
+        """The gradients after the clip option (new arrays where clipped)."""
+        if self.clipvalue is not None:
+            return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        if self.clipnorm is not None:
+            return [_scaled_to_norm([g], math.sqrt(_sum_of_squares(g)), self.clipnorm)[0]
+                    for g in grads]
+        if self.global_clipnorm is not None:
+            total = math.sqrt(sum(_sum_of_squares(g) for g in grads))
+            return _scaled_to_norm(grads, total, self.global_clipnorm)
+        return grads
+
+    def zero_grad(self, params) -> None:
+        """Set the gradient of every Tensor of `params` to None."""
+        for p in _as_tensor_list(params, "zero_grad"):
+            p.gradient = None
+
+    # ----- subclass hooks -------------------------------------------------------
+    def state_names(self) -> tuple:
+        """Names of the per-parameter buffers (arrays of the parameter's shape)."""
+        return ()
+
+    def init_state(self, param: Tensor) -> dict:
+        """The buffers of a parameter before its first update (zeros)."""
+        return {name: np.zeros_like(param.value) for name in self.state_names()}
+
+    def update(self, param: Tensor, grad, state: dict, lr: float) -> None:
+        """Change `param.value` in place from `grad` (read-only) and `state`."""
+        raise NotImplementedError(f"{type(self).__name__} must define update (subclass hook)")
+
+    def _config(self) -> dict:
+        """The subclass's constructor arguments other than lr and clipping."""
+        return {}
+
+    # ----- configuration --------------------------------------------------------
+    def get_config(self) -> dict:
+        """The constructor arguments that rebuild this optimiser, JSON-ready (a
+        schedule is stored as `schedules.serialize` gives it)."""
+        lr = self._lr
+        if callable(lr):
+            if not isinstance(lr, schedules.LearningRateSchedule):
+                raise ValueError(f"Cannot save the learning rate {lr!r}: only floats and "
+                                 f"zen.optim.schedules schedules (which have get_config) "
+                                 f"can be saved")
+            lr = schedules.serialize(lr)
+        return {"lr": lr, **self._config(), **self._clip_config()}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Optimizer":
+        config = dict(config)
+        if isinstance(config.get("lr"), dict):
+            config["lr"] = schedules.get(config["lr"])
+        return cls(**config)
+
+    def _clip_config(self) -> dict:
+        return {"clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
+                "global_clipnorm": self.global_clipnorm}
+
+    def __repr__(self):
+        clips = {k: v for k, v in self._clip_config().items() if v is not None}
+        args = {"lr": self._lr, **self._config(), **clips}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
+
+    # ----- saving and restoring state ------------------------------------------
+    def state_dict(self, params=None) -> dict:
+        """The optimiser's state as a flat dict of numpy arrays and ints, ready
+        for an npz file (no pickle): `"iterations"`, and one entry per buffer
+        of each parameter, `"<owner>/<name>"` (e.g. `"0/m"`, `"0/step"`).
+
+        Two ways to name the owner:
+        - `state_dict()`: by Tensor id, `"id<tensor.id>/m"`. Restores into the
+          same Tensors of this process (`load_state_dict(state)`).
+        - `state_dict(params)`: by position in `params`, `"<index>/m"`. A
+          resumed model has new Tensors, hence new ids; restore with
+          `load_state_dict(state, new_params)`, the same list in the same order.
+          State of Tensors not in `params` is left out.
+        Arrays are copies: later steps do not change a saved dict.
+        """
+        if params is None:
+            owners = {f"id{tid}": state for tid, state in self.state.items()}
+        else:
+            params = _as_tensor_list(params, "state_dict")
+            owners = {str(i): self.state[p.id] for i, p in enumerate(params) if p.id in self.state}
+        out = {"iterations": self.iterations}
+        for owner, state in owners.items():
+            for name, value in state.items():
+                out[f"{owner}/{name}"] = value.copy() if isinstance(value, np.ndarray) else value
+        return out
+
+    def load_state_dict(self, state: dict, params=None) -> None:
+        """Replace the optimiser's state (and `iterations`) with `state`, from
+        `state_dict()` (by id; leave `params` out) or `state_dict(params)` (by
+        position; pass the Tensors in the same order). Training then continues
+        exactly as it would have. Values may come back from an npz file as
+        0-d arrays; the step counters become ints again."""
+        if "iterations" not in state:
+            raise ValueError(f"Not an optimizer state: the key 'iterations' is missing. "
+                             f"Received keys: {sorted(state)[:10]}")
+        by_owner = {}
+        for key, value in state.items():
+            if key == "iterations":
+                continue
+            owner, sep, name = key.partition("/")
+            if not sep or not owner or not name:
+                raise ValueError(f"Unexpected key {key!r} in an optimizer state: expected "
+                                 f"'iterations' or '<owner>/<name>', e.g. '0/m'")
+            by_owner.setdefault(owner, {})[name] = _restored(name, value)
+        tensors = self._owners_to_tensors(by_owner, params)
+        expected = {"step", *self.state_names()}
+        for owner, entries in by_owner.items():
+            if set(entries) != expected:
+                raise ValueError(f"The state of parameter {owner} has entries {sorted(entries)}, "
+                                 f"{type(self).__name__} expects {sorted(expected)}: was it "
+                                 f"saved by another optimizer?")
+            if tensors is not None:
+                _check_shapes(owner, entries, tensors[owner])
+        self.state = {(tensors[o].id if tensors is not None else int(o[2:])): entries
+                      for o, entries in by_owner.items()}
+        self.iterations = int(state["iterations"])
+
+    def _owners_to_tensors(self, by_owner, params):
+        """{owner: Tensor} when loading by position, None when loading by id;
+        checks that the state was saved the same way."""
+        by_id = [o for o in by_owner if o.startswith("id") and o[2:].isdigit()]
+        by_index = [o for o in by_owner if o.isdigit()]
+        if len(by_id) + len(by_index) != len(by_owner):
+            bad = sorted(set(by_owner) - set(by_id) - set(by_index))
+            raise ValueError(f"Unexpected owners {bad} in an optimizer state: expected "
+                             f"'id<tensor id>' or a position '<index>'")
+        if params is None:
+            if by_index:
+                raise ValueError("This optimizer state was saved by position "
+                                 "(state_dict(params)); pass the parameters: "
+                                 "load_state_dict(state, params)")
+            return None
+        if by_id:
+            raise ValueError("This optimizer state was saved by Tensor id (state_dict() "
+                             "without params); load it with load_state_dict(state)")
+        params = _as_tensor_list(params, "load_state_dict")
+        too_far = [o for o in by_index if int(o) >= len(params)]
+        if too_far:
+            raise ValueError(f"The optimizer state has entries for parameter {too_far[0]}, "
+                             f"but only {len(params)} parameters were given")
+        return {o: params[int(o)] for o in by_index}
+
+
+def _restored(name, value):
+    """A state entry as the optimiser keeps it: the step counter as an int,
+    a buffer as a copy of a float array (0-d for a scalar parameter)."""
+    array = np.asarray(value)
+    if name == "step":
+        if array.ndim != 0 or array.dtype.kind not in "iu":
+            raise ValueError(f"An optimizer state 'step' must be an integer. Received: {value!r}")
+        return int(array)
+    if array.dtype.kind != "f":
+        raise ValueError(f"The optimizer state {name!r} must be a float array. "
+                         f"Received an array of dtype {array.dtype}")
+    return np.array(array, copy=True)
+
+
+def _check_shapes(owner, entries, tensor):
+    for name, value in entries.items():
+        if name != "step" and value.shape != tensor.value.shape:
+            raise ValueError(f"The state {name!r} of parameter {owner} has shape {value.shape}, "
+                             f"but the parameter has shape {tensor.value.shape}")

@@ -1,0 +1,186 @@
+"""Learning-rate schedules: callables `step -> lr`.
+
+An optimiser whose `lr` is a schedule evaluates it at its own step counter
+(`optimizer.iterations`, from 0) before each update, so step k of training
+uses `schedule(k)`. Schedules are plain objects with a `get_config()`, so a
+saved model can rebuild them: `serialize(schedule)` gives
+`{"class_name": ..., "config": ...}` and `get(that_dict)` (alias
+`deserialize`, `from_config`) rebuilds it.
+"""
+import math
+
+from . import _checks
+
+_REGISTRY = {}
+
+
+class LearningRateSchedule:
+    """Base class: a callable `step -> learning rate` (a Python float).
+
+    A subclass writes `lr_at(step)` and `get_config()`; the base checks the
+    step, converts the result and gives `__repr__` and `from_config`.
+    Subclasses register themselves by class name, so `get` can rebuild them.
+
+    Example:
+        class Halving(LearningRateSchedule):
+            def __init__(self, initial_lr):
+                self.initial_lr = initial_lr
+            def lr_at(self, step):
+                return self.initial_lr / 2 ** step
+            def get_config(self):
+                return {"initial_lr": self.initial_lr}
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.__name__] = cls
+
+    def __call__(self, step) -> float:
+        return float(self.lr_at(_checks.non_negative("step", step)))
+
+    def lr_at(self, step: float) -> float:
+        raise NotImplementedError(f"{type(self).__name__} must define lr_at (subclass hook)")
+
+    def get_config(self) -> dict:
+        raise NotImplementedError(f"{type(self).__name__} must define get_config")
+
+    @classmethod
+    def from_config(cls, config: dict) -> "LearningRateSchedule":
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class StepDecay(LearningRateSchedule):
+    """Multiply the rate by `gamma` every `step_size` steps (PyTorch StepLR):
+    `lr(step) = initial_lr * gamma ** (step // step_size)`.
+
+    Args:
+        initial_lr: the rate for steps 0 .. step_size - 1.
+        step_size: steps between two decays (an integer >= 1).
+        gamma: the factor applied at each decay (default 0.1).
+
+    Example:
+        StepDecay(0.1, step_size=10)(25)     # 0.1 * 0.1**2 = 0.001
+    """
+
+    def __init__(self, initial_lr: float, step_size: int, gamma: float = 0.1):
+        self.initial_lr = _checks.non_negative("initial_lr", initial_lr)
+        self.step_size = _checks.integer("step_size", step_size, low=1)
+        self.gamma = _checks.positive("gamma", gamma)
+
+    def lr_at(self, step):
+        return self.initial_lr * self.gamma ** (step // self.step_size)
+
+    def get_config(self):
+        return {"initial_lr": self.initial_lr, "step_size": self.step_size, "gamma": self.gamma}
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """Smooth exponential decay (Keras ExponentialDecay):
+    `lr(step) = initial_lr * decay_rate ** (step / decay_steps)`, with the
+    exponent floored when `staircase=True`.
+
+    Args:
+        initial_lr: the rate at step 0.
+        decay_steps: steps over which the rate is multiplied by `decay_rate`
+            (an integer >= 1).
+        decay_rate: the factor per `decay_steps` steps (positive).
+        staircase: decay in whole steps of `decay_steps` (default False).
+
+    Example:
+        ExponentialDecay(0.1, decay_steps=100, decay_rate=0.5)(50)  # 0.1 * 0.5**0.5
+    """
+
+    def __init__(self, initial_lr: float, decay_steps: int, decay_rate: float,
+                 staircase: bool = False):
+        self.initial_lr = _checks.non_negative("initial_lr", initial_lr)
+        self.decay_steps = _checks.integer("decay_steps", decay_steps, low=1)
+        self.decay_rate = _checks.positive("decay_rate", decay_rate)
+        self.staircase = _checks.boolean("staircase", staircase)
+
+    def lr_at(self, step):
+        exponent = step / self.decay_steps
+        if self.staircase:
+            exponent = math.floor(exponent)
+        return self.initial_lr * self.decay_rate ** exponent
+
+    def get_config(self):
+        return {"initial_lr": self.initial_lr, "decay_steps": self.decay_steps,
+                "decay_rate": self.decay_rate, "staircase": self.staircase}
+
+
+class CosineDecay(LearningRateSchedule):
+    """Optional linear warm-up, then cosine decay (SGDR, Loshchilov & Hutter
+    2017, without restarts; the decay is Keras's CosineDecay).
+
+    - warm-up, `step < warmup_steps`: the rate rises linearly from 0 to
+      `initial_lr`: `initial_lr * step / warmup_steps` (so step 0 has rate 0,
+      as in Hugging Face's `get_cosine_schedule_with_warmup`);
+    - decay, with `s = min(step - warmup_steps, decay_steps)`:
+      `initial_lr * (alpha + (1 - alpha) * 0.5 * (1 + cos(pi * s / decay_steps)))`,
+      from `initial_lr` down to `alpha * initial_lr`, where it then stays.
+
+    Args:
+        initial_lr: the peak rate (reached at the end of warm-up).
+        decay_steps: length of the cosine part (an integer >= 1).
+        alpha: the final rate as a fraction of `initial_lr`, in [0, 1]
+            (default 0.0).
+        warmup_steps: length of the linear warm-up (default 0: none).
+
+    Example:
+        CosineDecay(0.1, decay_steps=100)(50)                  # 0.05
+        CosineDecay(0.1, decay_steps=100, warmup_steps=10)(5)  # 0.05
+    """
+
+    def __init__(self, initial_lr: float, decay_steps: int, alpha: float = 0.0,
+                 warmup_steps: int = 0):
+        self.initial_lr = _checks.non_negative("initial_lr", initial_lr)
+        self.decay_steps = _checks.integer("decay_steps", decay_steps, low=1)
+        self.alpha = _checks.fraction("alpha", alpha, high_included=True)
+        self.warmup_steps = _checks.integer("warmup_steps", warmup_steps, low=0)
+
+    def lr_at(self, step):
+        if step < self.warmup_steps:
+            return self.initial_lr * step / self.warmup_steps
+        progress = min(step - self.warmup_steps, self.decay_steps) / self.decay_steps
+        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+        return self.initial_lr * (self.alpha + (1.0 - self.alpha) * cosine)
+
+    def get_config(self):
+        return {"initial_lr": self.initial_lr, "decay_steps": self.decay_steps,
+                "alpha": self.alpha, "warmup_steps": self.warmup_steps}
+
+
+def serialize(schedule: LearningRateSchedule) -> dict:
+    """`{"class_name": ..., "config": ...}`, JSON-ready; `get` rebuilds it."""
+    if not isinstance(schedule, LearningRateSchedule):
+        raise TypeError(f"Only LearningRateSchedule subclasses can be serialized (they have "
+                        f"get_config). Received: {schedule!r}")
+    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+
+
+def get(identifier):
+    """A schedule from itself (any callable `step -> lr` is returned as is)
+    or from a `serialize` dict.
+
+    Example:
+        get({"class_name": "StepDecay", "config": {"initial_lr": 0.1, "step_size": 5}})
+    """
+    if callable(identifier):
+        return identifier
+    if isinstance(identifier, dict) and set(identifier) == {"class_name", "config"}:
+        name = identifier["class_name"]
+        if name not in _REGISTRY:
+            raise ValueError(f"Unknown learning-rate schedule {name!r}; expected one of "
+                             f"{sorted(_REGISTRY)}")
+        return _REGISTRY[name].from_config(identifier["config"])
+    raise ValueError(f"Could not interpret a learning-rate schedule, expected a callable "
+                     f"step -> lr or a dict with keys 'class_name' and 'config'. "
+                     f"Received: {identifier!r}")
+
+
+# Keras spells the reverse of `serialize` `deserialize`; a rebuild "from config" is the same.
+deserialize = from_config = get

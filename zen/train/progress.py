@@ -1,0 +1,73 @@
+"""What `fit(verbose=...)` shows: a tqdm bar per epoch (verbose=1) or one
+line per epoch (verbose=2). verbose=0 adds no logger at all, so nothing is
+printed. tqdm is imported only when a bar is drawn.
+"""
+import math
+import numbers
+
+from .callbacks import Callback
+
+
+def check_verbose(verbose) -> int:
+    """0, 1 or 2 ("auto" is 1, as in Keras)."""
+    if verbose == "auto":
+        return 1
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
+        raise ValueError(f"Received an invalid value for `verbose`, expected 0, 1, 2 or "
+                         f"'auto'. Received: verbose={verbose!r}")
+    return int(verbose)
+
+
+def format_value(value) -> str:
+    """4 decimals, or scientific notation for values too small or large for them."""
+    if not isinstance(value, numbers.Real):
+        return str(value)
+    value = float(value)
+    if value == 0 or not math.isfinite(value) or 1e-3 <= abs(value) < 1e6:
+        return f"{value:.4f}"
+    return f"{value:.4e}"
+
+
+def format_logs(logs) -> str:
+    return " - ".join(f"{key}: {format_value(value)}" for key, value in logs.items())
+
+
+class ProgressLogger(Callback):
+    """Shows training progress; added by the Trainer for verbose 1 and 2.
+
+    Args:
+        verbose: 1 for a tqdm bar per epoch with the running loss and
+            metrics, closed at the epoch's end with the validation values;
+            2 for one line per epoch, e.g.
+            "Epoch 3/10 - loss: 0.1234 - accuracy: 0.9612 - val_loss: 0.1502".
+    """
+
+    def __init__(self, verbose: int = 1):
+        self.verbose = check_verbose(verbose)
+        self.bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._title = f"Epoch {epoch + 1}/{self.params.get('epochs', '?')}"
+        if self.verbose == 1:
+            from tqdm import tqdm
+            self.bar = tqdm(total=self.params.get("steps"), desc=self._title, unit="batch",
+                            leave=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix_str(format_logs(logs or {}), refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.bar is not None:
+            self.bar.set_postfix_str(format_logs(logs), refresh=False)
+            self.bar.close()
+            self.bar = None
+        elif self.verbose == 2:
+            print(f"{self._title} - {format_logs(logs)}" if logs else self._title, flush=True)
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None:  # training ended inside an epoch (an error)
+            self.bar.close()
+            self.bar = None
