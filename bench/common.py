@@ -162,12 +162,17 @@ class Worker:
         self.process = ctx.Process(target=_serve, daemon=True,
                                    args=(child, module_name, version, options.seed,
                                          options.torch_threads))
+        self.version = version
         self.process.start()
         child.close()
-        self.version = version
 
     def reply(self):
-        status, payload = self.conn.recv()
+        try:
+            status, payload = self.conn.recv()
+        except EOFError:  # the process died without a word (killed, crashed)
+            self.process.join(timeout=10)
+            raise WorkerError(f"the {self.version} worker process died "
+                              f"(exit code {self.process.exitcode})") from None
         if status == "error":
             raise WorkerError(payload)
         if status == "unavailable":

@@ -71,3 +71,27 @@ class Window:
         # Negative values are tick-rounding noise (the two counters are sampled apart).
         self.foreign_cores = max(foreign, 0) / TICKS_PER_SECOND / self.seconds
         return False
+
+
+def openblas_runtime() -> str:
+    """The kernel OpenBLAS picked at run time and its thread count, as
+    threadpoolctl reports them (read here with ctypes from the library numpy
+    loaded), or a note saying they could not be read."""
+    import ctypes
+
+    import numpy  # noqa: F401 - loads the BLAS library to look at
+
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    for path in sorted(p for p in paths if ".so" in p):
+        library = ctypes.CDLL(path)
+        for prefix in ("scipy_", ""):
+            for suffix in ("64_", ""):
+                try:
+                    corename = getattr(library, f"{prefix}openblas_get_corename{suffix}")
+                    threads = getattr(library, f"{prefix}openblas_get_num_threads{suffix}")
+                except AttributeError:
+                    continue
+                corename.restype = ctypes.c_char_p
+                return f"{corename().decode()} kernel, {threads()} threads"
+    return "kernel unknown (no OpenBLAS library found)"

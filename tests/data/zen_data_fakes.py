@@ -52,5 +52,5 @@ def write_wheel(path, pickle_gz: bytes, init_code: str = "") -> str:
 def gz_pickle(obj) -> bytes:
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb") as f:
-        pickle.dump(obj, f, protocol=2)
+        pickle.dump(obj, f, protocol=3)  # 2 would need _codecs.encode for bytes
     return buffer.getvalue()

@@ -75,8 +75,8 @@ class Function:
     def apply(cls, *inputs, **params):
         """Run the op on Tensors (or arrays and numbers, wrapped as constants)
         and record it in the graph when any input is trainable."""
-        tensors = tuple(x if isinstance(x, Tensor) else Tensor(x, trainable=False)
-                        for x in inputs)
+        dtype = next((x.dtype for x in inputs if isinstance(x, Tensor)), None)
+        tensors = tuple(x if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs)
         fn = cls(**params)
         record = _grad_enabled and any(t.trainable for t in tensors)
         fn.needs_grad = tuple(t.trainable for t in tensors) if record else ()
@@ -251,6 +251,15 @@ class Tensor:
     def sigmoid(self): return ops.sigmoid(self)
     def relu(self): return ops.relu(self)
     def clip(self, lo, hi): return ops.clip(self, lo, hi)
+
+
+def _constant(value, dtype):
+    """Wrap an op's non-Tensor operand as a constant. A Python number takes the
+    dtype of the op's Tensors (it is "weak", as in numpy and PyTorch): a float64
+    `x * 0.1` keeps 0.1 to float64 precision, a float16 `x * 2` stays float16."""
+    if dtype is not None and isinstance(value, (int, float)):
+        return Tensor(xp.asarray(value, dtype=dtype), trainable=False)
+    return Tensor(value, trainable=False)
 
 
 def _shape_args(args):

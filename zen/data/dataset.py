@@ -137,7 +137,7 @@ class Subset(Dataset):
         return get_batch(self.dataset, self.indices[indices])
 
 
-def make_generator(seed) -> np.random.Generator:
+def make_generator(seed: int | None) -> np.random.Generator:
     """A fresh generator for `seed`, or Zen's shared one when seed is None
     (so that `zen.set_seed` makes the draw reproducible)."""
     if seed is None:
@@ -148,7 +148,7 @@ def make_generator(seed) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
-def random_split(dataset, lengths: Sequence, seed=None) -> list:
+def random_split(dataset, lengths: Sequence, seed: int | None = None) -> list:
     """Split `dataset` at random into non-overlapping `Subset`s.
 
     Args:
@@ -213,7 +213,8 @@ def one_hot(labels, num_classes: int) -> np.ndarray:
         raise ValueError(f"Received an invalid value for `num_classes`, expected a positive "
                          f"integer. Received: num_classes={num_classes!r}")
     labels = np.asarray(labels)
-    if labels.dtype.kind == "f" and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)):
+    whole = labels.dtype.kind == "f" and np.all(np.isfinite(labels))
+    if whole and np.all(labels == np.round(labels)):
         labels = labels.astype(np.int64)
     if labels.size and labels.dtype.kind not in "iu":
         raise ValueError(f"Received an invalid value for `labels`, expected integer class "

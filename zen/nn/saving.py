@@ -26,6 +26,8 @@ import warnings
 import numpy as np
 
 from .. import rng
+from ..autodiff import no_grad
+from ..backend import DEFAULT_DTYPE
 from ..fileio import ZenFileError, atomic_write
 from .layer import LAYERS
 
@@ -37,9 +39,15 @@ _OPTIMIZER_PREFIX = "optimizer/"
 
 
 # ----- writing ------------------------------------------------------------------------
-def save_model(model, path) -> None:
+def save_model(model, path, trainer=None) -> None:
     """Write `model` (architecture, weights, compile settings and optimizer
     state) to one file at `path` (no extension is added).
+
+    Args:
+        model: the model (built or not).
+        path: the file to write.
+        trainer: the Trainer whose optimizer, loss and metrics to save
+            (default: the model's own, set by `compile`; none if uncompiled).
 
     A compiled model whose loss, metrics or learning-rate schedule are
     custom callables (not Zen's, so not rebuildable from a name) is saved
@@ -53,7 +61,7 @@ def save_model(model, path) -> None:
     config = _base_config(model, "zen.model")
     config["model"] = {"class_name": type(model).__name__, "config": model.get_config()}
     arrays = _weight_arrays(model)
-    trainer = getattr(model, "_trainer", None)
+    trainer = trainer if trainer is not None else getattr(model, "_trainer", None)
     if trainer is not None:
         config["compile"] = _compile_config(trainer)
         if config["compile"] is not None:
@@ -130,6 +138,7 @@ def load_model(path):
         model = zen.nn.load_model("mnist.zen")
         model.evaluate(x_test, y_test)
     """
+    path = os.fspath(path)
     config, arrays = _read(path, ("zen.model",))
     model = _rebuild(config, path)
     weights = _file_weights(config, arrays, path)
@@ -149,6 +158,7 @@ def load_weights(model, path) -> None:
     Example:
         model.load_weights("weights.zen")
     """
+    path = os.fspath(path)
     config, arrays = _read(path, ("zen.weights", "zen.model"))
     weights = _file_weights(config, arrays, path)
     if not getattr(model, "built", False) and config.get("input_shape"):
@@ -191,9 +201,12 @@ def _read_npz(path):
         raise
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, zlib.error, OSError) as error:
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, zlib.error) as error:
         raise ZenFileError(f"{path!r} could not be read as a Zen file, it is corrupt or "
                            f"truncated: {type(error).__name__}: {error}") from None
+    except OSError as error:  # a directory, a device, an unreadable file
+        raise ZenFileError(f"{path!r} could not be read as a Zen file: "
+                           f"{type(error).__name__}: {error}") from None
 
 
 def _check_format(config, formats, path):
@@ -260,10 +273,30 @@ def _rebuild(config, path):
 
 
 def _build(model, input_shape):
+    """Build `model` for `input_shape`: Sequential.build does it all; a plain
+    Layer model (whose sublayers build on their first call) is called once
+    on zeros, in inference mode without a graph, its modes then restored."""
     shape = tuple(input_shape)
     model.build(shape)
-    if not model.built:  # a plain Layer's build only makes weights; __call__ marks it
-        model.input_shape, model.built = shape, True
+    if model.built:
+        return
+    modes = [(layer, layer.training) for layer in _all_layers(model)]
+    model.eval_mode()
+    try:
+        with no_grad():
+            model(np.zeros([1 if n is None else n for n in shape], DEFAULT_DTYPE))
+    finally:
+        for layer, training in modes:
+            layer.training = training
+    model.input_shape = shape
+
+
+def _all_layers(layer):
+    found, stack = [], [layer]
+    while stack:
+        found.append(stack.pop())
+        stack.extend(found[-1].sublayers())
+    return found
 
 
 def _recompile(model, settings, arrays, path):

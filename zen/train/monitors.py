@@ -48,8 +48,18 @@ def improved(current: float, best, mode: str, min_delta: float = 0.0) -> bool:
     return current > best + min_delta
 
 
-def _copy_weights(model) -> list:
-    return [np.array(w, copy=True) for w in model.get_weights()]
+def _copy_weights(model):
+    """A copy of every weight (Sequential's get_weights, else a Layer's state_dict)."""
+    if hasattr(model, "get_weights"):
+        return [np.array(w, copy=True) for w in model.get_weights()]
+    return model.state_dict()
+
+
+def _put_weights(model, weights):
+    if isinstance(weights, dict):
+        model.load_state_dict(weights)
+    else:
+        model.set_weights(weights)
 
 
 class EarlyStopping(Callback):
@@ -123,7 +133,7 @@ class EarlyStopping(Callback):
             if self.verbose:
                 print(f"Restoring model weights from the end of the best epoch: "
                       f"{self.best_epoch + 1}.")
-            self.model.set_weights(self.best_weights)
+            _put_weights(self.model, self.best_weights)
 
     def __repr__(self):
         return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, "
@@ -176,7 +186,7 @@ class ModelCheckpoint(Callback):
         if self.save_weights_only:
             saving.save_weights(self.model, path)
         else:
-            saving.save_model(self.model, path)
+            saving.save_model(self.model, path, trainer=self.trainer)
         if self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
 
