@@ -52,22 +52,20 @@ class ZenTrainee:
 
 
 def zen_modules():
-    """(zen.nn, zen.optim), or Unavailable naming what is missing."""
-    try:
-        from zen import nn, optim
-        nn.losses, nn.Sequential, optim.Adam  # noqa: B018 - fail here, not mid-build
-    except (ImportError, AttributeError) as error:
-        raise Unavailable(f"Zen is incomplete here: {error}") from None
+    """(zen.nn, zen.optim), imported only in the processes that run Zen."""
+    from zen import nn, optim
     return nn, optim
 
 
-def import_torch(threads=2):
-    """The torch module with `threads` intra-op threads, or Unavailable."""
+def import_torch(threads=None):
+    """The torch module (with `threads` intra-op threads when given), or
+    Unavailable when PyTorch is not installed."""
     try:
         import torch
     except ImportError:
         raise Unavailable("PyTorch is not installed (pip install torch): no torch column") from None
-    torch.set_num_threads(threads)
+    if threads is not None:
+        torch.set_num_threads(threads)
     return torch
 
 
@@ -92,6 +90,7 @@ class TorchTrainee:
 
 
 def build(module, version, weights, x, y, torch_threads=2):
+    """The trainee of `version` for a workload module (see the module docstring)."""
     if version == "torch":
         import_torch(torch_threads)
     return getattr(module, f"{version}_trainee")(weights, x, y)
@@ -232,7 +231,7 @@ def _start(workers, result, options, log):
             log(f"  {version}: failed:\n{error}")
             continue
         entry["steps"] = options.steps or max(1, round(options.window / per_step))
-        log(f"  {version}: ~{per_step * 1e3:.2f} ms/step, {entry['steps']} steps per window")
+        log(f"  {version}: ~{per_step * 1e3:.2f} ms/step, windows of {entry['steps']} steps")
         active[version] = worker
     return active
 

@@ -93,5 +93,6 @@ def openblas_runtime() -> str:
                 except AttributeError:
                     continue
                 corename.restype = ctypes.c_char_p
-                return f"{corename().decode()} kernel, {threads()} threads"
+                count = threads()
+                return f"{corename().decode()} kernel with {count} thread{'s' * (count != 1)}"
     return "kernel unknown (no OpenBLAS library found)"

@@ -22,6 +22,8 @@ def header(options, unset):
              + f"; OpenBLAS runs its {openblas_runtime()}"]
     if unset:
         lines.append("  (--unset-openblas-env: re-executed without " + ", ".join(unset) + ")")
+    if "torch" in options.versions:
+        lines.append(f"torch.set_num_threads({options.torch_threads})")
     lines.append(f"each version in its own process; {options.rounds} rounds alternating "
                  f"{'/'.join(options.versions)}, ~{options.window:g} s windows after "
                  f"{options.warmup} warm-up steps; a window is refused when other processes "

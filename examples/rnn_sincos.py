@@ -29,12 +29,14 @@ def make_windows(n_points=3000, step=0.1):
 def plot_prediction(truth, prediction, path):
     from matplotlib.figure import Figure
 
+    shown = slice(0, 200)  # about six periods: enough to see the fit
     figure = Figure(figsize=(9, 3.5))
     axes = figure.add_subplot()
-    axes.plot(truth, label="sin(x) cos(x)", linewidth=2)
-    axes.plot(prediction, "--", label="RNN prediction", linewidth=1.5)
+    axes.plot(truth[shown], label="sin(x) cos(x)", linewidth=3, alpha=0.6)
+    axes.plot(prediction[shown], "--", label="RNN prediction", linewidth=1.5, color="black")
     axes.set_xlabel("validation step")
-    axes.legend(loc="upper right")
+    axes.set_title("next value predicted from the previous 50")
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
 

@@ -170,3 +170,9 @@ def test_composite_expression():
         return ad.log_softmax(h * ad.sigmoid(h), axis=-1).mean(axis=0) ** 2
 
     grad_check(f, [normal(5, 3), normal(3, 4), normal(4)])
+
+
+def test_max_pool_gives_a_tied_window_gradient_to_its_first_maximum():
+    x = ad.Tensor(np.array([[1.0, 1.0], [0.0, 1.0]]).reshape(1, 2, 2, 1))
+    ad.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.gradient.reshape(2, 2), [[1, 0], [0, 0]])

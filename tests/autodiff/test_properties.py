@@ -233,7 +233,7 @@ def _graph(root):
 
 
 # ----- 1. gradients of random compositions ------------------------------------
-@_settings(120)
+@_settings(800)
 @given(expressions())
 def test_random_expressions_match_central_differences(case):
     expr, leaves = case

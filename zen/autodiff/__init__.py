@@ -7,6 +7,7 @@ from .ops import (abs, add, clip, concat, div, exp, flatten, getitem, leaky_relu
                   matmul, maximum, minimum, mul, neg, pad, power, reduce_max, reduce_mean,
                   reduce_min, reduce_sum, relu, reshape, sigmoid, sqrt, stack, sub, tanh,
                   transpose, unbroadcast, where)
+from .recurrent import rnn_scan
 from .tensor import Function, Tensor, is_grad_enabled, no_grad
 
 __all__ = [
@@ -15,5 +16,5 @@ __all__ = [
     "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "gelu", "clip", "maximum",
     "minimum", "where", "reduce_sum", "reduce_mean", "reduce_max", "reduce_min",
     "softmax", "log_softmax", "logsumexp", "reshape", "flatten", "transpose", "concat",
-    "stack", "pad", "getitem", "conv2d", "max_pool2d", "avg_pool2d", "dropout",
+    "stack", "pad", "getitem", "conv2d", "max_pool2d", "avg_pool2d", "dropout", "rnn_scan",
 ]

@@ -123,22 +123,20 @@ class MaxPool2D(_Pool):
     """Max over each window; the gradient goes to the first maximum."""
 
     def forward(self, x):
-        out = argmax = None
-        for k, (_, _, rows, columns) in enumerate(self._check(x)):
-            window = x[:, rows, columns, :]
-            if out is None:
-                out, argmax = window.copy(), xp.zeros(window.shape, np.int8)
-            else:
-                better = window > out
-                xp.copyto(out, window, where=better)
-                argmax[better] = k
-        self.argmax = argmax
+        windows = [x[:, rows, columns, :] for _, _, rows, columns in self._check(x)]
+        out = windows[0].copy()
+        for window in windows[1:]:
+            xp.maximum(out, window, out=out)
+        self.x, self.out = x, out
         return out
 
     def backward(self, g):
         grad = xp.zeros(self.shape, self.dtype)
-        for k, (_, _, rows, columns) in enumerate(_offsets(self.size, self.stride, self.out_hw)):
-            grad[:, rows, columns, :] += g * (self.argmax == k)
+        remaining = g.copy()  # what the windows' first maxima have not taken yet
+        for _, _, rows, columns in _offsets(self.size, self.stride, self.out_hw):
+            taken = remaining * (self.x[:, rows, columns, :] == self.out)
+            grad[:, rows, columns, :] += taken
+            remaining -= taken  # exact: a later tie finds nothing left
         return grad
 
 

@@ -67,20 +67,23 @@ class _Recurrent(Layer):
 
     def call(self, x, initial_state=None):
         """x: (batch, time, features) -> the output(s) described in the class docstring."""
-        batch, steps, features = x.shape
-        if steps == 0:
-            raise ValueError(f"{type(self).__name__} needs at least one time step, "
-                             f"received an input of shape {x.shape}")
-        states = self._initial_states(batch, x.dtype, initial_state)
-        step = self._cell()
-        time_major = ad.transpose(x, (1, 0, 2)).reshape(steps * batch, features)
-        projected = (time_major @ self.kernel + self._input_bias()).reshape(steps, batch, -1)
+        states = self._initial_states(x.shape[0], x.dtype, initial_state)
+        projected, step = self._project(x), self._cell()
         outputs = []
-        for t in range(steps):
+        for t in range(len(projected)):
             output, states = step(projected[t], states)
             outputs.append(output)
         output = ad.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [output, *states] if self.return_state else output
+
+    def _project(self, x):
+        """x @ kernel + bias for all time steps in one matmul: (time, batch, gates * units)."""
+        batch, steps, features = x.shape
+        if steps == 0:
+            raise ValueError(f"{type(self).__name__} needs at least one time step, "
+                             f"received an input of shape {x.shape}")
+        time_major = ad.transpose(x, (1, 0, 2)).reshape(steps * batch, features)
+        return (time_major @ self.kernel + self._input_bias()).reshape(steps, batch, -1)
 
     def _input_bias(self):
         return self.bias
@@ -148,6 +151,8 @@ class RNN(_Recurrent):
     return_sequences; with return_state, a list [output, h_final].
     Weights: kernel (features, units) glorot_uniform, recurrent_kernel
     (units, units) orthogonal, bias (units,) zeros.
+    With a tanh, sigmoid, relu or linear activation the time loop runs as one
+    fused op (`zen.autodiff.rnn_scan`); other activations go step by step.
 
     Example:
         layer = RNN(64)
@@ -160,6 +165,15 @@ class RNN(_Recurrent):
         self.activation = activations.get(activation)
         self._activation_name = activation if isinstance(activation, str) or \
             activation is None else getattr(activation, "__name__", repr(activation))
+
+    def call(self, x, initial_state=None):
+        activation = self._activation_name or "linear"
+        if activation not in ad.recurrent.ACTIVATIONS:
+            return super().call(x, initial_state)  # a custom activation: step by step
+        (h0,) = self._initial_states(x.shape[0], x.dtype, initial_state)
+        states = ad.rnn_scan(self._project(x), h0, self.recurrent_kernel, activation)
+        output = ad.transpose(states, (1, 0, 2)) if self.return_sequences else states[-1]
+        return [output, states[-1]] if self.return_state else output
 
     def step(self, projected_x, states):
         h = self.activation(projected_x + states[0] @ self.recurrent_kernel)
