@@ -8,8 +8,10 @@ Example:
 """
 from .train.callbacks import (CSVLogger, Callback, LambdaCallback, LearningRateScheduler,
                               TerminateOnNaN)
+from .train.backup import BackupAndRestore
 from .train.history import History
 from .train.monitors import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
 
 __all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler",
-           "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN", "LambdaCallback"]
+           "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN", "LambdaCallback",
+           "BackupAndRestore"]

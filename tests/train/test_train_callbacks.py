@@ -195,13 +195,17 @@ def test_csv_logger_append_and_overwrite(tmp_path):
 
 # ----- TerminateOnNaN and LambdaCallback --------------------------------------------------------
 def test_terminate_on_nan_stops_at_the_bad_batch():
-    x, y = X.copy(), Y
-    x[9] = np.nan  # batch 2 of 4-sample batches
+    x, y = X, Y  # (fit refuses NaN inputs, so a weight turns NaN before batch 2)
     batches = []
     model = compiled()
+
+    def poison(batch, logs):
+        if batch == 2:
+            model.layers[0].kernel.value[...] = np.nan
     with pytest.warns(RuntimeWarning, match="batch 2 of epoch 1"):
         history = model.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0,
                             callbacks=[TerminateOnNaN(), LambdaCallback(
+                                on_batch_begin=poison,
                                 on_batch_end=lambda b, logs: batches.append(b))])
     assert batches == [0, 1, 2]
     assert history.epoch == [0] and np.isnan(history.history["loss"][0])

@@ -19,6 +19,7 @@ a foreign npz, a newer format version, an unknown layer) raises
 """
 import json
 import os
+import struct
 import zipfile
 import zlib
 import warnings
@@ -34,6 +35,9 @@ from .layer import LAYERS
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "FORMAT_VERSION"]
 
 FORMAT_VERSION = 1
+# What building layers or an optimizer from a hostile config can raise
+_REBUILD_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError,
+                   OverflowError, RecursionError, MemoryError)
 _CONFIG_KEY = "zen_config"
 _OPTIMIZER_PREFIX = "optimizer/"
 
@@ -162,8 +166,12 @@ def load_weights(model, path) -> None:
     config, arrays = _read(path, ("zen.weights", "zen.model"))
     weights = _file_weights(config, arrays, path)
     if not getattr(model, "built", False) and config.get("input_shape"):
-        _build(model, config["input_shape"])
-    _check_match(model, weights, path, ValueError)
+        try:
+            _build(model, config["input_shape"])
+        except _REBUILD_ERRORS as error:
+            raise ZenFileError(f"{path!r}: its input shape {config['input_shape']!r} does "
+                               f"not build the model: {type(error).__name__}: {error}") from None
+    _check_match(model, weights, path, ZenFileError)  # a ValueError: a foreign file
     for (_, tensor), value in zip(model.named_tensors(), weights):
         tensor.value[...] = value
 
@@ -180,7 +188,7 @@ def _read(path, formats):
                            f"{_CONFIG_KEY!r} entry (entries: {sorted(arrays)[:10]})")
     try:
         config = json.loads(raw.astype(np.uint8, copy=False).tobytes().decode("utf-8"))
-    except (ValueError, TypeError) as error:  # JSONDecodeError and UnicodeDecodeError
+    except (ValueError, TypeError, RecursionError) as error:  # JSONDecodeError, Unicode...
         raise ZenFileError(f"{path!r}: the Zen config is not valid JSON ({error})") from None
     if not isinstance(config, dict):
         raise ZenFileError(f"{path!r}: the Zen config is not a JSON object")
@@ -201,7 +209,10 @@ def _read_npz(path):
         raise
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, zlib.error) as error:
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, zlib.error, struct.error,
+            NotImplementedError, RuntimeError, MemoryError, OverflowError) as error:
+        # zipfile raises NotImplementedError for an unknown compression method or
+        # zip version, RuntimeError for an "encrypted" entry (a flipped flag bit)
         raise ZenFileError(f"{path!r} could not be read as a Zen file, it is corrupt or "
                            f"truncated: {type(error).__name__}: {error}") from None
     except OSError as error:  # a directory, a device, an unreadable file
@@ -230,7 +241,7 @@ def _file_weights(config, arrays, path):
     for i, entry in enumerate(listed):
         array = arrays.get(f"weight_{i}")
         shape = entry.get("shape") if isinstance(entry, dict) else None
-        if array is None or shape is None or list(array.shape) != list(shape) \
+        if array is None or not isinstance(shape, list) or list(array.shape) != shape \
                 or array.dtype.kind != "f":
             raise ZenFileError(f"{path!r}: weight {i} ({entry!r}) is missing or does not "
                                f"match its description in the config")
@@ -252,10 +263,12 @@ def _rebuild(config, path):
     spec = config.get("model")
     if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
         raise ZenFileError(f"{path!r}: the Zen config has no valid 'model' entry")
+    layers = spec["config"].get("layers", [])
+    if not isinstance(layers, list):
+        raise ZenFileError(f"{path!r}: the model config's 'layers' is not a list")
     names = [spec.get("class_name")]
-    names += [e.get("class_name") if isinstance(e, dict) else e
-              for e in spec["config"].get("layers", [])]
-    unknown = [name for name in names if name not in LAYERS]
+    names += [e.get("class_name") if isinstance(e, dict) else e for e in layers]
+    unknown = [name for name in names if not isinstance(name, str) or name not in LAYERS]
     if unknown:
         raise ZenFileError(f"{path!r}: unknown layer {unknown[0]!r} in the model config "
                            f"(known layers: {sorted(LAYERS)})")
@@ -264,7 +277,7 @@ def _rebuild(config, path):
         model = LAYERS[spec["class_name"]].from_config(spec["config"])
         if config.get("input_shape") and not model.built:
             _build(model, config["input_shape"])
-    except (TypeError, ValueError, KeyError, AttributeError) as error:
+    except _REBUILD_ERRORS as error:
         raise ZenFileError(f"{path!r}: cannot rebuild the model from its config: "
                            f"{type(error).__name__}: {error}") from None
     finally:
@@ -310,6 +323,6 @@ def _recompile(model, settings, arrays, path):
                  if key.startswith(_OPTIMIZER_PREFIX)}
         if state:
             model.optimizer.load_state_dict(state, model.parameters())
-    except (TypeError, ValueError, KeyError) as error:
+    except _REBUILD_ERRORS as error:
         raise ZenFileError(f"{path!r}: cannot restore the compile settings or optimizer "
                            f"state: {type(error).__name__}: {error}") from None

@@ -10,6 +10,10 @@ a layer:
 - `x` and `y` must be numeric (strings and objects are a TypeError), non
   empty and of the same length;
 - a built model checks the number of axes and the feature size of `x`;
+  `x_val` must have the sample shape of `x`;
+- `fit`, `evaluate` and `train_on_batch` refuse NaN and Inf in float
+  inputs and targets (a ValueError with their count): one NaN would make
+  every later loss and weight NaN. `predict` lets them through, row by row;
 - float64 and integer inputs (uint8 images) are cast once to the model's
   dtype (float32), not batch by batch; a model starting with an Embedding
   keeps integer inputs.
@@ -68,13 +72,20 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, validation_split: fl
         verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
         initial_epoch: the epoch to start at (to resume a run).
 
+    Raises:
+        TypeError: `x` or `y` (or the validation data) is not numeric.
+        ValueError: they are empty, of different lengths, do not fit the
+            built model's input shape, or hold NaN or Inf (float arrays
+            are checked with `np.isfinite` once per call, before training;
+            the message gives the counts).
+
     Example:
         history = fit(model, x, y, epochs=10, validation_split=0.2)
     """
     trainer = _trainer_of(model, "fit")
     x, y = _arrays(model, x, y, "x", "y")
     if validation_data is not None:
-        (x, y), validation = (x, y), _validation_data(model, validation_data)
+        (x, y), validation = (x, y), _validation_data(model, validation_data, x)
     else:
         (x, y), validation = _split(x, y, validation_split)
     if not isinstance(shuffle, (bool, np.bool_)):
@@ -147,10 +158,17 @@ def _trainer_of(model, what):
 
 def _numeric(value, name):
     """`value` as a non-empty numeric ndarray with a batch axis."""
-    array = value.value if isinstance(value, Tensor) else np.asarray(value)
+    try:
+        array = value.value if isinstance(value, Tensor) else np.asarray(value)
+    except (TypeError, ValueError) as error:  # ragged nested lists
+        raise ValueError(f"Received an invalid value for `{name}`, expected a numeric "
+                         f"array of one shape. Received a {type(value).__name__} numpy "
+                         f"cannot turn into one: {error}") from None
     if array.dtype.kind not in "biuf":
+        got = f"dtype {array.dtype}" if isinstance(value, (np.ndarray, Tensor)) \
+            else f"{type(value).__name__} (dtype {array.dtype} as an array)"
         raise TypeError(f"Received an invalid value for `{name}`, expected a numeric "
-                        f"array. Received: {name} of dtype {array.dtype}")
+                        f"array. Received: {name} of {got}")
     if array.ndim == 0 or len(array) == 0:
         raise ValueError(f"Received an invalid value for `{name}`, expected a non-empty "
                          f"array with the samples along the first axis. Received: "
@@ -168,13 +186,18 @@ def _first_layer(model):
     return layers[0] if layers else None
 
 
-def _inputs(model, x, name):
-    """The model inputs, checked against a built model and cast once."""
+def _inputs(model, x, name, finite=False):
+    """The model inputs, checked against a built model and cast once (and,
+    with `finite`, checked for NaN and Inf)."""
     x = _numeric(x, name)
     from ..nn.core import Embedding
     takes_indices = isinstance(_first_layer(model), Embedding)
-    if x.dtype.kind == "f" or not takes_indices:
-        x = x.astype(_model_dtype(model), copy=False)
+    was_float = x.dtype.kind == "f"
+    if was_float or not takes_indices:
+        with np.errstate(over="ignore"):  # an overflow to Inf is reported just below
+            x = x.astype(_model_dtype(model), copy=False)
+    if finite and was_float:  # after the cast, which may overflow to Inf
+        _check_finite(x, name)
     expected = getattr(model, "input_shape", None) if getattr(model, "built", False) else None
     if expected and not takes_indices:
         if x.ndim != len(expected) or (expected[-1] is not None and x.shape[-1] != expected[-1]):
@@ -186,25 +209,45 @@ def _inputs(model, x, name):
 def _targets(model, y, name):
     y = _numeric(y, name)
     if y.dtype.kind == "f":  # labels stay integers; float targets take the model dtype
-        y = y.astype(_model_dtype(model), copy=False)
+        with np.errstate(over="ignore"):
+            y = y.astype(_model_dtype(model), copy=False)
+        _check_finite(y, name)
     return y
 
 
+def _check_finite(array, name, chunk=1 << 20):
+    """ValueError naming the counts when the float `array` holds NaN or Inf.
+    Checked in chunks of about `chunk` values: the temporary stays small."""
+    rows = max(1, chunk // max(1, array[0].size))
+    if all(np.isfinite(array[i:i + rows]).all() for i in range(0, len(array), rows)):
+        return
+    nan, inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+    first = int(np.argmin(np.isfinite(array).reshape(len(array), -1).all(axis=1)))
+    raise ValueError(f"Received an invalid value for `{name}`, expected finite numbers. "
+                     f"Received: {name} with {nan} NaN and {inf} infinite values (of "
+                     f"{array.size}; the first in sample {first}). Remove or impute them: "
+                     f"a single NaN turns the loss and then every weight into NaN.")
+
+
 def _arrays(model, x, y, x_name, y_name):
-    x, y = _inputs(model, x, x_name), _targets(model, y, y_name)
+    x, y = _inputs(model, x, x_name, finite=True), _targets(model, y, y_name)
     if len(x) != len(y):
         raise ValueError(f"`{x_name}` and `{y_name}` must have the same number of samples. "
                          f"Received: {x_name}.shape={x.shape}, {y_name}.shape={y.shape}")
     return x, y
 
 
-def _validation_data(model, data):
+def _validation_data(model, data, x):
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         got = f"a sequence of {len(data)} items" if isinstance(data, (tuple, list)) \
             else type(data).__name__
         raise ValueError(f"Received an invalid value for `validation_data`, expected a "
                          f"tuple (x_val, y_val). Received: {got}")
-    return _arrays(model, data[0], data[1], "x_val", "y_val")
+    x_val, y_val = _arrays(model, data[0], data[1], "x_val", "y_val")
+    if x_val.shape[1:] != x.shape[1:]:  # an unbuilt model would fail only after an epoch
+        raise ValueError(f"`x_val` must have the sample shape of `x`, {x.shape[1:]}. "
+                         f"Received: x_val.shape={x_val.shape}, x.shape={x.shape}")
+    return x_val, y_val
 
 
 def _split(x, y, validation_split):

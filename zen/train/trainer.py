@@ -21,6 +21,7 @@ from .. import metrics as zen_metrics
 from .. import optim
 from ..autodiff import Tensor, no_grad
 from ..nn import losses
+from .backup import BackupAndRestore
 from .callbacks import Callback
 from .history import History
 from .progress import ProgressLogger, check_verbose, format_logs
@@ -58,6 +59,8 @@ class Trainer:
         self.metrics = {zen_metrics.name_of(m): zen_metrics.get(m) for m in self.metric_specs}
         self.callbacks = _callback_list(callbacks, "callbacks")
         self.history = None
+        self.initial_epoch = 0      # the running fit's first epoch (see fit)
+        self.train_loader = None    # the running fit's train loader
 
     # A callback stops training by setting model.stop_training (Keras's way);
     # trainer.stop_training reads and writes that same flag.
@@ -81,8 +84,13 @@ class Trainer:
                 that is `epochs - initial_epoch` epochs, as in Keras.
             val_loader: (x, y) batches evaluated after each epoch (optional).
             verbose: 0 silent, 1 a progress bar per epoch, 2 a line per epoch.
-            initial_epoch: the epoch to start from (to resume a run).
+            initial_epoch: the epoch to start from (to resume a run); a
+                callback may move it in `on_train_begin` (BackupAndRestore
+                does, setting `trainer.initial_epoch`).
             callbacks: more Callbacks for this call only.
+
+        During the call `trainer.train_loader` is `train_loader` (a
+        BackupAndRestore saves and restores its generator state).
         """
         _check_loader(train_loader, "train_loader")
         if val_loader is not None:
@@ -91,7 +99,7 @@ class Trainer:
         initial_epoch = _check_int(initial_epoch, "initial_epoch", 0)
         verbose = check_verbose(verbose)
         self.history = History()
-        hooks = self.callbacks + _callback_list(callbacks, "callbacks") + [self.history]
+        hooks = _ordered(self.callbacks + _callback_list(callbacks, "callbacks"), self.history)
         if verbose:
             hooks.append(ProgressLogger(verbose))
         params = {"epochs": epochs, "steps": _length(train_loader), "verbose": verbose,
@@ -100,14 +108,19 @@ class Trainer:
             hook.set_trainer(self)
             hook.set_params(params)
         self.stop_training = False
-        with _restored_modes(self.model):
-            self._loop(hooks, train_loader, val_loader, initial_epoch, epochs)
+        self.initial_epoch, self.train_loader = initial_epoch, train_loader
+        try:
+            with _restored_modes(self.model):
+                self._loop(hooks, train_loader, val_loader, epochs)
+        finally:
+            self.train_loader = None  # do not keep the data alive after fit
         return self.history
 
-    def _loop(self, hooks, train_loader, val_loader, initial_epoch, epochs):
+    def _loop(self, hooks, train_loader, val_loader, epochs):
         logs = {}
         _fire(hooks, "on_train_begin", logs)
-        for epoch in range(initial_epoch, epochs):
+        # read after on_train_begin: a callback restoring a backup moves it
+        for epoch in range(self.initial_epoch, epochs):
             _fire(hooks, "on_epoch_begin", epoch, {})
             logs = self._train_epoch(hooks, train_loader)
             if val_loader is not None:
@@ -249,6 +262,15 @@ def inference_mode(model):
 def _fire(hooks, name, *args):
     for hook in hooks:
         getattr(hook, name)(*args)
+
+
+def _ordered(callbacks, history):
+    """The hooks in firing order: the user's callbacks, then History, then
+    BackupAndRestore, which saves the epoch History just recorded (and the
+    learning rate other callbacks just set) and restores a History that
+    History.on_train_begin would otherwise reset."""
+    backups = [c for c in callbacks if isinstance(c, BackupAndRestore)]
+    return [c for c in callbacks if not isinstance(c, BackupAndRestore)] + [history] + backups
 
 
 def _metric_list(metrics):
