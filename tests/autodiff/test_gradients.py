@@ -176,3 +176,28 @@ def test_max_pool_gives_a_tied_window_gradient_to_its_first_maximum():
     x = ad.Tensor(np.array([[1.0, 1.0], [0.0, 1.0]]).reshape(1, 2, 2, 1))
     ad.max_pool2d(x, 2).sum().backward()
     np.testing.assert_array_equal(x.gradient.reshape(2, 2), [[1, 0], [0, 0]])
+
+
+@pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3), (3,)], ids=str)
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_linear_gradients_and_value(x_shape, with_bias):
+    x, w, b = normal(*x_shape), normal(3, 4), normal(4)
+    inputs = [x, w, b] if with_bias else [x, w]
+    grad_check(ad.linear, inputs)
+    expected = x @ w + (b if with_bias else 0)
+    np.testing.assert_allclose(ad.linear(*inputs).value, expected, rtol=1e-12)
+
+
+def test_sparse_softmax_cross_entropy_matches_its_composition():
+    logits, labels = normal(6, 5), np.array([0, 4, 4, 1, 2, 0])
+    grad_check(lambda t: ad.sparse_softmax_cross_entropy(t, labels), [logits])
+    composed = -ad.log_softmax(ad.Tensor(logits))[np.arange(6), labels].mean()
+    fused = ad.sparse_softmax_cross_entropy(ad.Tensor(logits), labels)
+    assert fused.item() == pytest.approx(composed.item(), rel=1e-12)
+
+
+def test_sparse_softmax_cross_entropy_is_finite_at_extreme_logits():
+    logits = ad.Tensor(np.array([[1000.0, -1000.0], [-1000.0, 1000.0]], np.float32))
+    loss = ad.sparse_softmax_cross_entropy(logits, [1, 1])
+    loss.backward()
+    assert loss.item() == pytest.approx(1000.0) and np.isfinite(logits.gradient).all()

@@ -2,7 +2,8 @@
 from .anomaly import detect_anomaly
 from .conv import avg_pool2d, conv2d, max_pool2d
 from .gradcheck import grad_check
-from .nn_ops import dropout, gelu, log_softmax, logsumexp, softmax
+from .nn_ops import (dropout, gelu, linear, log_softmax, logsumexp, softmax,
+                     sparse_softmax_cross_entropy)
 from .ops import (abs, add, clip, concat, div, exp, flatten, getitem, leaky_relu, log,
                   matmul, maximum, minimum, mul, neg, pad, power, reduce_max, reduce_mean,
                   reduce_min, reduce_sum, relu, reshape, sigmoid, sqrt, stack, sub, tanh,
@@ -16,5 +17,6 @@ __all__ = [
     "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "gelu", "clip", "maximum",
     "minimum", "where", "reduce_sum", "reduce_mean", "reduce_max", "reduce_min",
     "softmax", "log_softmax", "logsumexp", "reshape", "flatten", "transpose", "concat",
-    "stack", "pad", "getitem", "conv2d", "max_pool2d", "avg_pool2d", "dropout", "rnn_scan",
+    "stack", "pad", "getitem", "conv2d", "max_pool2d", "avg_pool2d", "dropout", "rnn_scan", "linear",
+    "sparse_softmax_cross_entropy",
 ]

@@ -84,6 +84,62 @@ class GELU(Function):
         return g * (self.cdf + self.a * pdf)
 
 
+class Linear(Function):
+    """x @ w + b as one op: the layer every MLP is made of, fused to save a
+    graph node and an array per layer. x (..., in), w (in, out), b (out,)."""
+
+    def forward(self, x, w, *bias):
+        self.x, self.w = x, w
+        out = x @ w
+        if bias:
+            out += bias[0]  # in place: `out` is new
+        return out
+
+    def backward(self, g):
+        x, w, needs = self.x, self.w, self.needs_grad
+        rows = g.reshape(-1, g.shape[-1])
+        gx = g @ w.T if needs[0] else None
+        gw = x.reshape(-1, x.shape[-1]).T @ rows if needs[1] else None
+        if len(needs) == 2:
+            return gx, gw
+        return gx, gw, rows.sum(axis=0) if needs[2] else None
+
+
+class SparseSoftmaxCrossEntropy(Function):
+    """mean_i -log softmax(logits_i)[labels_i] for logits (N, C) and integer
+    labels (N,), fused: its gradient is (softmax - one_hot) / N, computed
+    without forming log-probabilities or a one-hot matrix."""
+
+    def __init__(self, labels):
+        self.labels = labels
+
+    def forward(self, logits):
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = xp.exp(shifted)
+        sums = exp.sum(axis=1, keepdims=True)
+        rows = xp.arange(len(logits))
+        picked = shifted[rows, self.labels] - xp.log(sums[:, 0])
+        exp /= sums
+        self.probabilities = exp
+        return -picked.mean()
+
+    def backward(self, g):
+        scale = g / len(self.labels)
+        grad = self.probabilities * scale
+        grad[xp.arange(len(grad)), self.labels] -= scale
+        return grad
+
+
+def linear(x, w, b=None):
+    """x @ w + b (b optional), one fused op."""
+    return Linear.apply(x, w) if b is None else Linear.apply(x, w, b)
+
+
+def sparse_softmax_cross_entropy(logits, labels):
+    """The mean cross-entropy of logits (N, C) against integer labels (N,)."""
+    return SparseSoftmaxCrossEntropy.apply(logits, labels=np.asarray(labels, dtype=np.intp))
+
+
 def softmax(t, axis=-1): return Softmax.apply(t, axis=axis)
 def log_softmax(t, axis=-1): return LogSoftmax.apply(t, axis=axis)
 def gelu(t): return GELU.apply(t)

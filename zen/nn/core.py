@@ -95,10 +95,8 @@ class Dense(Layer):
             self.bias = Tensor(self._bias_init((self.units,)))
 
     def call(self, x):
-        y = cast_input(x, self.kernel.dtype) @ self.kernel
-        if self.use_bias:
-            y = y + self.bias
-        return self._activation(y)
+        bias = self.bias if self.use_bias else None
+        return self._activation(ad.linear(cast_input(x, self.kernel.dtype), self.kernel, bias))
 
     def get_config(self):
         return {"units": self.units, "activation": callable_name(self.activation),

@@ -219,8 +219,8 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
     def compute(self, pred, labels):
         classes = pred.shape[-1]
         if self.from_logits:
-            log_p = ad.log_softmax(ad.reshape(pred, (-1, classes)), axis=-1)
-            picked = log_p[xp.arange(labels.size), labels.reshape(-1)]
+            logits = pred if pred.ndim == 2 else ad.reshape(pred, (-1, classes))
+            return ad.sparse_softmax_cross_entropy(logits, labels.reshape(-1))
         else:
             p = pred / ad.reduce_sum(pred, axis=-1, keepdims=True)
             p = ad.reshape(p, (-1, classes))[xp.arange(labels.size), labels.reshape(-1)]

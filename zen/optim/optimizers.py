@@ -185,14 +185,20 @@ class Adam(Optimizer):
             p *= 1.0 - lr * self.weight_decay
         elif self.weight_decay:
             grad = grad + self.weight_decay * p
+        # In place, with one scratch array: this runs for every parameter every step.
+        scratch = np.multiply(grad, 1.0 - self.beta1, out=np.empty_like(p))
         m *= self.beta1
-        m += (1.0 - self.beta1) * grad
+        m += scratch
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1.0 - self.beta2
         v *= self.beta2
-        v += (1.0 - self.beta2) * np.square(grad)
-        denominator = np.sqrt(v)
-        denominator /= math.sqrt(1.0 - self.beta2 ** t)
+        v += scratch
+        denominator = np.sqrt(v, out=scratch)
+        denominator *= 1.0 / math.sqrt(1.0 - self.beta2 ** t)
         denominator += self.epsilon
-        p -= lr / (1.0 - self.beta1 ** t) * m / denominator
+        step = np.divide(m, denominator, out=scratch)
+        step *= lr / (1.0 - self.beta1 ** t)
+        p -= step
 
     def _config(self):
         return {"beta1": self.beta1, "beta2": self.beta2, "epsilon": self.epsilon,
