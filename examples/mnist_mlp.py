@@ -1,6 +1,7 @@
 """Handwritten digits with a multi-layer perceptron, on the real MNIST.
 
-Trains Dense(256)-Dense(128)-Dense(10) with Adam, prints the test accuracy,
+Trains Dense(256)-Dense(128)-Dense(10) with Dropout and Adam (the learning
+rate following a cosine from 1e-3 down to 5e-5), prints the test accuracy,
 saves the model and writes the training curves. This is `make mnist`.
 
 Run: python examples/mnist_mlp.py [--epochs 15] [--out runs/mnist_mlp]
@@ -41,7 +42,9 @@ def main():
     x_test = x_test.reshape(-1, 784).astype(np.float32) / 255
 
     model = build_model()
-    model.compile(optimizer=zen.optim.Adam(lr=1e-3),
+    steps = args.epochs * -(-len(x_train) * 11 // 12 // args.batch_size)
+    schedule = zen.optim.schedules.CosineDecay(1e-3, decay_steps=steps, alpha=0.05)
+    model.compile(optimizer=zen.optim.Adam(lr=schedule),
                   loss=nn.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     start = time.perf_counter()
