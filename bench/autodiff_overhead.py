@@ -6,8 +6,8 @@
    the same step written by hand in numpy (aim: within 1.15x).
 
 Timings alternate the two versions (A B A B ...) and report medians, so that
-both see the same machine load. Run: `make bench` or
-`python bench/autodiff_overhead.py`.
+both see the same machine load. Run: `.venv/bin/python bench/autodiff_overhead.py`
+(`make bench` runs the three training workloads of bench/run_all.py).
 """
 import statistics
 import time
