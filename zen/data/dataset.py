@@ -26,10 +26,10 @@ class Dataset:
     """
 
     def __len__(self) -> int:
-        raise NotImplementedError(f"{type(self).__name__} must implement __len__")
+        raise NotImplementedError(f"{type(self).__name__} must implement __len__ (subclass hook)")
 
     def __getitem__(self, index):
-        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
+        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__ (subclass hook)")
 
     def get_batch(self, indices: np.ndarray) -> tuple:
         """The samples at `indices`, stacked into a tuple of arrays."""

@@ -3,10 +3,8 @@ width, channels), built on `zen.autodiff.conv2d`, `max_pool2d` and
 `avg_pool2d`.
 """
 from .. import autodiff as ad
-from ..autodiff import Tensor
 from ..autodiff.conv import pair
-from . import activations, initializers
-from .core import callable_name, cast_input, check_positive_int
+from .core import WeightedLayer, cast_input, check_positive_int
 from .layer import Layer
 
 PADDINGS = ("valid", "same")
@@ -26,7 +24,7 @@ def check_image_input(layer, input_shape):
                          f"width, channels), received an input of shape {input_shape}")
 
 
-class Conv2D(Layer):
+class Conv2D(WeightedLayer):
     """2-D convolution (cross-correlation, as in every framework), channels-last.
 
     Args:
@@ -52,25 +50,15 @@ class Conv2D(Layer):
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros"):
-        super().__init__()
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer)
         self.filters = check_positive_int(filters, "filters")
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.strides = pair(strides, "strides")
         self.padding = check_padding(padding)
-        self.activation = activation
-        self._activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self._kernel_init = initializers.get(kernel_initializer)  # an unknown name fails here
-        self._bias_init = initializers.get(bias_initializer)
 
     def build(self, input_shape):
         check_image_input(self, input_shape)
-        shape = (*self.kernel_size, input_shape[-1], self.filters)
-        self.kernel = Tensor(self._kernel_init(shape))
-        if self.use_bias:
-            self.bias = Tensor(self._bias_init((self.filters,)))
+        self.create_weights((*self.kernel_size, input_shape[-1], self.filters), (self.filters,))
 
     def call(self, x):
         bias = self.bias if self.use_bias else None
@@ -80,10 +68,7 @@ class Conv2D(Layer):
 
     def get_config(self):
         return {"filters": self.filters, "kernel_size": self.kernel_size,
-                "strides": self.strides, "padding": self.padding,
-                "activation": callable_name(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": callable_name(self.kernel_initializer),
-                "bias_initializer": callable_name(self.bias_initializer)}
+                "strides": self.strides, "padding": self.padding, **self.weight_config()}
 
 
 class _Pool2D(Layer):

@@ -54,7 +54,32 @@ def cast_input(x, dtype):
 
 
 # ----- Dense -------------------------------------------------------------------
-class Dense(Layer):
+class WeightedLayer(Layer):
+    """What Dense and Conv2D share: a kernel, an optional bias, their
+    initialisers and an activation applied to the output."""
+
+    def __init__(self, activation, use_bias, kernel_initializer, bias_initializer):
+        super().__init__()
+        self.activation = activation
+        self._activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self._kernel_init = initializers.get(kernel_initializer)  # an unknown name fails here
+        self._bias_init = initializers.get(bias_initializer)
+
+    def create_weights(self, kernel_shape, bias_shape):
+        self.kernel = Tensor(self._kernel_init(kernel_shape))
+        if self.use_bias:
+            self.bias = Tensor(self._bias_init(bias_shape))
+
+    def weight_config(self) -> dict:
+        return {"activation": callable_name(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": callable_name(self.kernel_initializer),
+                "bias_initializer": callable_name(self.bias_initializer)}
+
+
+class Dense(WeightedLayer):
     """A fully connected layer: `activation(x @ kernel + bias)`.
 
     Args:
@@ -75,34 +100,21 @@ class Dense(Layer):
 
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros"):
-        super().__init__()
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer)
         self.units = check_positive_int(units, "units")
-        self.activation = activation
-        self._activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self._kernel_init = initializers.get(kernel_initializer)  # an unknown name fails here
-        self._bias_init = initializers.get(bias_initializer)
 
     def build(self, input_shape):
         if input_shape is None or len(input_shape) < 2:
             raise ValueError(f"Dense expects inputs of shape (batch, ..., features), "
                              f"received an input of shape {input_shape}")
-        features = input_shape[-1]
-        self.kernel = Tensor(self._kernel_init((features, self.units)))
-        if self.use_bias:
-            self.bias = Tensor(self._bias_init((self.units,)))
+        self.create_weights((input_shape[-1], self.units), (self.units,))
 
     def call(self, x):
-        bias = self.bias if self.use_bias else None
-        return self._activation(ad.linear(cast_input(x, self.kernel.dtype), self.kernel, bias))
+        x = cast_input(x, self.kernel.dtype)
+        return self._activation(ad.linear(x, self.kernel, self.bias if self.use_bias else None))
 
     def get_config(self):
-        return {"units": self.units, "activation": callable_name(self.activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": callable_name(self.kernel_initializer),
-                "bias_initializer": callable_name(self.bias_initializer)}
+        return {"units": self.units, **self.weight_config()}
 
 
 # ----- Flatten and Dropout ---------------------------------------------------------

@@ -42,7 +42,7 @@ class LearningRateSchedule:
         raise NotImplementedError(f"{type(self).__name__} must define lr_at (subclass hook)")
 
     def get_config(self) -> dict:
-        raise NotImplementedError(f"{type(self).__name__} must define get_config")
+        raise NotImplementedError(f"{type(self).__name__} must define get_config (subclass hook)")
 
     @classmethod
     def from_config(cls, config: dict) -> "LearningRateSchedule":
