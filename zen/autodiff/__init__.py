@@ -4,11 +4,11 @@ from .conv import avg_pool2d, conv2d, max_pool2d
 from .gradcheck import grad_check
 from .nn_ops import (dropout, gelu, linear, log_softmax, logsumexp, softmax,
                      sparse_softmax_cross_entropy)
-from .ops import (abs, add, clip, concat, div, exp, flatten, getitem, leaky_relu, log,
-                  matmul, maximum, minimum, mul, neg, pad, power, reduce_max, reduce_mean,
-                  reduce_min, reduce_sum, relu, reshape, sigmoid, sqrt, stack, sub, tanh,
-                  transpose, unbroadcast, where)
+from .ops import (abs, add, clip, div, exp, leaky_relu, log, matmul, maximum, minimum, mul,
+                  neg, power, reduce_max, reduce_mean, reduce_min, reduce_sum, relu, sigmoid,
+                  sqrt, sub, tanh, unbroadcast, where)
 from .recurrent import rnn_scan
+from .shapes import concat, flatten, getitem, pad, reshape, stack, transpose
 from .tensor import Function, Tensor, is_grad_enabled, no_grad
 
 __all__ = [

@@ -236,16 +236,16 @@ class Tensor:
     def __matmul__(self, other): return ops.matmul(self, other)
     def __rmatmul__(self, other): return ops.matmul(other, self)
     def __neg__(self): return ops.neg(self)
-    def __getitem__(self, index): return ops.getitem(self, index)
+    def __getitem__(self, index): return shapes.getitem(self, index)
 
     # ----- methods --------------------------------------------------------------
     def sum(self, axis=None, keepdims=False): return ops.reduce_sum(self, axis, keepdims)
     def mean(self, axis=None, keepdims=False): return ops.reduce_mean(self, axis, keepdims)
     def max(self, axis=None, keepdims=False): return ops.reduce_max(self, axis, keepdims)
     def min(self, axis=None, keepdims=False): return ops.reduce_min(self, axis, keepdims)
-    def reshape(self, *shape): return ops.reshape(self, _shape_args(shape))
-    def transpose(self, *axes): return ops.transpose(self, _shape_args(axes) or None)
-    T = property(lambda self: ops.transpose(self))
+    def reshape(self, *shape): return shapes.reshape(self, _shape_args(shape))
+    def transpose(self, *axes): return shapes.transpose(self, _shape_args(axes) or None)
+    T = property(lambda self: shapes.transpose(self))
     def exp(self): return ops.exp(self)
     def log(self): return ops.log(self)
     def sqrt(self): return ops.sqrt(self)
@@ -350,4 +350,4 @@ def _topological_order(root):
     return order
 
 
-from . import ops  # noqa: E402  (ops builds on Tensor and Function above)
+from . import ops, shapes  # noqa: E402  (the ops build on Tensor and Function above)
