@@ -360,3 +360,14 @@ def test_wrong_input_rank_at_build(make, shape):
 def test_pool_window_larger_than_input():
     with pytest.raises(ValueError, match="does not fit"):
         MaxPool2D(4)(np.zeros((1, 3, 3, 1), np.float32))
+
+
+@pytest.mark.parametrize("layer,text", [
+    (lambda: Dense(64, activation="relu"), "Dense(units=64, activation='relu')"),
+    (lambda: Conv2D(32, 3, strides=2), "Conv2D(filters=32, kernel_size=(3, 3), strides=(2, 2))"),
+    (lambda: MaxPool2D(2), "MaxPool2D()"),
+    (lambda: MaxPool2D(3, strides=1), "MaxPool2D(pool_size=(3, 3), strides=(1, 1))"),
+    (lambda: Dropout(0.5), "Dropout(rate=0.5)"),
+])
+def test_repr_is_the_constructor_call_without_defaults(layer, text):
+    assert repr(layer()) == text

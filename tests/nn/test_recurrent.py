@@ -168,8 +168,8 @@ def test_config_round_trip_and_repr():
                   LSTM(3, return_sequences=True), GRU(2)):
         again = type(layer).from_config(layer.get_config())
         assert again.get_config() == layer.get_config()
-    assert repr(RNN(4)) == ("RNN(units=4, activation='tanh', return_sequences=False, "
-                            "return_state=False)")
+    assert repr(RNN(4)) == "RNN(units=4)"  # arguments at their defaults are left out
+    assert repr(RNN(4, return_sequences=True)) == "RNN(units=4, return_sequences=True)"
 
 
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])

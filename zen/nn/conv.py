@@ -84,7 +84,8 @@ class _Pool2D(Layer):
         check_image_input(self, input_shape)
 
     def get_config(self):
-        return {"pool_size": self.pool_size, "strides": self.strides}
+        strides = None if self.strides == self.pool_size else self.strides  # the default
+        return {"pool_size": self.pool_size, "strides": strides}
 
 
 class MaxPool2D(_Pool2D):

@@ -6,6 +6,8 @@ the first `__call__`, so a layer never needs its input size), the maths in
 as an attribute (or a list of Layers) is part of the layer, in assignment
 order.
 """
+import inspect
+
 from ..autodiff import Tensor
 
 LAYERS = {}  # class name -> class, for rebuilding a model from its config
@@ -130,5 +132,20 @@ class Layer:
             tensor.value[...] = value
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        """The constructor call, leaving out arguments at their defaults:
+        `Dense(units=64, activation='relu')`."""
+        defaults = {name: p.default for name, p in
+                    inspect.signature(type(self).__init__).parameters.items()}
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items()
+                         if k not in defaults or not _same(defaults[k], v))
         return f"{type(self).__name__}({args})"
+
+
+def _same(default, value):
+    """Whether a config value equals its default (a pair (3, 3) equals 3)."""
+    if isinstance(value, tuple) and len(set(value)) == 1:
+        value = value[0]
+    try:
+        return bool(default == value)
+    except (TypeError, ValueError):
+        return False
