@@ -3,7 +3,8 @@
 1. Per-op overhead: recording and back-propagating `a * b` on small arrays,
    as a ratio to the bare numpy multiply (forward and backward by hand).
 2. A 784-256-128-10 ReLU MLP forward+backward+SGD step at batch 128, Zen vs
-   the same step written by hand in numpy (aim: within 1.15x).
+   the same step written by hand in numpy (aim: within 1.15x), once from
+   primitive ops and once with the fused ops that zen.nn uses.
 
 Timings alternate the two versions (A B A B ...) and report medians, so that
 both see the same machine load. Run: `.venv/bin/python bench/autodiff_overhead.py`
@@ -14,7 +15,7 @@ import time
 
 import numpy as np
 
-from zen.autodiff import Tensor, log_softmax, relu
+from zen.autodiff import Tensor, linear, log_softmax, relu, sparse_softmax_cross_entropy
 
 
 def timed(fn, repeats):
@@ -58,17 +59,23 @@ class MLP:
         self.biases = [np.zeros(n, np.float32) for n in sizes[1:]]
 
 
-def zen_step_fn(mlp, x, labels, lr=0.01):
+def zen_step_fn(mlp, x, labels, lr=0.01, fused=False):
+    """The step from primitive ops (matmul, add, log_softmax, indexing, mean),
+    or with the fused `linear` and `sparse_softmax_cross_entropy` that
+    zen.nn's Dense and cross-entropy use."""
     params = [Tensor(p) for pair in zip(mlp.weights, mlp.biases) for p in pair]
     rows = np.arange(len(labels))
 
     def step():
         h = x
         for i in range(0, len(params), 2):
-            h = h @ params[i] + params[i + 1]
+            h = linear(h, params[i], params[i + 1]) if fused else h @ params[i] + params[i + 1]
             if i < len(params) - 2:
                 h = relu(h)
-        loss = -log_softmax(h)[rows, labels].mean()
+        if fused:
+            loss = sparse_softmax_cross_entropy(h, labels)
+        else:
+            loss = -log_softmax(h)[rows, labels].mean()
         loss.backward()
         for p in params:
             p.value -= lr * p.gradient
@@ -100,12 +107,13 @@ def numpy_step_fn(mlp, x, labels, lr=0.01):
     return step
 
 
-def mlp_step():
+def mlp_step(fused):
     rng = np.random.default_rng(1)
     x = rng.random((128, 784), dtype=np.float32)
     labels = rng.integers(0, 10, 128)
     mlp = MLP()
-    return alternate(zen_step_fn(mlp, x, labels), numpy_step_fn(mlp, x, labels), repeats=30)
+    return alternate(zen_step_fn(mlp, x, labels, fused=fused), numpy_step_fn(mlp, x, labels),
+                     repeats=30)
 
 
 def main():
@@ -113,9 +121,10 @@ def main():
     print(f"elementwise op (16 floats), forward+backward: zen {zen_op * 1e6:7.1f} us, "
           f"numpy {numpy_op * 1e6:6.1f} us, ratio {zen_op / numpy_op:5.1f}x "
           f"(overhead {(zen_op - numpy_op) * 1e6:.1f} us per op)")
-    zen_mlp, numpy_mlp = mlp_step()
-    print(f"MLP 784-256-128-10 step, batch 128:          zen {zen_mlp * 1e3:7.2f} ms, "
-          f"numpy {numpy_mlp * 1e3:6.2f} ms, ratio {zen_mlp / numpy_mlp:5.2f}x")
+    for fused, ops in ((False, "primitive ops"), (True, "fused ops    ")):
+        zen_mlp, numpy_mlp = mlp_step(fused)
+        print(f"MLP 784-256-128-10 step, batch 128, {ops}: zen {zen_mlp * 1e3:5.2f} ms, "
+              f"numpy {numpy_mlp * 1e3:5.2f} ms, ratio {zen_mlp / numpy_mlp:5.2f}x")
 
 
 if __name__ == "__main__":

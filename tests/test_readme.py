@@ -4,7 +4,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 

@@ -76,13 +76,15 @@ class Function:
     def apply(cls, *inputs, **params):
         """Run the op on Tensors (or arrays and numbers, wrapped as constants)
         and record it in the graph when any input is trainable."""
-        dtype = next((x.dtype for x in inputs if isinstance(x, Tensor)), None)
-        tensors = tuple(x if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs)
+        tensors = inputs
+        if not all([isinstance(x, Tensor) for x in inputs]):
+            tensors = _wrap_constants(inputs)
         fn = cls(**params)
-        record = _grad_enabled and any(t.trainable for t in tensors)
-        fn.needs_grad = tuple(t.trainable for t in tensors) if record else ()
+        needs_grad = tuple([t.trainable for t in tensors])
+        record = _grad_enabled and True in needs_grad
+        fn.needs_grad = needs_grad if record else ()
         try:
-            value = fn.forward(*(t.value for t in tensors))
+            value = fn.forward(*[t.value for t in tensors])
         except ValueError as error:
             shapes = ", ".join(str(t.shape) for t in tensors)
             raise ValueError(f"{cls.__name__} on shapes {shapes}: {error}") from None
@@ -256,12 +258,18 @@ class Tensor:
     def clip(self, lo, hi): return ops.clip(self, lo, hi)
 
 
+def _wrap_constants(inputs):
+    """The inputs with each non-Tensor wrapped as a constant Tensor."""
+    dtype = next((x.dtype for x in inputs if isinstance(x, Tensor)), None)
+    return tuple(x if isinstance(x, Tensor) else _constant(x, dtype) for x in inputs)
+
+
 def _constant(value, dtype):
     """Wrap an op's non-Tensor operand as a constant. A Python number takes the
     dtype of the op's Tensors (it is "weak", as in numpy and PyTorch): a float64
     `x * 0.1` keeps 0.1 to float64 precision, a float16 `x * 2` stays float16."""
     if dtype is not None and isinstance(value, (int, float)):
-        return Tensor(xp.asarray(value, dtype=dtype), trainable=False)
+        return Tensor._from_op(xp.asarray(value, dtype=dtype), False)
     return Tensor(value, trainable=False)
 
 
