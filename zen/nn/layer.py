@@ -7,8 +7,9 @@ as an attribute (or a list of Layers) is part of the layer, in assignment
 order.
 """
 import inspect
+from contextlib import contextmanager
 
-from ..autodiff import Tensor
+from ..autodiff import Tensor, no_grad
 
 LAYERS = {}  # class name -> class, for rebuilding a model from its config
 
@@ -67,6 +68,15 @@ class Layer:
                 found.append(value)
             elif isinstance(value, (list, tuple)):
                 found.extend(v for v in value if isinstance(v, Layer))
+        return found
+
+    def all_layers(self) -> list:
+        """This layer and every layer inside it, depth first."""
+        stack, found = [self], []
+        while stack:
+            layer = stack.pop()
+            found.append(layer)
+            stack.extend(reversed(layer.sublayers()))
         return found
 
     def named_tensors(self, prefix: str = "") -> list:
@@ -139,6 +149,26 @@ class Layer:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items()
                          if k not in defaults or not _same(defaults[k], v))
         return f"{type(self).__name__}({args})"
+
+
+@contextmanager
+def modes_restored(model: Layer):
+    """Put every layer's training flag back as it was when the block ends."""
+    modes = [(layer, layer.training) for layer in model.all_layers()]
+    try:
+        yield
+    finally:
+        for layer, training in modes:
+            layer.training = training
+
+
+@contextmanager
+def inference_mode(model: Layer):
+    """Inference behaviour (Dropout off, BatchNorm's running statistics) and
+    no graph recording for the block; each layer's mode restored afterwards."""
+    with modes_restored(model), no_grad():
+        model.eval_mode()
+        yield
 
 
 def _same(default, value):

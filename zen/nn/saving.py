@@ -27,10 +27,9 @@ import warnings
 import numpy as np
 
 from .. import rng
-from ..autodiff import no_grad
 from ..backend import DEFAULT_DTYPE
 from ..fileio import ZenFileError, atomic_write
-from .layer import LAYERS
+from .layer import LAYERS, inference_mode
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "FORMAT_VERSION"]
 
@@ -293,23 +292,9 @@ def _build(model, input_shape):
     model.build(shape)
     if model.built:
         return
-    modes = [(layer, layer.training) for layer in _all_layers(model)]
-    model.eval_mode()
-    try:
-        with no_grad():
-            model(np.zeros([1 if n is None else n for n in shape], DEFAULT_DTYPE))
-    finally:
-        for layer, training in modes:
-            layer.training = training
+    with inference_mode(model):
+        model(np.zeros([1 if n is None else n for n in shape], DEFAULT_DTYPE))
     model.input_shape = shape
-
-
-def _all_layers(layer):
-    found, stack = [], [layer]
-    while stack:
-        found.append(stack.pop())
-        stack.extend(found[-1].sublayers())
-    return found
 
 
 def _recompile(model, settings, arrays, path):

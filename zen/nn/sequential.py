@@ -8,25 +8,14 @@ import re
 
 import numpy as np
 
-from ..autodiff import no_grad
 from ..backend import DEFAULT_DTYPE
-from .layer import LAYERS, Layer
+from .layer import LAYERS, Layer, inference_mode
 
 
 def _snake_case(name):
     """Keras's layer naming: "Conv2D" -> "conv2d", "MaxPool2D" -> "max_pool2d"."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def _all_layers(layer):
-    """The layer and every layer inside it, depth first."""
-    stack, found = [layer], []
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(reversed(current.sublayers()))
-    return found
 
 
 def _check_layer(layer):
@@ -91,21 +80,15 @@ class Sequential(Layer):
 
     def _probe(self, layers, input_shape):
         """Output shapes of `layers` fed one after another from `input_shape`."""
-        modes = [(layer, layer.training) for layer in _all_layers(self)]
-        self._set_training(False)
-        try:
-            x = np.zeros([1 if n is None else n for n in input_shape], DEFAULT_DTYPE)
-            shapes = []
-            with no_grad():
-                for layer in layers:
-                    layer_input = (None,) + tuple(x.shape[1:])
-                    x = layer(x)
-                    layer.input_shape = layer_input  # not the probe's batch of 1
-                    shapes.append((None,) + tuple(x.shape[1:]))
-            return shapes
-        finally:
-            for layer, training in modes:
-                layer.training = training
+        x = np.zeros([1 if n is None else n for n in input_shape], DEFAULT_DTYPE)
+        shapes = []
+        with inference_mode(self):
+            for layer in layers:
+                layer_input = (None,) + tuple(x.shape[1:])
+                x = layer(x)
+                layer.input_shape = layer_input  # not the probe's batch of 1
+                shapes.append((None,) + tuple(x.shape[1:]))
+        return shapes
 
     def __call__(self, x, *args, **kwargs):
         if not hasattr(x, "shape"):

@@ -26,6 +26,7 @@ import numpy as np
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE
 from ..data import ArrayDataset, DataLoader
+from ..nn import Embedding
 from .trainer import Trainer, predict_batches
 
 __all__ = ["compile", "fit", "train_on_batch", "evaluate", "predict"]
@@ -190,7 +191,6 @@ def _inputs(model, x, name, finite=False):
     """The model inputs, checked against a built model and cast once (and,
     with `finite`, checked for NaN and Inf)."""
     x = _numeric(x, name)
-    from ..nn.core import Embedding
     takes_indices = isinstance(_first_layer(model), Embedding)
     was_float = x.dtype.kind == "f"
     if was_float or not takes_indices:

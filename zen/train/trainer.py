@@ -12,15 +12,15 @@ loss, backward pass, optimiser update, gradients reset. Logs are plain
 dicts of Python floats: "loss" and each metric as means over the samples
 seen (each batch mean weighted by the batch size), and "val_" versions.
 """
-from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
 
 from .. import metrics as zen_metrics
 from .. import optim
-from ..autodiff import Tensor, no_grad
+from ..autodiff import Tensor
 from ..nn import losses
+from ..nn.layer import inference_mode, modes_restored
 from .backup import BackupAndRestore
 from .callbacks import Callback
 from .history import History
@@ -110,7 +110,7 @@ class Trainer:
         self.stop_training = False
         self.initial_epoch, self.train_loader = initial_epoch, train_loader
         try:
-            with _restored_modes(self.model):
+            with modes_restored(self.model):
                 self._loop(hooks, train_loader, val_loader, epochs)
         finally:
             self.train_loader = None  # do not keep the data alive after fit
@@ -225,37 +225,6 @@ class RunningMeans:
 
     def result(self) -> dict:
         return {key: total / self.count for key, total in self.sums.items()}
-
-
-# ----- modes --------------------------------------------------------------------------
-def _all_layers(model):
-    stack, found = [model], []
-    while stack:
-        layer = stack.pop()
-        found.append(layer)
-        stack.extend(getattr(layer, "sublayers", list)())
-    return found
-
-
-@contextmanager
-def _restored_modes(model):
-    """Put every layer's training flag back as it was on leaving."""
-    modes = [(layer, getattr(layer, "training", None)) for layer in _all_layers(model)]
-    try:
-        yield
-    finally:
-        for layer, training in modes:
-            if training is not None:
-                layer.training = training
-
-
-@contextmanager
-def inference_mode(model):
-    """Inference behaviour (Dropout off, BatchNorm running statistics) and no
-    graph recording, with each layer's previous mode restored afterwards."""
-    with _restored_modes(model), no_grad():
-        model.eval_mode()
-        yield
 
 
 # ----- small checks ----------------------------------------------------------------------
