@@ -6,37 +6,30 @@ naming the op, its input shapes and the line of user code that created it.
 """
 import os
 import sys
-from contextlib import ContextDecorator
 
 import numpy as np
 
-_enabled = False
+from .switch import Switch
+
+mode = Switch(False)
 _ZEN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-class detect_anomaly(ContextDecorator):
-    """Context manager (and decorator) that turns NaN/Inf into an error at the op
-    that made it.
+def detect_anomaly():
+    """Context manager (and decorator, as `@detect_anomaly()`) that turns
+    NaN/Inf into an error at the op that made it.
 
     Example:
         with detect_anomaly():
             loss = model(x).log().mean()   # FloatingPointError names Log
             loss.backward()
     """
-
-    def __enter__(self):
-        global _enabled
-        self._previous, _enabled = _enabled, True
-        return self
-
-    def __exit__(self, *exc):
-        global _enabled
-        _enabled = self._previous
-        return False
+    return mode.set_to(True)
 
 
 def enabled() -> bool:
-    return _enabled
+    """Whether anomaly detection is on right now."""
+    return mode.on
 
 
 def _user_line() -> str:

@@ -8,38 +8,30 @@ is the graph. `Tensor.get_gradients()` walks it once in reverse topological
 order, accumulating each node's gradient with `+`, and then releases it.
 """
 import itertools
-from contextlib import ContextDecorator
 
 from .. import backend
 from ..backend import as_float_array, xp
 from . import anomaly
+from .switch import Switch
 
 _ids = itertools.count()
-_grad_enabled = True
+grad_mode = Switch(True)  # off inside no_grad(): ops record no graph
 
 
-class no_grad(ContextDecorator):
-    """Context manager and decorator inside which no graph is recorded.
+def no_grad():
+    """Context manager (and decorator, as `@no_grad()`) inside which no graph
+    is recorded.
 
     Example:
         with no_grad():
             prediction = model(x)      # no graph, no gradient memory
     """
-
-    def __enter__(self):
-        global _grad_enabled
-        self._previous, _grad_enabled = _grad_enabled, False
-        return self
-
-    def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self._previous
-        return False
+    return grad_mode.set_to(False)
 
 
 def is_grad_enabled() -> bool:
     """Whether ops record the graph right now (False inside `no_grad`)."""
-    return _grad_enabled
+    return grad_mode.on
 
 
 class Function:
@@ -81,7 +73,7 @@ class Function:
             tensors = _wrap_constants(inputs)
         fn = cls(**params)
         needs_grad = tuple([t.trainable for t in tensors])
-        record = _grad_enabled and True in needs_grad
+        record = grad_mode.on and True in needs_grad
         fn.needs_grad = needs_grad if record else ()
         try:
             value = fn.forward(*[t.value for t in tensors])
@@ -92,7 +84,7 @@ class Function:
         if record:
             fn.inputs = tensors
             out._ctx = fn
-        if anomaly.enabled():
+        if anomaly.mode.on:
             anomaly.check_forward(fn, tensors, out.value)
         return out
 
@@ -171,7 +163,7 @@ class Tensor:
         order = _topological_order(self)
         grads = {id(self): seed}
         owned = set()  # keys of gradient buffers this pass allocated: safe to add into
-        check = anomaly.enabled()
+        check = anomaly.mode.on
         for node in reversed(order):
             grad = grads.pop(id(node), None)
             fn = node._ctx
