@@ -90,7 +90,7 @@ def csv_log(path, value):
 WRITERS = {
     "save_model": (lambda p, v: model(v).save(p), lambda p: load_model(p).get_weights()[0][0, 0]),
     "save_weights": (lambda p, v: model(v).save_weights(p),
-                     lambda p: saving._read(p, ("zen.weights",))[1]["weight_0"][0, 0]),
+                     lambda p: saving.read_file(p, ("zen.weights",))[1]["weight_0"][0, 0]),
     "ModelCheckpoint": (checkpoint, lambda p: load_model(p).get_weights()[0][0, 0]),
     "BackupAndRestore": (backup, lambda p: read_backup(p)["epoch"]),
     "CSVLogger": (csv_log, lambda p: Path(p).read_text()),

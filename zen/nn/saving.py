@@ -35,7 +35,7 @@ __all__ = ["save_model", "load_model", "save_weights", "load_weights", "FORMAT_V
 
 FORMAT_VERSION = 1
 # What building layers or an optimizer from a hostile config can raise
-_REBUILD_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError,
+REBUILD_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError,
                    OverflowError, RecursionError, MemoryError)
 _CONFIG_KEY = "zen_config"
 _OPTIMIZER_PREFIX = "optimizer/"
@@ -61,9 +61,9 @@ def save_model(model, path, trainer=None) -> None:
         save_model(model, "mnist.zen")
         same = load_model("mnist.zen")
     """
-    config = _base_config(model, "zen.model")
+    config = base_config(model, "zen.model")
     config["model"] = {"class_name": type(model).__name__, "config": model.get_config()}
-    arrays = _weight_arrays(model)
+    arrays = weight_arrays(model)
     trainer = trainer if trainer is not None else getattr(model, "_trainer", None)
     if trainer is not None:
         config["compile"] = _compile_config(trainer)
@@ -71,7 +71,7 @@ def save_model(model, path, trainer=None) -> None:
             state = trainer.optimizer.state_dict(model.parameters())
             arrays.update({_OPTIMIZER_PREFIX + key: np.asarray(value)
                            for key, value in state.items()})
-    _write(path, config, arrays)
+    write_file(path, config, arrays)
 
 
 def save_weights(model, path) -> None:
@@ -83,10 +83,12 @@ def save_weights(model, path) -> None:
     if not getattr(model, "built", False):
         raise ValueError("The model is not built, so it has no weights to save: call it "
                          "on data or `build(input_shape)` first")
-    _write(path, _base_config(model, "zen.weights"), _weight_arrays(model))
+    write_file(path, base_config(model, "zen.weights"), weight_arrays(model))
 
 
-def _base_config(model, format_name):
+# ----- the file format's building blocks (zen.train.backup writes with them too) -----
+def base_config(model, format_name):
+    """The JSON header every Zen file starts with: format, version, weights."""
     from .. import __version__
     shape = getattr(model, "input_shape", None)
     return {"format": format_name, "version": FORMAT_VERSION, "zen_version": __version__,
@@ -95,7 +97,8 @@ def _base_config(model, format_name):
                         for name, t in model.named_tensors()]}
 
 
-def _weight_arrays(model):
+def weight_arrays(model):
+    """{"weight_<i>": array} in `named_tensors` order."""
     return {f"weight_{i}": t.value for i, (_, t) in enumerate(model.named_tensors())}
 
 
@@ -120,7 +123,7 @@ def _compile_config(trainer):
         return None
 
 
-def _write(path, config, arrays):
+def write_file(path, config, arrays):
     try:
         text = json.dumps(config)
     except (TypeError, ValueError) as error:
@@ -142,10 +145,10 @@ def load_model(path):
         model.evaluate(x_test, y_test)
     """
     path = os.fspath(path)
-    config, arrays = _read(path, ("zen.model",))
+    config, arrays = read_file(path, ("zen.model",))
     model = _rebuild(config, path)
-    weights = _file_weights(config, arrays, path)
-    _check_match(model, weights, path, ZenFileError)
+    weights = file_weights(config, arrays, path)
+    check_weights_match(model, weights, path, ZenFileError)
     for (_, tensor), value in zip(model.named_tensors(), weights):
         tensor.value = value  # the file's dtype and bits exactly; Tensor ids are kept
     if config.get("compile") is not None:
@@ -162,20 +165,20 @@ def load_weights(model, path) -> None:
         model.load_weights("weights.zen")
     """
     path = os.fspath(path)
-    config, arrays = _read(path, ("zen.weights", "zen.model"))
-    weights = _file_weights(config, arrays, path)
+    config, arrays = read_file(path, ("zen.weights", "zen.model"))
+    weights = file_weights(config, arrays, path)
     if not getattr(model, "built", False) and config.get("input_shape"):
         try:
-            _build(model, config["input_shape"])
-        except _REBUILD_ERRORS as error:
+            build_for_shape(model, config["input_shape"])
+        except REBUILD_ERRORS as error:
             raise ZenFileError(f"{path!r}: its input shape {config['input_shape']!r} does "
                                f"not build the model: {type(error).__name__}: {error}") from None
-    _check_match(model, weights, path, ZenFileError)  # a ValueError: a foreign file
+    check_weights_match(model, weights, path, ZenFileError)  # a ValueError: a foreign file
     for (_, tensor), value in zip(model.named_tensors(), weights):
         tensor.value[...] = value
 
 
-def _read(path, formats):
+def read_file(path, formats):
     """(config dict, {name: array}) of a Zen file, or a clear error."""
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -231,7 +234,7 @@ def _check_format(config, formats, path):
                            f"reads (up to {FORMAT_VERSION}); upgrade Zen to load it")
 
 
-def _file_weights(config, arrays, path):
+def file_weights(config, arrays, path):
     """The weight arrays in order, checked against the config's list."""
     listed = config.get("weights")
     if not isinstance(listed, list):
@@ -248,7 +251,7 @@ def _file_weights(config, arrays, path):
     return weights
 
 
-def _check_match(model, weights, path, error):
+def check_weights_match(model, weights, path, error):
     named = model.named_tensors()
     if len(named) != len(weights) or any(t.shape != w.shape for (_, t), w in zip(named, weights)):
         raise error(f"The weights in {path!r} do not fit the model: the file holds "
@@ -275,8 +278,8 @@ def _rebuild(config, path):
     try:
         model = LAYERS[spec["class_name"]].from_config(spec["config"])
         if config.get("input_shape") and not model.built:
-            _build(model, config["input_shape"])
-    except _REBUILD_ERRORS as error:
+            build_for_shape(model, config["input_shape"])
+    except REBUILD_ERRORS as error:
         raise ZenFileError(f"{path!r}: cannot rebuild the model from its config: "
                            f"{type(error).__name__}: {error}") from None
     finally:
@@ -284,7 +287,7 @@ def _rebuild(config, path):
     return model
 
 
-def _build(model, input_shape):
+def build_for_shape(model, input_shape):
     """Build `model` for `input_shape`: Sequential.build does it all; a plain
     Layer model (whose sublayers build on their first call) is called once
     on zeros, in inference mode without a graph, its modes then restored."""
@@ -308,6 +311,6 @@ def _recompile(model, settings, arrays, path):
                  if key.startswith(_OPTIMIZER_PREFIX)}
         if state:
             model.optimizer.load_state_dict(state, model.parameters())
-    except _REBUILD_ERRORS as error:
+    except REBUILD_ERRORS as error:
         raise ZenFileError(f"{path!r}: cannot restore the compile settings or optimizer "
                            f"state: {type(error).__name__}: {error}") from None

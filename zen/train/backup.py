@@ -99,7 +99,7 @@ class BackupAndRestore(Callback):
 def write_backup(path, trainer, epoch: int) -> None:
     """Write the training state of `trainer` after `epoch` to `path`."""
     model, optimizer = trainer.model, trainer.optimizer
-    config = saving._base_config(model, FORMAT)
+    config = saving.base_config(model, FORMAT)
     lr = optimizer.lr
     config["backup"] = {
         "epoch": int(epoch),
@@ -109,10 +109,10 @@ def write_backup(path, trainer, epoch: int) -> None:
         "loader": _loader_state(getattr(trainer, "train_loader", None)),
         "history": _history_state(trainer.history),
     }
-    arrays = saving._weight_arrays(model)
+    arrays = saving.weight_arrays(model)
     state = optimizer.state_dict(model.parameters())
     arrays.update({_OPTIMIZER_PREFIX + key: np.asarray(value) for key, value in state.items()})
-    saving._write(path, config, arrays)
+    saving.write_file(path, config, arrays)
 
 
 def _loader_state(loader) -> dict:
@@ -141,8 +141,8 @@ def read_backup(path) -> dict:
     ValueError) for anything wrong in it; it never unpickles.
     """
     path = os.fspath(path)
-    config, arrays = saving._read(path, (FORMAT,))
-    weights = saving._file_weights(config, arrays, path)
+    config, arrays = saving.read_file(path, (FORMAT,))
+    weights = saving.file_weights(config, arrays, path)
     backup = config.get("backup")
     if not isinstance(backup, dict):
         raise ZenFileError(f"{path!r}: the backup has no 'backup' section")
@@ -220,13 +220,13 @@ def restore_backup(backup: dict, trainer, path="the backup") -> int:
     if not getattr(model, "built", False) and backup["input_shape"]:
         state = rng.get_state()  # building draws initial weights: keep the stream as it was
         try:
-            saving._build(model, backup["input_shape"])
-        except saving._REBUILD_ERRORS as error:
+            saving.build_for_shape(model, backup["input_shape"])
+        except saving.REBUILD_ERRORS as error:
             raise _bad(path, f"input shape {backup['input_shape']!r} does not build the "
                              f"model: {error}") from None
         finally:
             rng.set_state(state)
-    saving._check_match(model, backup["weights"], path, ZenFileError)
+    saving.check_weights_match(model, backup["weights"], path, ZenFileError)
     if backup["optimizer"] != type(optimizer).__name__:
         raise _bad(path, f"optimizer is {backup['optimizer']}, but this fit trains with "
                          f"{type(optimizer).__name__}")
