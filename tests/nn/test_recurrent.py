@@ -99,7 +99,6 @@ def reference_lstm(x, k, u, b, h, c):
 
 
 def reference_gru(x, k, u, b, h):  # Keras GRU with reset_after=True
-    n = u.shape[0]
     for t in range(x.shape[1]):
         xz, xr, xh = np.split(x[:, t] @ k + b[0], 3, axis=1)
         hz, hr, hh = np.split(h @ u + b[1], 3, axis=1)
