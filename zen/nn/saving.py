@@ -212,9 +212,9 @@ def _read_npz(path):
     except FileNotFoundError:
         raise
     except (zipfile.BadZipFile, EOFError, KeyError, ValueError, zlib.error, struct.error,
-            NotImplementedError, RuntimeError, MemoryError, OverflowError) as error:
-        # zipfile raises NotImplementedError for an unknown compression method or
-        # zip version, RuntimeError for an "encrypted" entry (a flipped flag bit)
+            RuntimeError, MemoryError, OverflowError) as error:
+        # RuntimeError covers zipfile's errors for an unknown compression method or
+        # zip version and for an "encrypted" entry (a flipped flag bit)
         raise ZenFileError(f"{path!r} could not be read as a Zen file, it is corrupt or "
                            f"truncated: {type(error).__name__}: {error}") from None
     except OSError as error:  # a directory, a device, an unreadable file
