@@ -9,8 +9,8 @@ class ReLU(Layer):
 
 
 class LeakyReLU(Layer):
-    def __init__(self, alpha: float = 0.01):
-        super().__init__()
+    def __init__(self, alpha: float = 0.01, name: str = None):
+        super().__init__(name)
         self.alpha = alpha
 
     def call(self, x):
@@ -36,8 +36,8 @@ class GELU(Layer):
 
 
 class Softmax(Layer):
-    def __init__(self, axis: int = -1):
-        super().__init__()
+    def __init__(self, axis: int = -1, name: str = None):
+        super().__init__(name)
         self.axis = axis
 
     def call(self, x):

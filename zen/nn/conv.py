@@ -49,8 +49,8 @@ class Conv2D(WeightedLayer):
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  activation=None, use_bias: bool = True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros"):
-        super().__init__(activation, use_bias, kernel_initializer, bias_initializer)
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", name: str = None):
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer, name)
         self.filters = check_positive_int(filters, "filters")
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.strides = pair(strides, "strides")
@@ -75,8 +75,8 @@ class _Pool2D(Layer):
     """Shared configuration of the pooling layers (no padding: windows that
     do not fit at the bottom/right edge are dropped, as with "valid")."""
 
-    def __init__(self, pool_size=2, strides=None):
-        super().__init__()
+    def __init__(self, pool_size=2, strides=None, name: str = None):
+        super().__init__(name)
         self.pool_size = pair(pool_size, "pool_size")
         self.strides = self.pool_size if strides is None else pair(strides, "strides")
 

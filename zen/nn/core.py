@@ -58,8 +58,9 @@ class WeightedLayer(Layer):
     """What Dense and Conv2D share: a kernel, an optional bias, their
     initialisers and an activation applied to the output."""
 
-    def __init__(self, activation, use_bias, kernel_initializer, bias_initializer):
-        super().__init__()
+    def __init__(self, activation, use_bias, kernel_initializer, bias_initializer,
+                 name=None):
+        super().__init__(name)
         self.activation = activation
         self._activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -99,8 +100,9 @@ class Dense(WeightedLayer):
     """
 
     def __init__(self, units: int, activation=None, use_bias: bool = True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros"):
-        super().__init__(activation, use_bias, kernel_initializer, bias_initializer)
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 name: str = None):
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer, name)
         self.units = check_positive_int(units, "units")
 
     def build(self, input_shape):
@@ -145,8 +147,8 @@ class Dropout(Layer):
         drop(x)                                        # x itself
     """
 
-    def __init__(self, rate: float):
-        super().__init__()
+    def __init__(self, rate: float, name: str = None):
+        super().__init__(name)
         self.rate = check_float(rate, "rate", 0, 1, high_open=True)
 
     def call(self, x):
@@ -183,8 +185,9 @@ class Embedding(Layer):
         emb(np.array([[4, 20, 7]])).shape              # (1, 3, 64)
     """
 
-    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform"):
-        super().__init__()
+    def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
+                 name: str = None):
+        super().__init__(name)
         self.input_dim = check_positive_int(input_dim, "input_dim")
         self.output_dim = check_positive_int(output_dim, "output_dim")
         self.embeddings_initializer = embeddings_initializer

@@ -7,16 +7,46 @@ as an attribute (or a list of Layers) is part of the layer, in assignment
 order.
 """
 import inspect
+import re
 from contextlib import contextmanager
 
+import numpy as np
+
 from ..autodiff import Tensor, no_grad
+from . import symbolic
 
 LAYERS = {}  # class name -> class, for rebuilding a model from its config
+_NAME_COUNTS = {}  # base name -> how many layers took it, for unique names
+
+
+def snake_case(name: str) -> str:
+    """Keras's layer naming: "Conv2D" -> "conv2d", "MaxPool2D" -> "max_pool2d"."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(base: str) -> str:
+    """`base`, then `base_1`, `base_2`, ... (as Keras names layers)."""
+    count = _NAME_COUNTS.get(base, 0)
+    _NAME_COUNTS[base] = count + 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def check_name(name, owner="Layer"):
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ValueError(f"Received an invalid value for `name` of {owner}, expected a "
+                         f"non-empty string without '/'. Received: name={name!r}")
+    return name
 
 
 class Layer:
     """Base class: subclasses define `build(input_shape)` (optional),
     `call(x)` and `get_config()`.
+
+    Every layer has a `name` (default: the snake_case of its class, made
+    unique: "dense", "dense_1", ...). Called on arrays or Tensors it computes;
+    called on symbolic tensors (`zen.Input`) it records a node of a
+    functional graph instead (see `zen.nn.symbolic`).
 
     Example:
         class Scale(Layer):
@@ -29,9 +59,11 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        LAYERS[cls.__name__] = cls
+        LAYERS.setdefault(cls.__name__, cls)  # a later class never replaces a built-in
 
-    def __init__(self):
+    def __init__(self, name: str = None):
+        self.name = unique_name(snake_case(type(self).__name__)) if name is None \
+            else check_name(name, type(self).__name__)
         self.training = True
         self.built = False
         self.input_shape = None
@@ -43,20 +75,66 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must define call (subclass hook)")
 
     def __call__(self, x, *args, **kwargs):
-        shape = tuple(x.shape) if hasattr(x, "shape") else None
+        if symbolic.any_symbolic((x, args, kwargs)):
+            return self._call_symbolic((x, *args), kwargs)
+        shape = _shape_of(x)
         if not self.built:
             self.input_shape = shape
             self.build(shape)
             self.built = True
-        elif shape is not None and self.input_shape is not None:
+        elif isinstance(shape, tuple) and isinstance(self.input_shape, tuple):
             self._check_input(shape)
         return self.call(x, *args, **kwargs)
 
+    def _call_symbolic(self, args, kwargs):
+        """Record this call as a node of a functional graph; return symbolic
+        outputs. Their shapes come from running the layer once on zeros (batch
+        1; axes of unknown size tried at two sizes, and unknown in the output
+        where the output changed with them), in inference mode without a graph,
+        so every layer reports its true output shape and builds its weights
+        as a first call on data would."""
+        was_built = self.built
+        probes = [self._probe(args, kwargs, size) for size in _free_sizes(args, kwargs)]
+        flat = [symbolic.flatten(p) for p in probes]
+        leaves = iter(range(len(flat[0])))
+
+        def to_symbolic(value):
+            i = next(leaves)
+            free = {axis for axis in range(1, value.ndim)
+                    if any(f[i].shape[axis] != value.shape[axis] for f in flat[1:])}
+            return symbolic.symbolic_like(value, free)
+
+        outputs = symbolic.map_structure(to_symbolic, probes[0])
+        if not was_built and isinstance(args[0], symbolic.SymbolicTensor):
+            self.input_shape = args[0].shape  # not the probe's batch of 1
+        symbolic.Node(self, args, kwargs, outputs)
+        return outputs
+
+    def _probe(self, args, kwargs, free_size):
+        """This layer's outputs (as arrays) on zeros standing in for the
+        symbolic tensors of `args` and `kwargs`."""
+        def concrete(leaf):
+            if isinstance(leaf, symbolic.SymbolicTensor):
+                return symbolic.placeholder(leaf, free_size)
+            return leaf
+        arrays, named = symbolic.map_structure(concrete, (args, kwargs))
+        try:
+            with inference_mode(self):
+                result = self(*arrays, **named)
+        except (ValueError, TypeError, IndexError) as error:
+            shapes = symbolic.map_structure(
+                lambda t: t.shape if isinstance(t, symbolic.SymbolicTensor) else t,
+                args[0] if len(args) == 1 else list(args))
+            raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) cannot be called "
+                             f"on inputs of shape {shapes}: {error}") from None
+        return symbolic.map_structure(
+            lambda t: t.value if isinstance(t, Tensor) else np.asarray(t), result)
+
     def _check_input(self, shape):
         built = self.input_shape
-        if len(shape) != len(built) or (built and shape[-1] != built[-1]):
+        if len(shape) != len(built) or (built and built[-1] is not None and shape[-1] != built[-1]):
             raise ValueError(
-                f"{type(self).__name__} was built for inputs of shape "
+                f"Layer {self.name!r} ({type(self).__name__}) was built for inputs of shape "
                 f"{(None,) + tuple(built[1:])}, received an input of shape {shape}")
 
     # ----- parameters and sublayers ------------------------------------------
@@ -68,6 +146,8 @@ class Layer:
                 found.append(value)
             elif isinstance(value, (list, tuple)):
                 found.extend(v for v in value if isinstance(v, Layer))
+            elif isinstance(value, dict):
+                found.extend(v for v in value.values() if isinstance(v, Layer))
         return found
 
     def all_layers(self) -> list:
@@ -81,11 +161,18 @@ class Layer:
 
     def named_tensors(self, prefix: str = "") -> list:
         """(name, Tensor) for every weight, trainable or not (e.g. BatchNorm's
-        running statistics), this layer's first, then each sublayer's."""
-        named = [(prefix + name, value) for name, value in vars(self).items()
-                 if isinstance(value, Tensor)]
-        for i, layer in enumerate(self.sublayers()):
-            named.extend(layer.named_tensors(f"{prefix}{i}."))
+        running statistics), this layer's first, then each sublayer's. A
+        layer reached twice (shared) counts once, where it is first met."""
+        named, seen, stack = [], set(), [(prefix, self)]
+        while stack:
+            path, layer = stack.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            named.extend((path + name, value) for name, value in vars(layer).items()
+                         if isinstance(value, Tensor))
+            stack.extend(reversed([(f"{path}{i}.", sub)
+                                   for i, sub in enumerate(layer.sublayers())]))
         return named
 
     def parameters(self) -> list:
@@ -141,6 +228,34 @@ class Layer:
                                  f"{tuple(value.shape)}, the layer expects {tensor.shape}")
             tensor.value[...] = value
 
+    def get_weights(self) -> list:
+        """Copies of every weight (trainable or not), in Keras's order for
+        this layer (e.g. Dense: kernel, bias; BatchNorm: gamma, beta,
+        moving_mean, moving_variance)."""
+        return [t.value.copy() for _, t in self.named_tensors()]
+
+    def set_weights(self, weights: list) -> None:
+        """Copy arrays into the weights, in `get_weights` order. The count and
+        every shape are checked before anything is written; the Tensors (and
+        so any optimizer state keyed by their ids) are kept."""
+        named = self.named_tensors()
+        if not self.built and not named:
+            raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) has not been "
+                             f"built, so it has no weights to set yet: call it on data or "
+                             f"`build(input_shape)` first")
+        weights = list(weights)
+        if len(weights) != len(named):
+            raise ValueError(f"set_weights of {self.name!r}: the layer has {len(named)} "
+                             f"weights, received a list of {len(weights)} arrays")
+        arrays = [np.asarray(w) for w in weights]
+        for i, ((name, tensor), array) in enumerate(zip(named, arrays)):
+            if array.shape != tensor.shape:
+                raise ValueError(f"set_weights of {self.name!r}: weight {i} ({name!r}) has "
+                                 f"shape {tensor.shape}, received an array of shape "
+                                 f"{array.shape}")
+        for (_, tensor), array in zip(named, arrays):
+            tensor.value[...] = array
+
     def __repr__(self):
         """The constructor call, leaving out arguments at their defaults:
         `Dense(units=64, activation='relu')`."""
@@ -169,6 +284,24 @@ def inference_mode(model: Layer):
     with modes_restored(model), no_grad():
         model.eval_mode()
         yield
+
+
+def _shape_of(x):
+    """The shape of an array or Tensor (a tuple), of each item of a list of
+    them (a list of tuples, for layers such as Add that take a list), or None."""
+    if hasattr(x, "shape"):
+        return tuple(x.shape)
+    if isinstance(x, (list, tuple)) and x and all(hasattr(item, "shape") for item in x):
+        return [tuple(item.shape) for item in x]
+    return None
+
+
+def _free_sizes(args, kwargs):
+    """The sizes to try for axes of unknown size: one probe when there are
+    none, two otherwise (an output axis that differs between them is unknown)."""
+    unknown = any(n is None for t in symbolic.flatten((args, kwargs))
+                  if isinstance(t, symbolic.SymbolicTensor) for n in t.shape[1:])
+    return (64, 96) if unknown else (64,)
 
 
 def _same(default, value):

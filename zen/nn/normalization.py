@@ -49,8 +49,9 @@ class BatchNorm(Layer):
         y = bn(np.random.randn(32, 28, 28, 16))        # per-channel statistics
     """
 
-    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, axis: int = -1):
-        super().__init__()
+    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, axis: int = -1,
+                 name: str = None):
+        super().__init__(name)
         self.momentum = check_float(momentum, "momentum", 0, 1)
         self.epsilon = _check_epsilon(epsilon)
         if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
@@ -120,8 +121,8 @@ class LayerNorm(Layer):
         LayerNorm()(np.random.randn(4, 10, 64)).shape  # (4, 10, 64)
     """
 
-    def __init__(self, epsilon: float = 1e-5):
-        super().__init__()
+    def __init__(self, epsilon: float = 1e-5, name: str = None):
+        super().__init__(name)
         self.epsilon = _check_epsilon(epsilon)
 
     def build(self, input_shape):

@@ -17,7 +17,7 @@ import numpy as np
 from .. import autodiff as ad
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE, xp
-from . import activations, initializers
+from . import activations, initializers, symbolic
 from .layer import Layer
 
 
@@ -32,8 +32,8 @@ class _Recurrent(Layer):
     state_names = ("h",)
 
     def __init__(self, units: int, return_sequences: bool = False,
-                 return_state: bool = False):
-        super().__init__()
+                 return_state: bool = False, name: str = None):
+        super().__init__(name)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Received an invalid value for `units`, expected a positive "
                              f"integer. Received: units={units!r}")
@@ -59,6 +59,8 @@ class _Recurrent(Layer):
 
     # ----- the loop over time ---------------------------------------------------
     def __call__(self, x, initial_state=None):
+        if symbolic.any_symbolic((x, initial_state)):  # a functional graph records the call
+            return super().__call__(x, initial_state=initial_state)
         if not isinstance(x, Tensor):
             dtype = self.kernel.dtype if self.built else DEFAULT_DTYPE
             x = Tensor(xp.asarray(x, dtype=dtype), trainable=False)
@@ -160,8 +162,8 @@ class RNN(_Recurrent):
     """
 
     def __init__(self, units: int, activation="tanh", return_sequences: bool = False,
-                 return_state: bool = False):
-        super().__init__(units, return_sequences, return_state)
+                 return_state: bool = False, name: str = None):
+        super().__init__(units, return_sequences, return_state, name)
         self.activation = activations.get(activation)
         self._activation_name = activation if isinstance(activation, str) or \
             activation is None else getattr(activation, "__name__", repr(activation))
