@@ -5,8 +5,10 @@ from .rng import set_seed
 from . import nn, optim, data
 from . import metrics, callbacks, train
 from .train import History, Trainer, plot_history
-
-__version__ = "0.1.0"
+from . import models
+from .models import Input, Model, Sequential, load_model
+from .version import __version__
 
 __all__ = ["Tensor", "no_grad", "set_seed", "Trainer", "History", "plot_history",
-           "autodiff", "nn", "optim", "data", "callbacks", "metrics", "train"]
+           "Model", "Sequential", "Input", "load_model",
+           "autodiff", "nn", "optim", "data", "callbacks", "metrics", "train", "models"]

@@ -12,7 +12,8 @@ import zen
 import zen.fileio
 from zen.callbacks import CSVLogger, ModelCheckpoint
 from zen.data import idx, mnist
-from zen.nn import Dense, Sequential, load_model, saving
+from zen import fileio
+from zen.nn import Dense, Sequential, load_model
 from zen.train.backup import read_backup, write_backup
 
 ZEN_DIR = Path(zen.__file__).parent
@@ -90,7 +91,7 @@ def csv_log(path, value):
 WRITERS = {
     "save_model": (lambda p, v: model(v).save(p), lambda p: load_model(p).get_weights()[0][0, 0]),
     "save_weights": (lambda p, v: model(v).save_weights(p),
-                     lambda p: saving.read_file(p, ("zen.weights",))[1]["weight_0"][0, 0]),
+                     lambda p: fileio.read_file(p, ("zen.weights",))[1]["weight_0"][0, 0]),
     "ModelCheckpoint": (checkpoint, lambda p: load_model(p).get_weights()[0][0, 0]),
     "BackupAndRestore": (backup, lambda p: read_backup(p)["epoch"]),
     "CSVLogger": (csv_log, lambda p: Path(p).read_text()),
@@ -155,8 +156,12 @@ def _name(func):
 
 
 def _writes(call):
-    """Whether an ast.Call writes a file: a writer above, or open() in a write mode."""
+    """Whether an ast.Call writes a file: a writer above, or open() in a write mode.
+    `model.save(...)` is Zen's own saving (checked where it writes), not numpy's."""
     name = _name(call.func)
+    if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Attribute) \
+            and call.func.value.attr == "model":
+        return False
     if name == "open":
         modes = [a.value for a in call.args[1:2] + [k.value for k in call.keywords
                                                      if k.arg == "mode"]
@@ -183,9 +188,8 @@ def test_every_write_in_zen_goes_through_atomic_write():
     a write mode, np.save*, savefig, tofile, ...) sits inside a
     `with atomic_write(...)` block."""
     found = [(source.name, line, guarded) for source in sorted(ZEN_DIR.rglob("*.py"))
-             if source.name != "fileio.py"  # atomic_write itself
              for line, guarded in write_calls(source.read_text())]
-    assert {name for name, _, _ in found} >= {"saving.py", "mnist.py", "plotting.py"}
+    assert {name for name, _, _ in found} >= {"fileio.py", "mnist.py", "plotting.py"}
     assert [entry for entry in found if not entry[2]] == []
     # and the review does see an unguarded write:
     assert write_calls("with open(p, 'wb') as f:\n    np.save(f, a)\n"

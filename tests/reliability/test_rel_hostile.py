@@ -19,7 +19,8 @@ import zen
 from zen import rng
 from zen.data import ArrayDataset, DataLoader
 from zen.fileio import ZenFileError
-from zen.nn import BatchNorm, Dense, Dropout, Sequential, load_model, losses, saving
+from zen import fileio
+from zen.nn import BatchNorm, Dense, Dropout, Sequential, load_model, losses
 from zen.optim import Adam, schedules
 from zen.train.backup import read_backup, restore_backup, write_backup
 
@@ -58,7 +59,7 @@ def originals(tmp_path_factory):
     restore_into.train_loader = DataLoader(ArrayDataset(np.zeros((4, 4))), 2)
     readers = {
         "load_model": ("model.zen", load_model),
-        "load_weights": ("weights.zen", lambda path: saving.load_weights(target, path)),
+        "load_weights": ("weights.zen", lambda path: target.load_weights(path)),
         "backup": ("backup.zen", lambda path: restore_backup(read_backup(path), restore_into,
                                                              path)),
     }
@@ -138,7 +139,7 @@ def json_mutated(g, data):
         elif action < 0.55:
             set_at(config, path, copy.deepcopy(ODD_VALUES[int(g.integers(len(ODD_VALUES)))]))
         elif path[-1] == "version" or action < 0.6:
-            config["version"] = saving.FORMAT_VERSION + int(g.integers(-2, 3))
+            config["version"] = fileio.FORMAT_VERSION + int(g.integers(-2, 3))
         elif path[-1] == "class_name" or action < 0.75:
             names = ["Dense", "Conv2D", "LSTM", "Evil", "__import__", "os.system", "Layer"]
             class_paths = [p for p, _ in nodes(config) if p and p[-1] == "class_name"]
@@ -236,7 +237,7 @@ def hostile(name, data, tmp_path):
         return pack({**arrays, "zen_config": np.array([Payload(str(tmp_path / "pwned"))],
                                                       dtype=object)}, None)
     elif name == "newer":
-        config["version"] = saving.FORMAT_VERSION + 1
+        config["version"] = fileio.FORMAT_VERSION + 1
     elif name == "unknown_layer":
         for path, value in nodes(config):
             if path and path[-1] == "class_name" and value == "Dense":
@@ -275,7 +276,7 @@ HOSTILE = [
     ("pickle", r"corrupt|Object arrays|not match"),
     ("config_pickle", r"corrupt|Object arrays"),
     ("newer", r"format version 2, newer than this Zen reads \(up to 1\); upgrade Zen"),
-    ("unknown_layer", r"unknown layer 'os.system' in the model config \(known layers"),
+    ("unknown_layer", r"Unknown layer class 'os.system' in the model config.*register"),
     ("deep_json", r"config is not valid JSON"),
     ("foreign_npz", r"not a Zen file: it has no 'zen_config' entry"),
     ("plain_zip", r"not a Zen file|corrupt"),

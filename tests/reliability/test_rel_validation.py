@@ -39,7 +39,7 @@ FIT_CASES = [
                                                         r"one shape. Received a list"),
     (dict(y=Y[:19]), ValueError, r"`x` and `y` must have the same number of samples. "
                                  r"Received: x.shape=\(20, 3\), y.shape=\(19,\)"),
-    (dict(x=X[:, :2]), ValueError, r"`x` has shape \(20, 2\), but the model was built for "
+    (dict(x=X[:, :2]), ValueError, r"`x` has shape \(20, 2\), but the model expects "
                                    r"inputs of shape \(None, 3\)"),
     (dict(x=X[:, :, None]), ValueError, r"\(20, 3, 1\).*\(None, 3\)"),
     (dict(x=X[:0], y=Y[:0]), ValueError, r"`x`, expected a non-empty array.*\(0, 3\)"),
@@ -49,7 +49,7 @@ FIT_CASES = [
     (dict(x=with_value(X, 0, 1e39)), ValueError,  # finite float64, infinite as float32
      r"`x`, expected finite.*0 NaN and 3 infinite"),
     (dict(validation_data=(NAN_X, Y)), ValueError, r"`x_val`, expected finite.*2 NaN"),
-    (dict(validation_data=(X, Y[:5])), ValueError, r"`x_val` and `y_val` must have the same"),
+    (dict(validation_data=(X, Y[:5])), ValueError, r"same number of samples. Received: x_val: 20, y_val: 5"),
     (dict(validation_data=(X,)), ValueError, r"`validation_data`, expected a tuple \(x_val, "
                                              r"y_val\). Received: a sequence of 1 items"),
     (dict(validation_split=0.99), ValueError, r"20 samples.*one side would be empty"),

@@ -190,7 +190,7 @@ def test_train_step_uses_dropout_and_evaluate_does_not():
     first, second = trainer.evaluate(loader), trainer.evaluate(loader)
     assert first == second  # inference mode is deterministic
     zen.set_seed(3)
-    train_losses = {trainer.train_step(x, y)[0] for _ in range(3)}
+    train_losses = {trainer.train_step(x, y)[0]["loss"] for _ in range(3)}
     assert len(train_losses) == 3  # dropout active while training
     assert model.training is True
 
@@ -254,8 +254,9 @@ def test_regression_with_mse_and_predict():
     np.testing.assert_allclose(pred, y, atol=0.02)
 
 
-class TwoDense(zen.nn.Layer):
-    """A model that is a plain Layer, not a Sequential."""
+@zen.models.register_serializable(package="tests")
+class TwoDense(zen.Model):
+    """A subclassed model, registered so that ModelCheckpoint can save it."""
 
     def __init__(self, hidden=8):
         super().__init__()
@@ -269,7 +270,7 @@ class TwoDense(zen.nn.Layer):
         return {"hidden": self.hidden}
 
 
-def test_a_plain_layer_model_with_checkpoint_and_early_stopping(tmp_path):
+def test_a_subclassed_model_with_checkpoint_and_early_stopping(tmp_path):
     from zen.callbacks import EarlyStopping, ModelCheckpoint
     zen.set_seed(0)
     train, val = loaders()

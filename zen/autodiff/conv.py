@@ -1,9 +1,12 @@
-"""2-D convolution and pooling on channels-last images (N, H, W, C).
+"""2-D convolution, its transpose, pooling and upsampling on channels-last
+images (N, H, W, C).
 
 Convolution is im2col: a strided view of every receptive field, copied once
-into a matrix, and one matmul with the kernel. The backward passes loop over
-the kernel's kh*kw offsets (never over pixels or samples), each a whole-batch
-strided add.
+into a matrix, and one matmul with the kernel. The transposed convolution is
+the same two steps run backwards: one matmul giving each input pixel's
+kh*kw patch of outputs, then col2im, which adds the patches into place.
+col2im (in both directions) loops over the kernel's kh*kw offsets, never over
+pixels or samples, each offset a whole-batch strided add.
 """
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -43,6 +46,14 @@ def conv_padding(padding, in_size, kernel, stride):
         return (int(padding[0]),) * 2, (int(padding[1]),) * 2
     raise ValueError(f"Received an invalid value for `padding`, expected 'valid', 'same' "
                      f"or a non-negative integer. Received: padding={padding!r}")
+
+
+def transpose_output_size(in_hw, kernel, stride, padding):
+    """Keras's output size of a transposed convolution: in * stride, plus
+    max(kernel - stride, 0) with "valid" padding."""
+    if padding == "same":
+        return tuple(n * s for n, s in zip(in_hw, stride))
+    return tuple(n * s + max(k - s, 0) for n, k, s in zip(in_hw, kernel, stride))
 
 
 def _windows(x, kernel, stride, out_hw):
@@ -153,10 +164,93 @@ class AvgPool2D(_Pool):
         return grad
 
 
+class Conv2DTranspose(Function):
+    """The adjoint of Conv2D: x (N, H, W, C_in) and w (kh, kw, filters, C_in)
+    give the (N, H_out, W_out, filters) whose conv2d with w (same stride and
+    padding) has x's shape; each input pixel spreads x[n, h, w] @ w^T over a
+    kh x kw patch of the output, stride pixels from its neighbour's."""
+
+    def __init__(self, stride=1, padding="valid"):
+        self.stride = pair(stride, "stride")
+        if not (isinstance(padding, str) and padding.lower() in ("valid", "same")):
+            raise ValueError(f"Received an invalid value for `padding` of conv2d_transpose, "
+                             f"expected 'valid' or 'same'. Received: padding={padding!r}")
+        self.padding = padding.lower()
+
+    def forward(self, x, w):
+        if x.ndim != 4 or w.ndim != 4 or x.shape[3] != w.shape[3]:
+            raise ValueError(f"conv2d_transpose expects x (N, H, W, C) and w (kh, kw, "
+                             f"filters, C) with the same C; received x {x.shape} and "
+                             f"w {w.shape}")
+        self.kernel, self.in_hw = w.shape[:2], x.shape[1:3]
+        out_hw = transpose_output_size(self.in_hw, self.kernel, self.stride, self.padding)
+        self.pads = conv_padding(self.padding, out_hw, self.kernel, self.stride)
+        (top, bottom), (left, right) = self.pads
+        self.x = x if self.needs_grad and self.needs_grad[1] else None
+        self.w = w if self.needs_grad and self.needs_grad[0] else None
+        patches = x.reshape(-1, x.shape[3]) @ w.reshape(-1, w.shape[3]).T
+        patches = patches.reshape(*x.shape[:3], *w.shape[:3])  # (N, H, W, kh, kw, F)
+        padded = xp.zeros((x.shape[0], out_hw[0] + top + bottom, out_hw[1] + left + right,
+                           w.shape[2]), patches.dtype)
+        for i, j, rows, columns in _offsets(self.kernel, self.stride, self.in_hw):
+            padded[:, rows, columns, :] += patches[:, :, :, i, j, :]
+        return padded[:, top:top + out_hw[0], left:left + out_hw[1], :]
+
+    def backward(self, g):
+        """Both gradients read the same im2col of g: a conv2d of g with w
+        for x, one GEMM with x for w."""
+        if any(p for side in self.pads for p in side):
+            g = xp.pad(g, ((0, 0), *self.pads, (0, 0)))
+        cols = _windows(g, self.kernel, self.stride, self.in_hw)
+        cols = cols.reshape(-1, self.kernel[0] * self.kernel[1] * g.shape[3])
+        gx = gw = None
+        if self.needs_grad[0]:
+            c_in = self.w.shape[3]
+            gx = (cols @ self.w.reshape(-1, c_in)).reshape(g.shape[0], *self.in_hw, c_in)
+        if self.needs_grad[1]:
+            x = self.x.reshape(-1, self.x.shape[3])
+            gw = (cols.T @ x).reshape(*self.kernel, g.shape[3], x.shape[1])
+        return gx, gw
+
+
+class UpSample2D(Function):
+    """Nearest-neighbour upsampling: each pixel becomes a size[0] x size[1]
+    block of copies, so its gradient is the sum over its block."""
+
+    def __init__(self, size=2):
+        self.size = pair(size, "size")
+
+    def forward(self, x):
+        if x.ndim != 4:
+            raise ValueError(f"upsample2d expects (N, H, W, C) input, received shape {x.shape}")
+        (n, h, w, c), (sh, sw) = x.shape, self.size
+        blocks = xp.broadcast_to(x[:, :, None, :, None, :], (n, h, sh, w, sw, c))
+        return blocks.reshape(n, h * sh, w * sw, c)
+
+    def backward(self, g):
+        (n, h, w, c), (sh, sw) = g.shape, self.size
+        return g.reshape(n, h // sh, sh, w // sw, sw, c).sum(axis=(2, 4))
+
+
 def conv2d(x, w, b=None, stride=1, padding=0):
     """Cross-correlate x (N, H, W, C) with w (kh, kw, C, filters), then add b."""
     out = Conv2D.apply(x, w, stride=stride, padding=padding)
     return out if b is None else out + b
+
+
+def conv2d_transpose(x, w, b=None, stride=1, padding="valid"):
+    """The transpose (adjoint) of conv2d: x (N, H, W, C) and w (kh, kw,
+    filters, C) give (N, H_out, W_out, filters), plus b. H_out is
+    H * stride + max(kh - stride, 0) with "valid" padding, H * stride with
+    "same" (as Keras's Conv2DTranspose)."""
+    out = Conv2DTranspose.apply(x, w, stride=stride, padding=padding)
+    return out if b is None else out + b
+
+
+def upsample2d(x, size=2):
+    """Repeat each pixel of x (N, H, W, C) into a size x size block (an int
+    or a pair): (N, H * sh, W * sw, C)."""
+    return UpSample2D.apply(x, size=size)
 
 
 def max_pool2d(x, size=2, stride=None):

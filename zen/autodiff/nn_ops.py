@@ -1,5 +1,6 @@
 """Ops that neural networks need fused for speed or numerics: softmax,
-log-softmax, logsumexp, GELU, and dropout.
+log-softmax, logsumexp, GELU (exact, through zen.autodiff.special, or its
+tanh approximation), and dropout.
 """
 import math
 
@@ -7,6 +8,7 @@ import numpy as np
 
 from .. import rng
 from ..backend import xp
+from . import special
 from .ops import _value, mul
 from .tensor import Function
 
@@ -59,29 +61,47 @@ def _drop_axes(array, axis):
     return array.reshape(()) if axis is None else xp.squeeze(array, axis=axis)
 
 
-_SQRT_HALF = 1 / math.sqrt(2)
-_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
-
-
-def _erf(x):
-    """erf to 1.5e-7 (Abramowitz & Stegun 7.1.26): exact at float32 precision."""
-    t = 1 / (1 + 0.3275911 * xp.abs(x))
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return xp.sign(x) * (1 - poly * xp.exp(-x * x))
-
-
 class GELU(Function):
-    """x * Phi(x), Phi the standard normal CDF (the exact form, as Keras and
-    PyTorch default to)."""
+    """x * Phi(x), Phi the standard normal distribution function: the exact
+    form, Keras's and PyTorch's default. Its derivative is Phi(x) + x phi(x)."""
 
     def forward(self, a):
         self.a = a
-        self.cdf = 0.5 * (1 + _erf(a * _SQRT_HALF))
+        self.cdf = special.normal_cdf(a)
         return a * self.cdf
 
     def backward(self, g):
-        pdf = _INV_SQRT_2PI * xp.exp(-0.5 * self.a * self.a)
-        return g * (self.cdf + self.a * pdf)
+        return g * (self.cdf + self.a * special.normal_pdf(self.a))
+
+
+_TANH_SCALE = math.sqrt(2 / math.pi)
+_TANH_CUBIC = 0.044715
+
+
+class GELUTanh(Function):
+    """x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): Hendrycks & Gimpel's
+    tanh approximation of GELU (Keras approximate=True, PyTorch "tanh")."""
+
+    def forward(self, a):
+        self.a = a
+        self.tanh = xp.tanh(_TANH_SCALE * (a + _TANH_CUBIC * a * a * a))
+        return 0.5 * a * (1 + self.tanh)
+
+    def backward(self, g):
+        a, tanh = self.a, self.tanh
+        inner = _TANH_SCALE * (1 + 3 * _TANH_CUBIC * a * a)
+        return g * (0.5 * (1 + tanh) + 0.5 * a * (1 - tanh * tanh) * inner)
+
+
+def gelu_is_tanh(approximate) -> bool:
+    """Whether `approximate` asks for the tanh form: "tanh" or True (Keras)
+    does, "none" or False does not; anything else is a ValueError."""
+    if isinstance(approximate, (bool, np.bool_)):
+        return bool(approximate)
+    if isinstance(approximate, str) and approximate in ("none", "tanh"):
+        return approximate == "tanh"
+    raise ValueError(f"Received an invalid value for `approximate`, expected 'none', "
+                     f"'tanh', False or True. Received: approximate={approximate!r}")
 
 
 class Linear(Function):
@@ -142,7 +162,12 @@ def sparse_softmax_cross_entropy(logits, labels):
 
 def softmax(t, axis=-1): return Softmax.apply(t, axis=axis)
 def log_softmax(t, axis=-1): return LogSoftmax.apply(t, axis=axis)
-def gelu(t): return GELU.apply(t)
+
+
+def gelu(t, approximate="none"):
+    """GELU, x * Phi(x): exact to float64 rounding with approximate="none" (or
+    False); the tanh approximation with "tanh" (or True)."""
+    return (GELUTanh if gelu_is_tanh(approximate) else GELU).apply(t)
 
 
 def logsumexp(t, axis=None, keepdims=False):

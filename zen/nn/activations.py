@@ -1,5 +1,6 @@
 """Activation layers, and activations by name for the `activation=` argument."""
 from .. import autodiff as ad
+from ..autodiff.nn_ops import gelu_is_tanh
 from .layer import Layer
 
 
@@ -31,8 +32,30 @@ class Tanh(Layer):
 
 
 class GELU(Layer):
+    """GELU, x * Phi(x) (Phi the standard normal distribution function),
+    exact to float64 rounding; with `approximate=True` Hendrycks & Gimpel's
+    tanh approximation (Keras's `gelu(x, approximate=True)`, PyTorch's
+    "tanh").
+
+    Args:
+        approximate: False (the default, exact) or True (tanh); "none" and
+            "tanh" are accepted too.
+
+    Shapes: any input; the output has the input's shape and dtype.
+
+    Example:
+        GELU()(np.array([-1.0, 0.0, 1.0]))   # [-0.15865525, 0., 0.84134475]
+    """
+
+    def __init__(self, approximate: bool = False, name: str = None):
+        super().__init__(name)
+        self.approximate = gelu_is_tanh(approximate)
+
     def call(self, x):
-        return ad.gelu(x)
+        return ad.gelu(x, self.approximate)
+
+    def get_config(self):
+        return {"approximate": self.approximate}
 
 
 class Softmax(Layer):

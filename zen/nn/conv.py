@@ -1,7 +1,9 @@
-"""Convolution and pooling layers on channels-last images (batch, height,
-width, channels), built on `zen.autodiff.conv2d`, `max_pool2d` and
-`avg_pool2d`.
+"""Convolution, pooling, upsampling and padding layers on channels-last
+images (batch, height, width, channels), built on `zen.autodiff.conv2d`,
+`conv2d_transpose`, `max_pool2d`, `avg_pool2d`, `upsample2d` and `pad`.
 """
+import numpy as np
+
 from .. import autodiff as ad
 from ..autodiff.conv import pair
 from .core import WeightedLayer, cast_input, check_positive_int
@@ -123,3 +125,166 @@ class AvgPool2D(_Pool2D):
 
 
 MaxPooling2D, AveragePooling2D = MaxPool2D, AvgPool2D  # Keras's names
+
+
+class Conv2DTranspose(Conv2D):
+    """Transposed convolution (sometimes called deconvolution): the adjoint of
+    Conv2D, which upsamples by its strides. Each input pixel adds its
+    kernel-sized patch, kernel @ pixel, into the output, `strides` apart.
+
+    Args: as Conv2D (filters, kernel_size, strides=1, padding="valid",
+        activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+        bias_initializer="zeros").
+
+    Shapes: input (batch, H, W, C_in) -> output (batch, H_out, W_out, filters),
+    H_out = H * sh + max(kh - sh, 0) with "valid" padding, H * sh with
+    "same" (as Keras); kernel (kh, kw, filters, C_in), bias (filters,).
+
+    Example:
+        up = Conv2DTranspose(16, 3, strides=2, padding="same")
+        up(np.zeros((8, 7, 7, 32))).shape              # (8, 14, 14, 16)
+    """
+
+    def build(self, input_shape):
+        check_image_input(self, input_shape)
+        self.create_weights((*self.kernel_size, self.filters, input_shape[-1]), (self.filters,))
+
+    def call(self, x):
+        bias = self.bias if self.use_bias else None
+        y = ad.conv2d_transpose(cast_input(x, self.kernel.dtype), self.kernel, bias,
+                                stride=self.strides, padding=self.padding)
+        return self._activation(y)
+
+
+class UpSampling2D(Layer):
+    """Nearest-neighbour upsampling: every pixel repeated into a block of
+    size[0] rows by size[1] columns.
+
+    Args:
+        size: an int or a pair (rows, columns) (default 2).
+        interpolation: "nearest" (the only one implemented).
+
+    Shapes: (batch, H, W, C) -> (batch, H * size[0], W * size[1], C).
+
+    Example:
+        UpSampling2D(2)(np.zeros((8, 7, 7, 3))).shape     # (8, 14, 14, 3)
+    """
+
+    def __init__(self, size=2, interpolation: str = "nearest", name: str = None):
+        super().__init__(name)
+        self.size = pair(size, "size")
+        if interpolation != "nearest":
+            raise ValueError(f"Received an invalid value for `interpolation`, expected "
+                             f"'nearest' (the only one implemented). "
+                             f"Received: interpolation={interpolation!r}")
+        self.interpolation = interpolation
+
+    def build(self, input_shape):
+        check_image_input(self, input_shape)
+
+    def call(self, x):
+        return ad.upsample2d(x, self.size)
+
+    def get_config(self):
+        return {"size": self.size, "interpolation": self.interpolation}
+
+
+def padding_pairs(padding):
+    """((top, bottom), (left, right)) from an int, a pair (height, width) of
+    symmetric paddings or a pair of pairs, all non-negative (as Keras's
+    ZeroPadding2D)."""
+    def side(value):
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0:
+            return int(value), int(value)
+        if isinstance(value, (tuple, list)) and len(value) == 2 and all(
+                isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0
+                for v in value):
+            return int(value[0]), int(value[1])
+        raise ValueError(f"Received an invalid value for `padding`, expected a non-negative "
+                         f"integer, a pair of them or a pair of pairs "
+                         f"((top, bottom), (left, right)). Received: padding={padding!r}")
+
+    if isinstance(padding, (tuple, list)) and len(padding) == 2:
+        return side(padding[0]), side(padding[1])
+    return side(padding), side(padding)
+
+
+class ZeroPadding2D(Layer):
+    """Add rows and columns of zeros around each image.
+
+    Args:
+        padding: an int (the same on all four sides, default 1), a pair
+            (rows above and below, columns left and right) or a pair of pairs
+            ((top, bottom), (left, right)).
+
+    Shapes: (batch, H, W, C) -> (batch, H + top + bottom, W + left + right, C).
+
+    Example:
+        ZeroPadding2D(((1, 0), (2, 2)))(np.zeros((8, 5, 5, 3))).shape   # (8, 6, 9, 3)
+    """
+
+    def __init__(self, padding=1, name: str = None):
+        super().__init__(name)
+        self.padding = padding_pairs(padding)
+
+    def build(self, input_shape):
+        check_image_input(self, input_shape)
+
+    def call(self, x):
+        return ad.pad(x, ((0, 0), *self.padding, (0, 0)))
+
+    def get_config(self):
+        return {"padding": self.padding}
+
+
+class _GlobalPool2D(Layer):
+    """Shared configuration of the global pools: reduce over height and width."""
+
+    def __init__(self, keepdims: bool = False, name: str = None):
+        super().__init__(name)
+        if not isinstance(keepdims, (bool, np.bool_)):
+            raise ValueError(f"Received an invalid value for `keepdims`, expected a "
+                             f"boolean. Received: keepdims={keepdims!r}")
+        self.keepdims = bool(keepdims)
+
+    def build(self, input_shape):
+        check_image_input(self, input_shape)
+
+    def get_config(self):
+        return {"keepdims": self.keepdims}
+
+
+class GlobalAveragePooling2D(_GlobalPool2D):
+    """The mean of each channel over the whole image.
+
+    Args:
+        keepdims: keep the spatial axes, with size 1 (default False).
+
+    Shapes: (batch, H, W, C) -> (batch, C), or (batch, 1, 1, C) with keepdims.
+
+    Example:
+        GlobalAveragePooling2D()(np.zeros((8, 7, 7, 64))).shape   # (8, 64)
+    """
+
+    def call(self, x):
+        return ad.reduce_mean(x, axis=(1, 2), keepdims=self.keepdims)
+
+
+class GlobalMaxPooling2D(_GlobalPool2D):
+    """The maximum of each channel over the whole image (the gradient goes
+    to the maximum).
+
+    Args:
+        keepdims: keep the spatial axes, with size 1 (default False).
+
+    Shapes: (batch, H, W, C) -> (batch, C), or (batch, 1, 1, C) with keepdims.
+
+    Example:
+        GlobalMaxPooling2D()(np.zeros((8, 7, 7, 64))).shape       # (8, 64)
+    """
+
+    def call(self, x):
+        return ad.reduce_max(x, axis=(1, 2), keepdims=self.keepdims)
+
+
+GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D  # Keras's aliases

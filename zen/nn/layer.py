@@ -15,7 +15,7 @@ import numpy as np
 from ..autodiff import Tensor, no_grad
 from . import symbolic
 
-LAYERS = {}  # class name -> class, for rebuilding a model from its config
+LAYERS = {}  # class name -> Zen's own layer classes, for rebuilding models from configs
 _NAME_COUNTS = {}  # base name -> how many layers took it, for unique names
 
 
@@ -59,7 +59,8 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        LAYERS.setdefault(cls.__name__, cls)  # a later class never replaces a built-in
+        if cls.__module__.split(".")[0] == "zen" and not cls.__name__.startswith("_"):
+            LAYERS.setdefault(cls.__name__, cls)  # a user's class: register_serializable
 
     def __init__(self, name: str = None):
         self.name = unique_name(snake_case(type(self).__name__)) if name is None \
@@ -284,6 +285,40 @@ def inference_mode(model: Layer):
     with modes_restored(model), no_grad():
         model.eval_mode()
         yield
+
+
+def build_for_shape(layer: Layer, input_shape) -> None:
+    """Build `layer` for inputs of `input_shape` (batch axis first, None
+    allowed there; for several inputs a list of shapes): its own `build`
+    where that builds everything (Sequential), otherwise one call on zeros,
+    in inference mode without a graph, its modes then restored."""
+    shape = as_shape(input_shape)
+    layer.build(shape)
+    if layer.built:
+        return
+    with inference_mode(layer):
+        layer(zeros_for_shape(shape))
+    layer.input_shape = shape
+
+
+def zeros_for_shape(shape):
+    """float32 zeros of `shape` (None is 1); a list of arrays for a list of shapes."""
+    return symbolic.map_structure(lambda s: np.zeros([1 if n is None else n for n in s],
+                                                     np.float32),
+                                  shape, is_leaf=lambda s: isinstance(s, tuple))
+
+
+def as_shape(shape):
+    """A shape (list or tuple of sizes) as a tuple; a list of shapes as a
+    list of tuples."""
+    if isinstance(shape, (list, tuple)) and shape and all(
+            isinstance(s, (list, tuple)) for s in shape):
+        return [as_shape(s) for s in shape]
+    if not isinstance(shape, (list, tuple)) or not all(
+            n is None or (isinstance(n, int) and not isinstance(n, bool) and n >= 0)
+            for n in shape):
+        raise ValueError(f"Expected an input shape such as (None, 784). Received: {shape!r}")
+    return tuple(shape)
 
 
 def _shape_of(x):

@@ -73,12 +73,15 @@ def flatten(structure) -> list:
     return [structure]
 
 
-def map_structure(fn, structure):
-    """The same nesting with every leaf replaced by `fn(leaf)`."""
+def map_structure(fn, structure, is_leaf=None):
+    """The same nesting with every leaf replaced by `fn(leaf)` (`is_leaf`
+    may stop the descent early, e.g. at tuples that are shapes)."""
+    if is_leaf is not None and is_leaf(structure):
+        return fn(structure)
     if isinstance(structure, (list, tuple)):
-        return type(structure)(map_structure(fn, item) for item in structure)
+        return type(structure)(map_structure(fn, item, is_leaf) for item in structure)
     if isinstance(structure, dict):
-        return {key: map_structure(fn, value) for key, value in structure.items()}
+        return {key: map_structure(fn, value, is_leaf) for key, value in structure.items()}
     return fn(structure)
 
 

@@ -2,7 +2,7 @@
 
 At the end of every epoch the callback writes one file,
 `<backup_dir>/backup.zen`, atomically (`zen.fileio.atomic_write`), in the
-npz-plus-JSON format of `zen.nn.saving` (format name "zen.backup", never
+npz-plus-JSON container of `zen.fileio` (format name "zen.backup", never
 pickled). It holds everything the next epoch depends on:
 
 - the model's weights (`weight_<i>`, trainable or not);
@@ -33,8 +33,9 @@ import os
 import numpy as np
 
 from .. import rng
+from .. import fileio
 from ..fileio import ZenFileError
-from ..nn import saving
+from ..nn.layer import build_for_shape
 from .callbacks import Callback
 
 __all__ = ["BackupAndRestore", "write_backup", "read_backup", "restore_backup"]
@@ -99,7 +100,7 @@ class BackupAndRestore(Callback):
 def write_backup(path, trainer, epoch: int) -> None:
     """Write the training state of `trainer` after `epoch` to `path`."""
     model, optimizer = trainer.model, trainer.optimizer
-    config = saving.base_config(model, FORMAT)
+    config = fileio.base_config(model, FORMAT)
     lr = optimizer.lr
     config["backup"] = {
         "epoch": int(epoch),
@@ -109,10 +110,10 @@ def write_backup(path, trainer, epoch: int) -> None:
         "loader": _loader_state(getattr(trainer, "train_loader", None)),
         "history": _history_state(trainer.history),
     }
-    arrays = saving.weight_arrays(model)
+    arrays = fileio.weight_arrays(model)
     state = optimizer.state_dict(model.parameters())
     arrays.update({_OPTIMIZER_PREFIX + key: np.asarray(value) for key, value in state.items()})
-    saving.write_file(path, config, arrays)
+    fileio.write_file(path, config, arrays)
 
 
 def _loader_state(loader) -> dict:
@@ -141,8 +142,8 @@ def read_backup(path) -> dict:
     ValueError) for anything wrong in it; it never unpickles.
     """
     path = os.fspath(path)
-    config, arrays = saving.read_file(path, (FORMAT,))
-    weights = saving.file_weights(config, arrays, path)
+    config, arrays = fileio.read_file(path, (FORMAT,))
+    weights = fileio.file_weights(config, arrays, path)
     backup = config.get("backup")
     if not isinstance(backup, dict):
         raise ZenFileError(f"{path!r}: the backup has no 'backup' section")
@@ -220,13 +221,13 @@ def restore_backup(backup: dict, trainer, path="the backup") -> int:
     if not getattr(model, "built", False) and backup["input_shape"]:
         state = rng.get_state()  # building draws initial weights: keep the stream as it was
         try:
-            saving.build_for_shape(model, backup["input_shape"])
-        except saving.REBUILD_ERRORS as error:
+            build_for_shape(model, backup["input_shape"])
+        except fileio.REBUILD_ERRORS as error:
             raise _bad(path, f"input shape {backup['input_shape']!r} does not build the "
                              f"model: {error}") from None
         finally:
             rng.set_state(state)
-    saving.check_weights_match(model, backup["weights"], path, ZenFileError)
+    fileio.check_weights_match(model, backup["weights"], path, ZenFileError)
     if backup["optimizer"] != type(optimizer).__name__:
         raise _bad(path, f"optimizer is {backup['optimizer']}, but this fit trains with "
                          f"{type(optimizer).__name__}")

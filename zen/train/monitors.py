@@ -182,11 +182,10 @@ class ModelCheckpoint(Callback):
         self._save(self.path.format(epoch=epoch + 1, **logs), epoch)
 
     def _save(self, path, epoch):
-        from ..nn import saving  # zen.nn is complete by the time fit runs
         if self.save_weights_only:
-            saving.save_weights(self.model, path)
+            self.model.save_weights(path)
         else:
-            saving.save_model(self.model, path, trainer=self.trainer)
+            self.model.save(path, trainer=self.trainer)
         if self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
 

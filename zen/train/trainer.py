@@ -16,14 +16,14 @@ from numbers import Integral
 
 import numpy as np
 
-from .. import metrics as zen_metrics
 from .. import optim
 from ..autodiff import Tensor
-from ..nn import losses
 from ..nn.layer import inference_mode, modes_restored
+from ..nn.symbolic import flatten
 from .backup import BackupAndRestore
 from .callbacks import Callback
 from .history import History
+from .objective import Objective, as_output_list
 from .progress import ProgressLogger, check_verbose, format_logs
 
 __all__ = ["Trainer", "inference_mode", "predict_batches", "RunningMeans"]
@@ -35,11 +35,19 @@ class Trainer:
     Args:
         model: a Layer (e.g. Sequential) called as `model(x) -> Tensor`.
         loss: a loss called as `loss(pred, target)` -> scalar Tensor, or its
-            name ("mse", "sparse_categorical_crossentropy", ...) or class.
+            name ("mse", "sparse_categorical_crossentropy", ...) or class;
+            for a model with several outputs also a list (output order) or
+            a dict by output name (see `zen.train.objective`).
         optimizer: an Optimizer, its name ("adam", ...) or class.
         metrics: a list of metric names ("accuracy", "mae", ...) or callables
-            `metric(y_true, y_pred) -> float` (default none).
+            `metric(y_true, y_pred) -> float` (default none); per output as
+            a list of lists or a dict by output name.
         callbacks: Callbacks used by every `fit` (default none).
+        loss_weights: the weight of each output's loss in the total (a
+            number, a list or a dict by output name; default 1 each).
+
+    Batches are (x, y): x one array or a list/dict of arrays (one per model
+    input), y one array or a list/dict (one per output).
 
     Example:
         trainer = Trainer(model, "sparse_categorical_crossentropy", "adam", ["accuracy"])
@@ -48,19 +56,60 @@ class Trainer:
         history.history["val_accuracy"]
     """
 
-    def __init__(self, model, loss, optimizer, metrics=None, callbacks=None):
+    def __init__(self, model, loss, optimizer, metrics=None, callbacks=None, loss_weights=None):
         if not callable(model):
             raise TypeError(f"Received an invalid value for `model`, expected a callable "
                             f"model such as Sequential. Received: {model!r}")
         self.model = model
-        self.loss = losses.get(loss)
+        self.objective = Objective(loss, metrics, loss_weights)
+        if getattr(model, "output_names", None):  # else resolved at the first batch
+            self.objective.resolve(model.output_names)
         self.optimizer = optim.get(optimizer)
-        self.metric_specs = _metric_list(metrics)
-        self.metrics = {zen_metrics.name_of(m): zen_metrics.get(m) for m in self.metric_specs}
         self.callbacks = _callback_list(callbacks, "callbacks")
         self.history = None
         self.initial_epoch = 0      # the running fit's first epoch (see fit)
         self.train_loader = None    # the running fit's train loader
+
+    # ----- the compiled loss and metrics ------------------------------------------------
+    @property
+    def loss(self):
+        """The loss (one output) or the list of losses in output order."""
+        objective = self.objective
+        if objective.names is None or not objective.multi_output:
+            return getattr(objective, "single_loss", None) or objective.losses[0]
+        return list(objective.losses)
+
+    @loss.setter
+    def loss(self, loss):
+        if loss is self.loss or (isinstance(loss, list) and loss == self.loss):
+            return
+        old = self.objective
+        self.objective = Objective(loss, old.metric_spec, old.weight_spec)
+        if old.names is not None:
+            self.objective.resolve(old.names)
+
+    @property
+    def metrics(self) -> dict:
+        """{log name: metric function} of a one-output model ({} for several)."""
+        objective = self.objective
+        if objective.names is None:  # not bound to outputs yet: read the flat list
+            objective = Objective(objective.loss_spec, objective.metric_spec).resolve(
+                ["output"])
+        return {} if objective.multi_output else dict(objective.metric_fns[0])
+
+    def _outputs(self, pred) -> list:
+        """The model's outputs as a list in output order (fixing the output
+        names at the first batch for models that did not declare them)."""
+        if self.objective.names is None:
+            if isinstance(pred, dict):
+                names = list(pred)
+            elif isinstance(pred, (list, tuple)):
+                names = [f"output_{i + 1}" for i in range(len(pred))] if len(pred) > 1 \
+                    else ["output"]
+            else:
+                names = ["output"]
+            self.objective.resolve(names)
+        return as_output_list(pred, self.objective.names, "model's output")
 
     # A callback stops training by setting model.stop_training (Keras's way);
     # trainer.stop_training reads and writes that same flag.
@@ -136,8 +185,8 @@ class Trainer:
         for batch, data in enumerate(loader):
             _fire(hooks, "on_train_batch_begin", batch, {})
             x, y = _unpack(data, "train_loader")
-            loss, pred = self.train_step(x, y)
-            means.add(self._batch_logs(loss, y, pred), len(x))
+            losses, preds = self.train_step(x, y)
+            means.add(self._batch_logs(losses, y, preds), batch_length(x))
             _fire(hooks, "on_train_batch_end", batch, means.result())
             if self.stop_training:
                 break
@@ -146,22 +195,22 @@ class Trainer:
         return means.result()
 
     def train_step(self, x, y):
-        """One optimisation step on a batch; returns (loss as a float,
-        predictions as an array)."""
+        """One optimisation step on a batch; returns (the loss logs: "loss"
+        and, with several outputs, "<output>_loss"; the predictions as a list
+        of arrays in output order)."""
         self.model.train_mode()
-        pred = self.model(x)
-        loss = _scalar_loss(self.loss(pred, y))
+        preds = self._outputs(self.model(x))
+        targets = as_output_list(y, self.objective.names, "targets")
+        loss, logs = self.objective(preds, targets)
         params = self.model.parameters()  # after the call: the first call builds them
         loss.backward()
         self.optimizer.step(params)
         self.optimizer.zero_grad(params)
-        return loss.item(), _values(pred)
+        return logs, [_values(pred) for pred in preds]
 
-    def _batch_logs(self, loss: float, y, pred) -> dict:
-        logs = {"loss": loss}
-        for name, metric in self.metrics.items():
-            logs[name] = float(metric(y, pred))
-        return logs
+    def _batch_logs(self, loss_logs: dict, y, preds: list) -> dict:
+        targets = as_output_list(y, self.objective.names, "targets")
+        return {**loss_logs, **self.objective.metric_logs(targets, preds)}
 
     # ----- evaluate and predict -------------------------------------------------------
     def evaluate(self, loader, verbose=0) -> dict:
@@ -177,9 +226,11 @@ class Trainer:
         with inference_mode(self.model):
             for data in _progress(loader, verbose, "Evaluate"):
                 x, y = _unpack(data, "loader")
-                pred = self.model(x)
-                loss = _scalar_loss(self.loss(pred, y)).item()
-                means.add(self._batch_logs(loss, y, _values(pred)), len(x))
+                preds = self._outputs(self.model(x))
+                _, loss_logs = self.objective(preds, as_output_list(
+                    y, self.objective.names, "targets"))
+                means.add(self._batch_logs(loss_logs, y, [_values(p) for p in preds]),
+                          batch_length(x))
         if means.count == 0:
             raise ValueError("The loader yielded no batches: nothing to evaluate")
         result = means.result()
@@ -200,16 +251,22 @@ class Trainer:
 def predict_batches(model, loader, verbose=0) -> np.ndarray:
     """`model`'s outputs for every batch of `loader`, concatenated along the
     batch axis, in inference mode without a graph. Batches may be (x,),
-    (x, y) or bare arrays x. Needs no compiled loss or optimizer."""
+    (x, y) or bare arrays x. Needs no compiled loss or optimizer. A model
+    with several outputs gives a list (or dict) of arrays, as Keras does."""
     _check_loader(loader, "loader")
     outputs = []
     with inference_mode(model):
         for data in _progress(loader, check_verbose(verbose), "Predict"):
-            x = data[0] if isinstance(data, (tuple, list)) else data
-            outputs.append(_values(model(x)))
+            x = data[0] if isinstance(data, tuple) else data
+            outputs.append(model(x))
     if not outputs:
         raise ValueError("The loader yielded no batches: nothing to predict")
-    return np.concatenate(outputs, axis=0)
+    first = outputs[0]
+    if isinstance(first, dict):
+        return {key: np.concatenate([_values(o[key]) for o in outputs]) for key in first}
+    if isinstance(first, (list, tuple)):
+        return [np.concatenate([_values(o[i]) for o in outputs]) for i in range(len(first))]
+    return np.concatenate([_values(o) for o in outputs], axis=0)
 
 
 class RunningMeans:
@@ -240,20 +297,6 @@ def _ordered(callbacks, history):
     History.on_train_begin would otherwise reset."""
     backups = [c for c in callbacks if isinstance(c, BackupAndRestore)]
     return [c for c in callbacks if not isinstance(c, BackupAndRestore)] + [history] + backups
-
-
-def _metric_list(metrics):
-    if metrics is None:
-        return []
-    if isinstance(metrics, str) or callable(metrics):
-        metrics = [metrics]
-    metrics = list(metrics)
-    for metric in metrics:
-        zen_metrics.get(metric)  # unknown names fail here, at compile time
-    names = [zen_metrics.name_of(m) for m in metrics]
-    if len(set(names)) != len(names):
-        raise ValueError(f"Received duplicate metric names: {names}")
-    return metrics
 
 
 def _callback_list(callbacks, name):
@@ -298,11 +341,9 @@ def _unpack(data, name):
     return data
 
 
-def _scalar_loss(loss):
-    if not isinstance(loss, Tensor) or loss.size != 1:
-        shape = loss.shape if isinstance(loss, Tensor) else type(loss).__name__
-        raise ValueError(f"The loss must return a scalar Tensor. Received: {shape}")
-    return loss
+def batch_length(x) -> int:
+    """The number of samples in a batch: one array, or a list/dict of them."""
+    return len(flatten(x)[0])
 
 
 def _values(pred):

@@ -1,4 +1,4 @@
-"""zen.nn.saving: round trips (bitwise) and every way a file can be wrong."""
+"""zen.models.saving: round trips (bitwise) and every way a file can be wrong."""
 import io
 import json
 import pickle
@@ -9,7 +9,7 @@ import pytest
 import zen
 from zen.fileio import ZenFileError
 from zen.nn import BatchNorm, Dense, Dropout, Sequential, load_model
-from zen.nn.saving import load_weights, save_model, save_weights
+from zen.models.saving import load_weights, save_model, save_weights
 from zen_train_helpers import blobs, compiled, mlp, weights_equal
 
 X, Y = blobs(64)
@@ -152,7 +152,7 @@ def test_corrupt_files_raise_zen_file_error(tmp_path, name):
     (lambda c: c.update(version=99), "format version 99, newer"),
     (lambda c: c.update(format="keras"), "format 'keras'"),
     (lambda c: c["model"]["config"]["layers"][0].update(class_name="Nope"),
-     "unknown layer 'Nope'"),
+     "Unknown layer class 'Nope'"),
     (lambda c: c["model"]["config"]["layers"][0]["config"].update(units="many"),
      "cannot rebuild the model"),
     (lambda c: c["weights"].append({"name": "x", "shape": [1]}), "weight 8"),

@@ -155,7 +155,7 @@ def test_train_on_batch_returns_like_keras(metrics, expected_type):
     assert isinstance(result, expected_type)
     if metrics:
         assert len(result) == 3
-    logs = zen.train.keras.train_on_batch(model, x, y, return_dict=True)
+    logs = zen.models.training.train_on_batch(model, x, y, return_dict=True)
     assert list(logs) == ["loss"] + metrics
 
 

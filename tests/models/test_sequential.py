@@ -23,8 +23,9 @@ def cnn():
                        Flatten(), Dense(10)])
 
 
-def test_model_is_sequential():
-    assert Model is Sequential
+def test_sequential_is_a_model_and_the_old_names_forward():
+    assert issubclass(Sequential, Model) and zen.models.Model is Model
+    assert zen.nn.Sequential is zen.Sequential and zen.nn.load_model is zen.load_model
 
 
 @pytest.mark.parametrize("make, input_shape, total, trainable, output_shape", [
@@ -70,7 +71,8 @@ def test_built_by_calling_on_data():
 
 
 def test_summary_text(capsys):
-    model = Sequential([Dense(128, activation="relu"), BatchNorm(), Dense(10)], name="mlp")
+    model = Sequential([Dense(128, activation="relu", name="dense"), BatchNorm(name="batch_norm"),
+                        Dense(10, name="dense_1")], name="mlp")
     model.build((None, 784))
     model.summary()
     text = capsys.readouterr().out
@@ -90,8 +92,9 @@ def test_summary_print_fn():
     model.build((None, 28, 28, 1))
     captured = []
     model.summary(print_fn=captured.append)
-    assert "conv2d (Conv2D)" in captured[0] and "(None, 26, 26, 32)" in captured[0]
-    assert "max_pool2d (MaxPool2D)" in captured[0] and "(None, 5408)" in captured[0]
+    conv, pool = model.layers[0].name, model.layers[2].name
+    assert f"{conv} (Conv2D)" in captured[0] and "(None, 26, 26, 32)" in captured[0]
+    assert f"{pool} (MaxPool2D)" in captured[0] and "(None, 5408)" in captured[0]
 
 
 @pytest.mark.parametrize("method", ["summary", "count_params"])

@@ -1,0 +1,199 @@
+"""Scaled dot-product attention as one op: softmax(q k^T * scale + mask) v.
+
+Inputs are (..., length, depth) with the same leading axes, normally
+(batch, heads, length, depth); every product is one batched `matmul` over
+all of them. Forward keeps only the attention probabilities (one
+(length_q, length_k) matrix per head) for backward. With P the
+probabilities, O = P v and G = dL/dO:
+    dv = P^T G
+    dS = P * (G v^T - rowsum(G * O))     (softmax's backward; rowsum(G * O)
+                                          equals rowsum(P * G v^T), cheaper)
+    dq = dS k * scale,  dk = dS^T q * scale,  d(additive mask) = dS.
+A masked-out logit is -inf, so it gets probability 0 and gradient 0; a row
+with nothing to attend to (fully masked) gives zeros, never NaN.
+"""
+import math
+
+import numpy as np
+
+from ..backend import xp
+from .tensor import Function, Tensor  # first: ops builds on tensor
+from .ops import unbroadcast
+
+
+def _swap(a):
+    """The last two axes exchanged (a view)."""
+    return xp.swapaxes(a, -1, -2)
+
+
+class _AttentionLogits(Function):
+    """What both attention ops share: the masked, scaled logits, their
+    softmax, and the gradients that flow back from the logits.
+
+    `allowed` is a boolean array (True = may attend), broadcast to the logits;
+    an additive float mask, when given, is the last input."""
+
+    n_arrays = 2  # q, k (before the optional additive mask)
+
+    def __init__(self, scale, allowed=None):
+        self.scale, self.allowed = scale, allowed
+
+    def probabilities(self, q, k, additive):
+        self.q, self.k = q, k
+        self.additive_shape = None if additive is None else additive.shape
+        logits = (q * self.scale) @ _swap(k)  # scaling q costs Lq*d, scaling logits Lq*Lk
+        if additive is not None:
+            logits += additive
+        if self.allowed is not None:
+            xp.copyto(logits, -xp.inf, where=~self.allowed)
+        top = logits.max(axis=-1, keepdims=True)
+        top[~xp.isfinite(top)] = 0  # a fully masked row: all -inf, exp gives zeros
+        logits -= top
+        xp.exp(logits, out=logits)
+        total = logits.sum(axis=-1, keepdims=True)
+        total[total == 0] = 1
+        logits /= total
+        self.p = logits
+        return logits
+
+    def logit_gradients(self, d_logits):
+        """(dq, dk[, d_additive]) from dL/d(logits)."""
+        needs = self.needs_grad
+        dq = dk = None
+        if needs[0]:
+            dq = d_logits @ self.k
+            dq *= self.scale
+        if needs[1]:
+            dk = _swap(d_logits) @ self.q
+            dk *= self.scale
+        if self.additive_shape is None:
+            return dq, dk
+        return dq, dk, unbroadcast(d_logits, self.additive_shape) if needs[-1] else None
+
+
+class AttentionWeights(_AttentionLogits):
+    """softmax(q k^T * scale + mask): (..., Lq, d), (..., Lk, d) -> (..., Lq, Lk)."""
+
+    def forward(self, q, k, *additive):
+        return self.probabilities(q, k, additive[0] if additive else None)
+
+    def backward(self, g):
+        p = self.p
+        d_logits = g * p
+        d_logits -= p * d_logits.sum(axis=-1, keepdims=True)
+        return self.logit_gradients(d_logits)
+
+
+class ScaledDotProductAttention(_AttentionLogits):
+    """softmax(q k^T * scale + mask) v: (..., Lq, d), (..., Lk, d), (..., Lk, dv)
+    -> (..., Lq, dv)."""
+
+    def forward(self, q, k, v, *additive):
+        self.v = v
+        self.out = self.probabilities(q, k, additive[0] if additive else None) @ v
+        return self.out
+
+    def backward(self, g):
+        p, needs = self.p, self.needs_grad
+        dv = _swap(p) @ g if needs[2] else None
+        d_logits = g @ _swap(self.v)
+        d_logits -= (g * self.out).sum(axis=-1, keepdims=True)
+        d_logits *= p
+        dq, dk, *d_additive = self.logit_gradients(d_logits)
+        return (dq, dk, dv, *d_additive)
+
+
+# ----- the public functions ------------------------------------------------------------
+def scaled_dot_product_attention(q, k, v, mask=None, is_causal: bool = False, scale=None):
+    """softmax(q k^T * scale + mask) v, one fused op (PyTorch's semantics).
+
+    Args:
+        q: queries (batch, heads, length_q, depth) (any leading axes, the same
+            for q, k and v).
+        k: keys (batch, heads, length_k, depth).
+        v: values (batch, heads, length_k, depth_v).
+        mask: None; a boolean array, True where a query may attend to a key;
+            or a float array or Tensor added to the logits (differentiable).
+            Either broadcasts to (batch, heads, length_q, length_k), e.g.
+            (length_q, length_k) or (batch, 1, length_q, length_k).
+        is_causal: query i attends only to keys j <= i (combined with `mask`).
+        scale: the logits' factor; default 1 / sqrt(depth).
+
+    Returns:
+        A Tensor (batch, heads, length_q, depth_v) of q's dtype. A query row
+        with no key to attend to gives zeros (and zero gradients).
+
+    Example:
+        q = k = v = np.random.rand(2, 4, 10, 8).astype(np.float32)
+        scaled_dot_product_attention(q, k, v, is_causal=True).shape   # (2, 4, 10, 8)
+    """
+    _check_shapes(q, k, v)
+    scale, allowed, additive = _mask_and_scale(q, k, mask, is_causal, scale)
+    return ScaledDotProductAttention.apply(q, k, v, *additive, scale=scale, allowed=allowed)
+
+
+def attention_weights(q, k, mask=None, is_causal: bool = False, scale=None):
+    """The attention probabilities softmax(q k^T * scale + mask) of
+    `scaled_dot_product_attention` (same arguments, without v), shape
+    (batch, heads, length_q, length_k): for inspecting them, or to apply
+    dropout to them before multiplying by the values."""
+    _check_shapes(q, k)
+    scale, allowed, additive = _mask_and_scale(q, k, mask, is_causal, scale)
+    return AttentionWeights.apply(q, k, *additive, scale=scale, allowed=allowed)
+
+
+def _shape(t):
+    return tuple(np.shape(t.value if isinstance(t, Tensor) else t))
+
+
+def _check_shapes(q, k, v=None):
+    """q (..., Lq, d), k (..., Lk, d), v (..., Lk, dv), the same leading axes."""
+    named = {"q": _shape(q), "k": _shape(k)}
+    if v is not None:
+        named["v"] = _shape(v)
+    qs, ks = named["q"], named["k"]
+    ok = (len(qs) >= 2 and all(len(s) == len(qs) and s[:-2] == qs[:-2] for s in named.values())
+          and ks[-1] == qs[-1] and ("v" not in named or named["v"][-2] == ks[-2]))
+    if not ok:
+        expected = "q (..., length_q, depth), k (..., length_k, depth)" + (
+            " and v (..., length_k, depth_v)" if "v" in named else "")
+        received = ", ".join(f"{name}={shape}" for name, shape in named.items())
+        raise ValueError(f"Attention expects {expected} with the same leading axes. "
+                         f"Received: {received}")
+
+
+def _mask_and_scale(q, k, mask, is_causal, scale):
+    """(scale, boolean `allowed` mask or None, (additive mask,) or ())."""
+    depth, length_q, length_k = _shape(q)[-1], _shape(q)[-2], _shape(k)[-2]
+    if scale is None:
+        scale = 1 / math.sqrt(depth) if depth else 1.0
+    elif isinstance(scale, bool) or not isinstance(scale, (int, float, np.number)):
+        raise ValueError(f"Received an invalid value for `scale`, expected a number or "
+                         f"None. Received: scale={scale!r}")
+    if not isinstance(is_causal, (bool, np.bool_)):
+        raise ValueError(f"Received an invalid value for `is_causal`, expected a boolean. "
+                         f"Received: is_causal={is_causal!r}")
+    allowed, additive = None, ()
+    if mask is not None:
+        logits_shape = _shape(q)[:-1] + (length_k,)
+        mask_shape = _shape(mask)
+        try:
+            fits = np.broadcast_shapes(mask_shape, logits_shape) == logits_shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"Received a `mask` of shape {mask_shape} that does not "
+                             f"broadcast to the attention logits of shape {logits_shape} "
+                             f"(..., length_q, length_k)")
+        dtype = (mask.value if isinstance(mask, Tensor) else np.asarray(mask)).dtype
+        if dtype == bool:
+            allowed = np.asarray(mask)
+        elif dtype.kind == "f":
+            additive = (mask,)
+        else:
+            raise ValueError(f"Received a `mask` of dtype {dtype}, expected booleans "
+                             f"(True = may attend) or floats (added to the logits)")
+    if is_causal:
+        causal = np.tril(np.ones((length_q, length_k), dtype=bool))
+        allowed = causal if allowed is None else allowed & causal
+    return float(scale), allowed, additive

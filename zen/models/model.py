@@ -1,0 +1,235 @@
+"""`Model`: a Layer with Keras's model API (compile, fit, evaluate, predict,
+summary, weights, save), in two flavours.
+
+- Subclassing: layers assigned in `__init__` (directly, in lists or in
+  dicts) are tracked; `call(inputs)` says what the model computes, on one
+  tensor, a list or a dict.
+
+      class Net(zen.Model):
+          def __init__(self):
+              super().__init__()
+              self.hidden = Dense(64, activation="relu")
+              self.out = Dense(10)
+
+          def call(self, x):
+              return self.out(self.hidden(x))
+
+- Functional: `Model(inputs, outputs)` over a graph of layers called on
+  `zen.Input`s (see `zen.models.graph`).
+
+      inputs = zen.Input((784,))
+      model = zen.Model(inputs, Dense(10)(Dense(64, activation="relu")(inputs)))
+
+The training methods are thin calls into `zen.models.training`, the files
+into `zen.models.saving`, the table into `zen.models.summary`.
+"""
+import numpy as np
+
+from ..nn.layer import Layer, as_shape, inference_mode, unique_name, zeros_for_shape
+from . import saving, summary, training
+from .graph import Graph
+
+__all__ = ["Model"]
+
+
+class Model(Layer):
+    """The base of every model: subclass it, or call it as
+    `Model(inputs, outputs, name=None)` for a functional model.
+
+    Args:
+        inputs: (functional) a symbolic tensor from `zen.Input`, a list or
+            a dict of them.
+        outputs: (functional) symbolic tensors computed from `inputs`, one,
+            a list or a dict (by output name).
+        name: the model's name (default: "functional" for a functional
+            model, the snake_case of the class for a subclass).
+    """
+
+    def __init__(self, inputs=None, outputs=None, name: str = None):
+        functional = inputs is not None or outputs is not None
+        if name is None and functional:
+            name = unique_name("functional")
+        super().__init__(name)
+        self._graph = None
+        if functional:
+            if inputs is None or outputs is None:
+                raise ValueError("A functional Model needs both `inputs` and `outputs`: "
+                                 "zen.Model(inputs, outputs)")
+            self._graph = Graph(inputs, outputs)
+            self.layers = list(self._graph.layers)
+            shapes = [t.shape for t in self._graph.input_list]
+            self.input_shape = shapes[0] if len(shapes) == 1 else shapes
+            self.built = True
+
+    # ----- calling ---------------------------------------------------------------------
+    def call(self, inputs):
+        if self._graph is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no call(): subclass zen.Model and define "
+                f"call(self, inputs), or build a functional model with "
+                f"zen.Model(inputs, outputs)")
+        return self._graph.run(self._input_values(inputs))
+
+    def _input_values(self, inputs) -> list:
+        """A functional model's inputs as a list in input order, each checked
+        against its Input's shape."""
+        names = self.input_names
+        if isinstance(inputs, dict):
+            unknown = sorted(set(inputs) - set(names))
+            missing = [n for n in names if n not in inputs]
+            if unknown or missing:
+                raise ValueError(f"Model {self.name!r} takes inputs {names}. Received a dict "
+                                 f"with unknown keys {unknown} and missing {missing}")
+            values = [inputs[n] for n in names]
+        elif isinstance(inputs, (list, tuple)) and all(hasattr(v, "shape") for v in inputs):
+            if len(inputs) != len(names):
+                raise ValueError(f"Model {self.name!r} takes {len(names)} input(s) {names}, "
+                                 f"received a list of {len(inputs)}")
+            values = list(inputs)
+        elif len(names) == 1:
+            values = [inputs]
+        else:
+            raise ValueError(f"Model {self.name!r} takes {len(names)} inputs {names}: pass a "
+                             f"list of {len(names)} arrays or a dict by input name")
+        for name, value, tensor in zip(names, values, self._graph.input_list):
+            _check_input_shape(self.name, name, value, tensor)
+        return values
+
+    def _check_input(self, shape):
+        """Checked per input in `_input_values` (functional) or by the layers."""
+
+    # ----- structure -------------------------------------------------------------------
+    @property
+    def inputs(self) -> list:
+        return list(self._graph.input_list) if self._graph else None
+
+    @property
+    def outputs(self) -> list:
+        return list(self._graph.output_list) if self._graph else None
+
+    @property
+    def input_names(self) -> list:
+        return self._graph.input_names() if self._graph else ["input"]
+
+    @property
+    def output_names(self):
+        """The names History and `compile` use for the outputs (functional
+        models; None for a subclassed model: named at its first batch)."""
+        return self._graph.output_names() if self._graph else None
+
+    def _check_built(self, what):
+        if not self.built:
+            raise ValueError(f"This model has not yet been built, so {what} is not "
+                             f"available. Build the model first by calling "
+                             f"`build(input_shape)` or by calling the model on a batch "
+                             f"of data.")
+
+    def build(self, input_shape) -> None:
+        """Build a subclassed model for `input_shape` (batch axis first; a
+        list of shapes for several inputs) by calling it once on zeros, in
+        inference mode without a graph. A functional model is built already."""
+        if self.built or input_shape is None:
+            return
+        shape = as_shape(input_shape)
+        self.built = True  # so that the call below does not come back here
+        try:
+            with inference_mode(self):
+                self.call(zeros_for_shape(shape))
+        except BaseException:
+            self.built = False
+            raise
+        self.input_shape = shape
+
+    def count_params(self) -> int:
+        """The number of weights, trainable or not (as Keras counts them);
+        a layer shared by several calls or nested models counts once."""
+        self._check_built("count_params()")
+        return super().count_params()
+
+    def summary(self, print_fn=print, line_length=None) -> None:
+        """Print Keras's table: each layer's name and type, output shape and
+        number of weights (and, for a functional model, what it is connected
+        to), then the totals."""
+        self._check_built("summary()")
+        print_fn(summary.table(self))
+
+    # ----- weights -----------------------------------------------------------------------
+    def set_weights(self, weights: list) -> None:
+        self._check_built("set_weights()")
+        super().set_weights(weights)
+
+    # ----- configuration ---------------------------------------------------------------
+    def get_config(self) -> dict:
+        if self._graph is None:
+            return {}  # a subclass that should be saved defines get_config
+        return {"name": self.name, **self._graph.get_config()}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Model":
+        if "nodes" in config:
+            graph = Graph.from_config(config)
+            return cls(graph.inputs, graph.outputs, name=config.get("name"))
+        return cls(**config)
+
+    def __repr__(self):
+        if self._graph is None:
+            return super().__repr__()
+        return (f"Model(inputs={self.input_names}, outputs={self.output_names}, "
+                f"name={self.name!r})")
+
+    # ----- training (zen.models.training) ------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None) -> None:
+        """Set the optimizer (an instance or a name: "sgd", "adam", "adamw",
+        "rmsprop", "adagrad"), the loss (an instance or a name) and metrics;
+        for several outputs `loss`, `metrics` and `loss_weights` may be one
+        value, a list in output order or a dict by output name."""
+        training.compile(self, optimizer=optimizer, loss=loss, metrics=metrics,
+                         loss_weights=loss_weights)
+
+    def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
+            shuffle=True, callbacks=None, verbose=1, initial_epoch=0):
+        """Train in training mode on arrays; returns a `History`
+        (see `zen.models.training.fit`)."""
+        return training.fit(self, x, y, epochs=epochs, batch_size=batch_size,
+                            validation_split=validation_split,
+                            validation_data=validation_data, shuffle=shuffle,
+                            callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch)
+
+    def train_on_batch(self, x, y, return_dict: bool = False):
+        """One optimisation step on one batch; returns its loss (and metrics)."""
+        return training.train_on_batch(self, x, y, return_dict=return_dict)
+
+    def evaluate(self, x, y, batch_size=32, verbose=0) -> dict:
+        """Loss and metrics, means over the samples, in inference mode."""
+        return training.evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
+
+    def predict(self, x, batch_size=32, verbose=0):
+        """The model's outputs as an ndarray (a list or dict of them for
+        several outputs), computed in inference mode."""
+        return training.predict(self, x, batch_size=batch_size, verbose=verbose)
+
+    # ----- files (zen.models.saving) -------------------------------------------------------
+    def save(self, path, trainer=None) -> None:
+        """One file: architecture config, weights and optimizer state (no
+        pickle). `trainer`: whose optimizer state to save (default the one
+        `compile` set up)."""
+        saving.save_model(self, path, trainer=trainer)
+
+    def save_weights(self, path) -> None:
+        """The weights alone, in one file."""
+        saving.save_weights(self, path)
+
+    def load_weights(self, path) -> None:
+        """Load weights saved by `save_weights` (or `save`) into this model."""
+        saving.load_weights(self, path)
+
+
+def _check_input_shape(model, name, value, tensor):
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        shape = np.shape(value)
+    expected = tensor.shape
+    if len(shape) != len(expected) or any(
+            e is not None and s != e for s, e in zip(shape[1:], expected[1:])):
+        raise ValueError(f"Input {name!r} of model {model!r} expects shape {expected}, "
+                         f"received an input of shape {tuple(shape)}")

@@ -1,0 +1,198 @@
+"""Saving and loading models: one npz file, no pickle.
+
+A model file is Zen's container (`zen.fileio`: an uncompressed npz archive
+written atomically exactly at the path given). It holds:
+- `zen_config`: a JSON document stored as uint8 bytes, with the format name
+  ("zen.model" or "zen.weights") and version, the model as
+  `{"class_name", "name", "config"}` (`zen.nn.serialization`; a functional
+  model's config is its graph, see `zen.models.graph`), the input shape it
+  was built for, the list of weights (name, shape, dtype) and, for a
+  compiled model, the compile settings (optimizer and losses as `serialize`
+  gives them, loss weights, metric names; per output for several outputs);
+- `weight_<i>`: the weights, in `named_tensors` order;
+- `optimizer/<key>`: the optimizer's `state_dict(params)`, by parameter
+  position, so a loaded model continues training exactly as the saved one
+  would have.
+
+Reading never unpickles (`allow_pickle=False`). A missing file raises
+FileNotFoundError; anything else wrong with a file (not a zip, truncated,
+a foreign npz, a newer format version, an unknown or unregistered layer
+class) raises `zen.fileio.ZenFileError`, a ValueError saying what is wrong.
+"""
+import os
+import warnings
+
+import numpy as np
+
+from .. import metrics, optim, rng
+from ..fileio import (REBUILD_ERRORS, ZenFileError, base_config, check_weights_match,
+                      file_weights, read_file, weight_arrays, write_file)
+from ..nn import losses, serialization
+from ..nn.layer import build_for_shape
+from . import training
+
+__all__ = ["save_model", "load_model", "save_weights", "load_weights"]
+
+_OPTIMIZER_PREFIX = "optimizer/"
+
+
+# ----- writing ------------------------------------------------------------------------
+def save_model(model, path, trainer=None) -> None:
+    """Write `model` (architecture, weights, compile settings and optimizer
+    state) to one file at `path` (no extension is added).
+
+    Args:
+        model: the model (built or not).
+        path: the file to write.
+        trainer: the Trainer whose optimizer, loss and metrics to save
+            (default: the model's own, set by `compile`; none if uncompiled).
+
+    A compiled model whose loss, metrics or learning-rate schedule are
+    custom callables (not Zen's, so not rebuildable from a name) is saved
+    without its compile settings, with a warning: compile it again after
+    loading.
+
+    Example:
+        save_model(model, "mnist.zen")
+        same = load_model("mnist.zen")
+    """
+    config = base_config(model, "zen.model")
+    config["model"] = serialization.serialize(model)  # an unregistered class fails here
+    arrays = weight_arrays(model)
+    trainer = trainer if trainer is not None else getattr(model, "_trainer", None)
+    if trainer is not None:
+        config["compile"] = _compile_config(trainer)
+        if config["compile"] is not None:
+            state = trainer.optimizer.state_dict(model.parameters())
+            arrays.update({_OPTIMIZER_PREFIX + key: np.asarray(value)
+                           for key, value in state.items()})
+    write_file(path, config, arrays)
+
+
+def save_weights(model, path) -> None:
+    """Write the weights of `model` (built) to one file at `path`.
+
+    Example:
+        save_weights(model, "weights.zen"); load_weights(other_model, "weights.zen")
+    """
+    if not getattr(model, "built", False):
+        raise ValueError("The model is not built, so it has no weights to save: call it "
+                         "on data or `build(input_shape)` first")
+    write_file(path, base_config(model, "zen.weights"), weight_arrays(model))
+
+
+def _compile_config(trainer):
+    """The compile settings as JSON, or None (with a warning) when they
+    cannot be rebuilt from names."""
+    objective = trainer.objective
+    try:
+        return {"optimizer": optim.serialize(trainer.optimizer),
+                "loss": _map_leaves(lambda l: losses.serialize(losses.get(l)),
+                                    objective.loss_spec),
+                "metrics": _map_leaves(_metric_name, objective.metric_spec) or [],
+                "loss_weights": objective.weight_spec}
+    except (TypeError, ValueError, AttributeError) as error:
+        warnings.warn(f"The model is saved without its compile settings, which cannot be "
+                      f"rebuilt from a file ({error}); compile it again after loading.",
+                      UserWarning, stacklevel=4)
+        return None
+
+
+def _metric_name(metric):
+    name = metrics.name_of(metric)
+    if not isinstance(metric, str) and metrics.get(name) is not metric:
+        raise ValueError(f"custom metric {name!r}")
+    return name
+
+
+def _map_leaves(fn, spec):
+    """`fn` on each loss or metric of a compile argument: one value, a list
+    (of values or lists) or a dict by output name."""
+    if spec is None:
+        return None
+    if isinstance(spec, dict) and not _is_serialized_loss(spec):
+        return {str(key): _map_leaves(fn, value) for key, value in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return [_map_leaves(fn, item) for item in spec]
+    return fn(spec)
+
+
+def _is_serialized_loss(spec):
+    return set(spec) == {"class_name", "config"}
+
+
+# ----- reading ------------------------------------------------------------------------
+def load_model(path):
+    """Rebuild the model saved at `path`: same layers, weights and, if it was
+    compiled, optimizer (with its state), loss and metrics.
+
+    Example:
+        model = zen.nn.load_model("mnist.zen")
+        model.evaluate(x_test, y_test)
+    """
+    path = os.fspath(path)
+    config, arrays = read_file(path, ("zen.model",))
+    model = _rebuild(config, path)
+    weights = file_weights(config, arrays, path)
+    check_weights_match(model, weights, path, ZenFileError)
+    for (_, tensor), value in zip(model.named_tensors(), weights):
+        tensor.value = value  # the file's dtype and bits exactly; Tensor ids are kept
+    if config.get("compile") is not None:
+        _recompile(model, config["compile"], arrays, path)
+    return model
+
+
+def load_weights(model, path) -> None:
+    """Copy the weights saved at `path` (by `save_weights` or `save_model`)
+    into `model`, in place, cast to the model's dtypes. An unbuilt model is
+    first built for the input shape recorded in the file.
+
+    Example:
+        model.load_weights("weights.zen")
+    """
+    path = os.fspath(path)
+    config, arrays = read_file(path, ("zen.weights", "zen.model"))
+    weights = file_weights(config, arrays, path)
+    if not getattr(model, "built", False) and config.get("input_shape"):
+        try:
+            build_for_shape(model, config["input_shape"])
+        except REBUILD_ERRORS as error:
+            raise ZenFileError(f"{path!r}: its input shape {config['input_shape']!r} does "
+                               f"not build the model: {type(error).__name__}: {error}") from None
+    check_weights_match(model, weights, path, ZenFileError)  # a ValueError: a foreign file
+    for (_, tensor), value in zip(model.named_tensors(), weights):
+        tensor.value[...] = value
+
+
+def _rebuild(config, path):
+    """The model from its config, built; Zen's random generator is left as
+    it was, so loading a model does not change later random draws."""
+    spec = config.get("model")
+    if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+        raise ZenFileError(f"{path!r}: the Zen config has no valid 'model' entry")
+    state = rng.get_state()
+    try:
+        model = serialization.deserialize(spec)
+        if config.get("input_shape") and not model.built:
+            build_for_shape(model, config["input_shape"])
+    except REBUILD_ERRORS as error:
+        raise ZenFileError(f"{path!r}: cannot rebuild the model from its config: "
+                           f"{type(error).__name__}: {error}") from None
+    finally:
+        rng.set_state(state)
+    return model
+
+
+def _recompile(model, settings, arrays, path):
+    try:
+        loss = _map_leaves(losses.get, settings["loss"])
+        training.compile(model, optimizer=optim.get(settings["optimizer"]), loss=loss,
+                         metrics=settings.get("metrics"),
+                         loss_weights=settings.get("loss_weights"))
+        state = {key[len(_OPTIMIZER_PREFIX):]: value for key, value in arrays.items()
+                 if key.startswith(_OPTIMIZER_PREFIX)}
+        if state:
+            model.optimizer.load_state_dict(state, model.parameters())
+    except REBUILD_ERRORS as error:
+        raise ZenFileError(f"{path!r}: cannot restore the compile settings or optimizer "
+                           f"state: {type(error).__name__}: {error}") from None

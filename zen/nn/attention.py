@@ -1,0 +1,248 @@
+"""Attention layers: Keras's `MultiHeadAttention` (projections around the
+fused `scaled_dot_product_attention` op) and keras-hub's `PositionEmbedding`.
+"""
+import numpy as np
+
+from .. import autodiff as ad
+from ..autodiff import Tensor
+from ..backend import DEFAULT_DTYPE
+from . import initializers
+from .core import callable_name, cast_input, check_float, check_positive_int
+from .layer import Layer
+
+
+class MultiHeadAttention(Layer):
+    """Multi-head attention (Vaswani et al., 2017), as Keras's layer: project
+    query, key and value into `num_heads` heads, attend in each head with
+    softmax(q k^T / sqrt(key_dim)) v, and project the concatenated heads back.
+
+    Args:
+        num_heads: the number of heads (positive int).
+        key_dim: the size of each head's queries and keys (positive int).
+        value_dim: the size of each head's values (default: key_dim).
+        dropout: the dropout rate on the attention probabilities, in
+            training mode only (default 0.0).
+        use_bias: whether the four projections add a bias (default True).
+        output_shape: the size of the output's last axis, an int or a tuple
+            for several axes (default: the query's last axis).
+        kernel_initializer: name or callable (default "glorot_uniform").
+        bias_initializer: name or callable (default "zeros").
+
+    Called as `mha(query, value, key=None, attention_mask=None,
+    return_attention_scores=False, use_causal_mask=False)`:
+        query (batch, Tq, d_query); value (batch, S, d_value); key (batch, S,
+        d_key), default `value`. attention_mask: booleans (batch, Tq, S)
+        (or (Tq, S)), True where a query may attend to a key; combined with
+        a causal mask when `use_causal_mask`. A query that may attend to no
+        key gets zero attention (its output is the output bias; Keras would
+        spread it uniformly).
+
+    Shapes: output (batch, Tq, *output_shape); with return_attention_scores,
+    `(output, scores)`, scores (batch, num_heads, Tq, S) before dropout.
+    Weights, in Keras's order: query kernel (d_query, heads, key_dim) and
+    bias (heads, key_dim), key kernel (d_key, heads, key_dim) and bias, value
+    kernel (d_value, heads, value_dim) and bias (heads, value_dim), output
+    kernel (heads, value_dim, *output_shape) and bias (output_shape).
+
+    Example:
+        mha = MultiHeadAttention(num_heads=2, key_dim=4)
+        x = np.zeros((3, 5, 8), np.float32)
+        mha(x, x, use_causal_mask=True).shape      # (3, 5, 8)
+        mha.count_params()                         # 3 * (8*2*4 + 2*4) + (2*4*8 + 8) = 288
+    """
+
+    def __init__(self, num_heads: int, key_dim: int, value_dim: int = None,
+                 dropout: float = 0.0, use_bias: bool = True, output_shape=None,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 name: str = None):
+        super().__init__(name)
+        self.num_heads = check_positive_int(num_heads, "num_heads")
+        self.key_dim = check_positive_int(key_dim, "key_dim")
+        self.value_dim = self.key_dim if value_dim is None else \
+            check_positive_int(value_dim, "value_dim")
+        self.dropout = check_float(dropout, "dropout", 0, 1, high_open=True)
+        self.use_bias = bool(use_bias)
+        self._output_shape = _check_output_shape(output_shape)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self._kernel_init = initializers.get(kernel_initializer)
+        self._bias_init = initializers.get(bias_initializer)
+
+    # ----- weights -------------------------------------------------------------------
+    def build(self, query_shape, value_shape=None, key_shape=None):
+        """Create the weights for these input shapes (Keras's signature). The
+        first call passes the query's shape only: the weights then wait for
+        the call itself, which knows the value's and key's depths."""
+        if value_shape is None:
+            return
+        key_shape = value_shape if key_shape is None else key_shape
+        self._create_weights(query_shape[-1], key_shape[-1], value_shape[-1])
+        self.input_shape = tuple(query_shape)
+        self.built = True
+
+    def _create_weights(self, d_query, d_key, d_value):
+        heads, out = self.num_heads, self._output_shape or (d_query,)
+        self._dense("query", (d_query, heads, self.key_dim), (heads, self.key_dim))
+        self._dense("key", (d_key, heads, self.key_dim), (heads, self.key_dim))
+        self._dense("value", (d_value, heads, self.value_dim), (heads, self.value_dim))
+        self._dense("output", (heads, self.value_dim, *out), out)
+
+    def _dense(self, prefix, kernel_shape, bias_shape):
+        setattr(self, f"{prefix}_kernel", Tensor(self._kernel_init(kernel_shape)))
+        if self.use_bias:
+            setattr(self, f"{prefix}_bias", Tensor(self._bias_init(bias_shape)))
+
+    # ----- the computation -------------------------------------------------------------
+    def call(self, query, value, key=None, attention_mask=None,
+             return_attention_scores: bool = False, use_causal_mask: bool = False):
+        key = value if key is None else key
+        created = hasattr(self, "query_kernel")
+        dtype = self.query_kernel.dtype if created else DEFAULT_DTYPE
+        query, value, key = (cast_input(t, dtype) for t in (query, value, key))
+        self._check_shapes(query.shape, value.shape, key.shape)
+        if not created:
+            self._create_weights(query.shape[-1], key.shape[-1], value.shape[-1])
+        self._check_depths(value.shape, key.shape)
+        mask = self._mask(attention_mask, query.shape, key.shape)
+        q, k, v = (self._split_heads(x, name) for x, name in
+                   ((query, "query"), (key, "key"), (value, "value")))
+        if return_attention_scores or (self.training and self.dropout > 0):
+            scores = ad.attention_weights(q, k, mask, is_causal=use_causal_mask)
+            attended = ad.dropout(scores, self.dropout, self.training) @ v
+        else:
+            scores = None
+            attended = ad.scaled_dot_product_attention(q, k, v, mask, is_causal=use_causal_mask)
+        output = self._merge_heads(attended)
+        return (output, scores) if return_attention_scores else output
+
+    def _split_heads(self, x, name):
+        """(batch, length, d) -> (batch, heads, length, depth): one GEMM."""
+        kernel, bias = getattr(self, f"{name}_kernel"), getattr(self, f"{name}_bias", None)
+        d, heads, depth = kernel.shape
+        flat = ad.linear(x, kernel.reshape(d, heads * depth),
+                         None if bias is None else bias.reshape(heads * depth))
+        return flat.reshape(x.shape[0], x.shape[1], heads, depth).transpose(0, 2, 1, 3)
+
+    def _merge_heads(self, attended):
+        """(batch, heads, Tq, value_dim) -> (batch, Tq, *output_shape): one GEMM."""
+        batch, heads, length, depth = attended.shape
+        kernel, bias = self.output_kernel, getattr(self, "output_bias", None)
+        out = kernel.shape[2:]
+        size = int(np.prod(out))
+        flat = ad.linear(attended.transpose(0, 2, 1, 3).reshape(batch, length, heads * depth),
+                         kernel.reshape(heads * depth, size),
+                         None if bias is None else bias.reshape(size))
+        return flat.reshape(batch, length, *out)
+
+    # ----- checks ------------------------------------------------------------------------
+    def _title(self):
+        return f"Layer {self.name!r} (MultiHeadAttention)"
+
+    def _check_shapes(self, query, value, key):
+        received = f"Received: query_shape={query}, value_shape={value}, key_shape={key}"
+        if not len(query) == len(value) == len(key) == 3:
+            raise ValueError(f"{self._title()} expects query, value and key of shape "
+                             f"(batch, length, features). {received}")
+        if not query[0] == value[0] == key[0]:
+            raise ValueError(f"{self._title()}: query, value and key must have the same "
+                             f"batch size. {received}")
+        if value[1] != key[1]:
+            raise ValueError(f"{self._title()}: `key` and `value` must have the same "
+                             f"length (all axes but the last equal). {received}")
+
+    def _check_depths(self, value, key):
+        for name, shape in (("value", value), ("key", key)):
+            expected = getattr(self, f"{name}_kernel").shape[0]
+            if shape[-1] != expected:
+                raise ValueError(f"{self._title()} was built for a `{name}` of {expected} "
+                                 f"features. Received: {name}_shape={shape}")
+
+    def _mask(self, attention_mask, query_shape, key_shape):
+        """The boolean mask, as (batch, 1, Tq, S) or (Tq, S) for the heads."""
+        if attention_mask is None:
+            return None
+        mask = np.asarray(attention_mask.value if isinstance(attention_mask, Tensor)
+                          else attention_mask)
+        (batch, length_q), length_k = query_shape[:2], key_shape[1]
+        if (mask.ndim not in (2, 3) or mask.shape[-2:] != (length_q, length_k)
+                or (mask.ndim == 3 and mask.shape[0] not in (1, batch))):
+            raise ValueError(f"{self._title()} received an `attention_mask` of shape "
+                             f"{mask.shape}, expected (batch, length_q, length_k) = "
+                             f"({batch}, {length_q}, {length_k}) for query_shape="
+                             f"{query_shape} and key_shape={key_shape}")
+        mask = mask.astype(bool)
+        return mask[:, None] if mask.ndim == 3 else mask
+
+    def get_config(self):
+        return {"num_heads": self.num_heads, "key_dim": self.key_dim,
+                "value_dim": self.value_dim, "dropout": self.dropout,
+                "use_bias": self.use_bias, "output_shape": self._output_shape,
+                "kernel_initializer": callable_name(self.kernel_initializer),
+                "bias_initializer": callable_name(self.bias_initializer)}
+
+
+def _check_output_shape(output_shape):
+    """None, or the output's trailing shape as a tuple of positive ints."""
+    if output_shape is None:
+        return None
+    sizes = (output_shape,) if isinstance(output_shape, (int, np.integer)) else output_shape
+    try:
+        return tuple(check_positive_int(n, "output_shape") for n in sizes) or None
+    except (TypeError, ValueError):
+        raise ValueError(f"Received an invalid value for `output_shape`, expected a "
+                         f"positive integer, a tuple of them, or None. Received: "
+                         f"output_shape={output_shape!r}") from None
+
+
+class PositionEmbedding(Layer):
+    """Learned position embeddings (keras-hub's `PositionEmbedding`): a
+    trainable (sequence_length, features) table whose first `length` rows
+    are returned, broadcast to the input's shape, to be added to it.
+
+    Args:
+        sequence_length: the longest sequence the table covers (positive int).
+        initializer: name or callable (default "glorot_uniform").
+
+    Called as `layer(x, start_index=0)`: rows start_index ..
+    start_index + length - 1.
+
+    Shapes: (batch, length, features) -> (batch, length, features); the
+    weight `embeddings` is (sequence_length, features). A length beyond
+    sequence_length is a ValueError.
+
+    Example:
+        tokens = Embedding(1000, 16)(ids)                   # (batch, 10, 16)
+        x = tokens + PositionEmbedding(64)(tokens)
+    """
+
+    def __init__(self, sequence_length: int, initializer="glorot_uniform", name: str = None):
+        super().__init__(name)
+        self.sequence_length = check_positive_int(sequence_length, "sequence_length")
+        self.initializer = initializer
+        self._init = initializers.get(initializer)
+
+    def build(self, input_shape):
+        if input_shape is None or len(input_shape) < 2:
+            raise ValueError(f"PositionEmbedding expects inputs of shape (batch, length, "
+                             f"features), received an input of shape {input_shape}")
+        self.embeddings = Tensor(self._init((self.sequence_length, input_shape[-1])))
+
+    def call(self, x, start_index: int = 0):
+        shape = tuple(x.shape)
+        length = shape[-2]
+        if (not isinstance(start_index, (int, np.integer)) or isinstance(start_index, bool)
+                or start_index < 0):
+            raise ValueError(f"Received an invalid value for `start_index`, expected a "
+                             f"non-negative integer. Received: start_index={start_index!r}")
+        if start_index + length > self.sequence_length:
+            raise ValueError(f"Layer {self.name!r} (PositionEmbedding) has sequence_length="
+                             f"{self.sequence_length}, received an input of length {length}"
+                             + (f" from start_index={start_index}" if start_index else "")
+                             + f" (input shape {shape})")
+        rows = self.embeddings[start_index:start_index + length]
+        # adding a zero-stride view of zeros broadcasts rows; Add's backward sums it back
+        return rows + np.broadcast_to(np.zeros((), rows.dtype), shape)
+
+    def get_config(self):
+        return {"sequence_length": self.sequence_length,
+                "initializer": callable_name(self.initializer)}

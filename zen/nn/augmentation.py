@@ -1,0 +1,462 @@
+"""Image augmentation layers (Keras 3's names, arguments and semantics):
+RandomTranslation, RandomRotation, RandomZoom, RandomFlip and RandomContrast.
+
+Each layer draws fresh random parameters for every image of every call from
+`zen.rng.generator()` (so `zen.set_seed` repeats a run exactly) and is the
+identity in inference mode. Inputs are channels-last images (batch, height,
+width, channels).
+
+The three geometric layers differ only in the affine map they draw: every
+output pixel (row y, column x) of image n is read at the input point
+    x_in = a0 x + a1 y + a2,    y_in = b0 x + b1 y + b2
+(Keras's `affine_transform` convention). `AffineTransform` samples a whole
+batch at once: the input is extended beyond its edges by `fill_mode`, and
+bilinear interpolation reads the four pixels around each point, so the
+output is one gather of 4 * batch * height * width rows and a weighted sum.
+For fixed maps the output is linear in the input, so the backward pass is
+the same weights scattered back (one `np.bincount`).
+"""
+import itertools
+import math
+
+import numpy as np
+
+from .. import autodiff as ad
+from .. import rng
+from ..autodiff import Function, Tensor
+from .conv import check_image_input
+from .layer import Layer
+
+FILL_MODES = ("constant", "nearest", "reflect", "wrap")
+INTERPOLATIONS = ("bilinear", "nearest")
+FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+
+
+# ----- argument checks -----------------------------------------------------------
+def _is_number(value):
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+def _numbers(factor):
+    """(f,) for a number f, (lower, upper) for a pair of numbers, else None."""
+    values = tuple(factor) if isinstance(factor, (tuple, list)) else (factor,)
+    return values if len(values) in (1, 2) and all(map(_is_number, values)) else None
+
+
+def factor_range(factor, name, low, high, *, low_open=False):
+    """(lower, upper) from `factor`: a float f gives (-|f|, |f|), a pair
+    gives itself. Every number must lie in [low, high] ((low, high] with
+    `low_open`) and lower <= upper."""
+    values = _numbers(factor)
+    if values is None or values[0] > values[-1] or not all(
+            (v > low if low_open else v >= low) and v <= high for v in values):
+        interval = f"{'(' if low_open else '['}{low}, {high}]"
+        raise ValueError(f"Received an invalid value for `{name}`, expected a float in "
+                         f"{interval} or a pair (lower, upper) of them with lower <= upper. "
+                         f"Received: {name}={factor!r}")
+    f = abs(float(values[0]))
+    return (float(values[0]), float(values[1])) if len(values) == 2 else (-f, f)
+
+
+def contrast_range(factor):
+    """[1 - lower, 1 + upper] for RandomContrast: a float f in [0, 1] gives
+    lower = upper = f; a pair (lower, upper) of floats in [-1, 1] gives
+    itself, and must leave the range non-empty (so (-0.5, 0.5) pins the
+    factor to 1.5, (0.5, -0.5) to 0.5)."""
+    values = _numbers(factor)
+    if values is not None and len(values) == 1:
+        values = values * 2 if 0 <= values[0] <= 1 else None
+    if values is None or sum(values) < 0 or not all(-1 <= v <= 1 for v in values):
+        raise ValueError(f"Received an invalid value for `factor`, expected a float in [0, 1] "
+                         f"or a pair (lower, upper) of floats in [-1, 1] with 1 - lower <= "
+                         f"1 + upper. Received: factor={factor!r}")
+    return 1.0 - float(values[0]), 1.0 + float(values[1])
+
+
+def as_config(factor):
+    """A factor as the config stores it: a float, or a pair as a tuple."""
+    return None if factor is None else \
+        tuple(float(v) for v in factor) if isinstance(factor, (tuple, list)) else float(factor)
+
+
+def check_choice(value, name, choices):
+    if isinstance(value, str) and value in choices:
+        return value
+    raise ValueError(f"Received an invalid value for `{name}`, expected one of {choices}. "
+                     f"Received: {name}={value!r}")
+
+
+def check_number(value, name):
+    if _is_number(value):
+        return float(value)
+    raise ValueError(f"Received an invalid value for `{name}`, expected a finite number. "
+                     f"Received: {name}={value!r}")
+
+
+def as_images(x):
+    """`x` as a Tensor (a Tensor stays as it is, so gradients flow through it;
+    float arrays keep their dtype, others become float32)."""
+    return x if isinstance(x, Tensor) else Tensor(x, trainable=False)
+
+
+# ----- sampling ----------------------------------------------------------------------
+def fix_index(index, size, fill_mode):
+    """Integer pixel indices, possibly outside [0, size), moved to the pixel
+    that `fill_mode` reads there. "constant" reads a source padded with one
+    ring of the fill value, so every outside index goes to that ring."""
+    if fill_mode == "constant":
+        return np.clip(index, -1, size) + 1
+    if fill_mode == "nearest":                     # a a | a b c d | d d
+        return np.clip(index, 0, size - 1)
+    if fill_mode == "wrap":                        # c d | a b c d | a b
+        return index % size
+    period = index % (2 * size)                    # "reflect": b a | a b c d | d c
+    return np.where(period < size, period, 2 * size - 1 - period)
+
+
+def axis_nodes(coordinate, interpolation):
+    """[(integer index, weight)] per point: the two neighbours with linear
+    weights, or the nearest one (rounding half to even, as Keras's torch
+    backend does)."""
+    if interpolation == "nearest":
+        return [(np.round(coordinate).astype(np.intp), 1.0)]
+    lower = np.floor(coordinate)
+    upper_weight = coordinate - lower
+    lower = lower.astype(np.intp)
+    return [(lower, 1.0 - upper_weight), (lower + 1, upper_weight)]
+
+
+def sampling_plan(maps, image_shape, interpolation, fill_mode, dtype):
+    """Flat row indices into the (padded) source of shape (-1, channels) and
+    their weights (of `dtype`), both (nodes, batch * height * width), for the
+    per-image affine `maps` (batch, 6): output = sum over nodes of
+    weight * source[index]."""
+    n, h, w = image_shape
+    pad = 2 if fill_mode == "constant" else 0
+    rows = np.arange(h, dtype=dtype)[:, None]
+    cols = np.arange(w, dtype=dtype)
+    a0, a1, a2, b0, b1, b2 = (maps[:, i, None, None].astype(dtype) for i in range(6))
+    x_in = a0 * cols + (a1 * rows + a2)            # (batch, h, w)
+    y_in = b0 * cols + (b1 * rows + b2)
+    image_start = (np.arange(n) * ((h + pad) * (w + pad)))[:, None, None]
+    row_nodes = [(fix_index(row, h, fill_mode) * (w + pad) + image_start, weight)
+                 for row, weight in axis_nodes(y_in, interpolation)]
+    col_nodes = [(fix_index(col, w, fill_mode), weight)
+                 for col, weight in axis_nodes(x_in, interpolation)]
+    nodes = len(row_nodes) * len(col_nodes)
+    index = np.empty((nodes, n, h, w), np.intp)
+    weights = np.empty((nodes, n, h, w), dtype)
+    for k, ((row, row_weight), (col, col_weight)) in enumerate(
+            itertools.product(row_nodes, col_nodes)):
+        np.add(row, col, out=index[k])
+        np.multiply(row_weight, col_weight, out=weights[k])
+    return index.reshape(nodes, -1), weights.reshape(nodes, -1)
+
+
+class AffineTransform(Function):
+    """Resample a batch of images (N, H, W, C) through one affine map per
+    image, `maps` (N, 6) = [a0, a1, a2, b0, b1, b2] from output to input
+    pixel coordinates. The gradient is the interpolation weights scattered
+    back onto the input pixels they read."""
+
+    def __init__(self, maps, interpolation="bilinear", fill_mode="constant", fill_value=0.0):
+        self.maps = np.asarray(maps, dtype=np.float64)
+        self.interpolation, self.fill_mode, self.fill_value = interpolation, fill_mode, fill_value
+
+    def forward(self, images):
+        if images.ndim != 4 or self.maps.shape != (len(images), 6):
+            raise ValueError(f"affine_transform expects images (N, H, W, C) and maps (N, 6); "
+                             f"received images {images.shape} and maps {self.maps.shape}")
+        n, h, w, c = images.shape
+        source = images
+        if self.fill_mode == "constant":
+            source = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)),
+                            constant_values=images.dtype.type(self.fill_value))
+        self.source_shape = source.shape
+        precision = np.result_type(images.dtype, np.float32)  # coordinates need >= float32
+        self.index, self.weights = sampling_plan(self.maps, (n, h, w), self.interpolation,
+                                                 self.fill_mode, precision)
+        gathered = np.take(source.reshape(-1, c), self.index, axis=0)   # (nodes, N*H*W, C)
+        out = np.einsum("kp,kpc->pc", self.weights, gathered)
+        return out.astype(images.dtype, copy=False).reshape(n, h, w, c)
+
+    def backward(self, gradient):
+        c = gradient.shape[-1]
+        scattered = self.weights[..., None] * gradient.reshape(1, -1, c)  # (nodes, N*H*W, C)
+        flat_index = self.index[..., None] * c + np.arange(c)
+        size = int(np.prod(self.source_shape))
+        grad = np.bincount(flat_index.ravel(), scattered.ravel(), minlength=size)
+        grad = grad.astype(gradient.dtype).reshape(self.source_shape)
+        return grad[:, 1:-1, 1:-1] if self.fill_mode == "constant" else grad
+
+
+def affine_transform(images, maps, interpolation="bilinear", fill_mode="constant",
+                     fill_value=0.0) -> Tensor:
+    """Differentiable resampling of images (N, H, W, C) through per-image
+    affine maps (N, 6) (see `AffineTransform`)."""
+    return AffineTransform.apply(images, maps=maps, interpolation=interpolation,
+                                 fill_mode=fill_mode, fill_value=fill_value)
+
+
+# ----- the affine maps, one row [a0, a1, a2, b0, b1, b2] per image ----------------------
+def translation_maps(dx, dy):
+    """Shift by dx columns (right if positive) and dy rows (down if positive)."""
+    one, zero = np.ones_like(dx), np.zeros_like(dx)
+    return np.stack([one, zero, -dx, zero, one, -dy], axis=1)
+
+
+def rotation_maps(angle, height, width):
+    """Rotate by `angle` radians about the image centre (Keras's rotation
+    matrix: counter-clockwise for positive angles)."""
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    cos, sin = np.cos(angle), np.sin(angle)
+    return np.stack([cos, -sin, cx - cx * cos + cy * sin,
+                     sin, cos, cy - cx * sin - cy * cos], axis=1)
+
+
+def zoom_maps(zoom_y, zoom_x, height, width):
+    """Scale about the image centre: a zoom above 1 reads a wider area of the
+    input (the picture shrinks, zooming out), below 1 a narrower one."""
+    zero = np.zeros_like(zoom_x)
+    return np.stack([zoom_x, zero, (width - 1) / 2 * (1 - zoom_x),
+                     zero, zoom_y, (height - 1) / 2 * (1 - zoom_y)], axis=1)
+
+
+# ----- the layers -------------------------------------------------------------------------
+class _Augmentation(Layer):
+    """What every augmentation layer shares: images (batch, height, width,
+    channels) of any size and channel count, and the identity in inference."""
+
+    def build(self, input_shape):
+        check_image_input(self, input_shape)
+
+    def _check_input(self, shape):
+        self.build(shape)  # a later call may bring another image size
+
+    def call(self, x):
+        return self.augment(as_images(x)) if self.training else x
+
+    def augment(self, x: Tensor) -> Tensor:
+        """The randomly transformed batch (subclass hook)."""
+        raise NotImplementedError(f"{type(self).__name__} must define augment")
+
+
+class _RandomAffine(_Augmentation):
+    """What the geometric layers share: how the input is extended beyond its
+    edges and interpolated, and drawing one affine map per image."""
+
+    def __init__(self, fill_mode, interpolation, fill_value, name=None):
+        super().__init__(name)
+        self.fill_mode = check_choice(fill_mode, "fill_mode", FILL_MODES)
+        self.interpolation = check_choice(interpolation, "interpolation", INTERPOLATIONS)
+        self.fill_value = check_number(fill_value, "fill_value")
+
+    def augment(self, x):
+        n, h, w, _ = x.shape
+        return affine_transform(x, self.draw_maps(n, h, w), self.interpolation,
+                                self.fill_mode, self.fill_value)
+
+    def draw_maps(self, n, height, width):
+        """(n, 6) affine maps, freshly drawn (subclass hook)."""
+        raise NotImplementedError(f"{type(self).__name__} must define draw_maps")
+
+    def get_config(self):
+        return {"fill_mode": self.fill_mode, "interpolation": self.interpolation,
+                "fill_value": self.fill_value}
+
+
+_FILL_DOC = """fill_mode: how points outside the input are filled: "constant"
+            (fill_value, the default), "nearest" (the edge pixel), "reflect"
+            (mirrored about the edge: d c b a | a b c d | d c b a) or
+            "wrap" (the opposite edge).
+        interpolation: "bilinear" (default) or "nearest".
+        fill_value: the value outside the input with "constant" (default 0.0)."""
+
+
+class RandomTranslation(_RandomAffine):
+    __doc__ = f"""Shift each image by a random fraction of its height and width
+    (training only; the identity in inference).
+
+    Args:
+        height_factor: a float f in [-1, 1] (shifts in [-|f|, |f|] of the
+            height) or a pair (lower, upper); positive shifts down.
+        width_factor: the same for the width; positive shifts right.
+        {_FILL_DOC}
+
+    Shapes: (batch, height, width, channels) -> the same.
+
+    Example:
+        shift = RandomTranslation(0.1, 0.1)
+        shift(np.zeros((8, 28, 28, 1))).shape           # (8, 28, 28, 1)
+    """
+
+    def __init__(self, height_factor, width_factor, fill_mode: str = "constant",
+                 interpolation: str = "bilinear", fill_value: float = 0.0, name: str = None):
+        super().__init__(fill_mode, interpolation, fill_value, name)
+        self.height_range = factor_range(height_factor, "height_factor", -1.0, 1.0)
+        self.width_range = factor_range(width_factor, "width_factor", -1.0, 1.0)
+        self.height_factor, self.width_factor = as_config(height_factor), as_config(width_factor)
+
+    def draw_maps(self, n, height, width):
+        generator = rng.generator()
+        dy = generator.uniform(*self.height_range, size=n) * height
+        dx = generator.uniform(*self.width_range, size=n) * width
+        return translation_maps(dx, dy)
+
+    def get_config(self):
+        return {"height_factor": self.height_factor, "width_factor": self.width_factor,
+                **super().get_config()}
+
+
+class RandomRotation(_RandomAffine):
+    __doc__ = f"""Rotate each image about its centre by a random fraction of
+    a full turn (training only; the identity in inference).
+
+    Args:
+        factor: a float f in [-1, 1] (angles in [-|f|, |f|] * 2 pi) or a pair
+            (lower, upper); positive angles turn counter-clockwise.
+        {_FILL_DOC}
+
+    Shapes: (batch, height, width, channels) -> the same.
+
+    Example:
+        rotate = RandomRotation(0.1)                    # up to +-36 degrees
+        rotate(np.zeros((8, 28, 28, 1))).shape          # (8, 28, 28, 1)
+    """
+
+    def __init__(self, factor, fill_mode: str = "constant", interpolation: str = "bilinear",
+                 fill_value: float = 0.0, name: str = None):
+        super().__init__(fill_mode, interpolation, fill_value, name)
+        turns = factor_range(factor, "factor", -1.0, 1.0)
+        self.angle_range = (2 * math.pi * turns[0], 2 * math.pi * turns[1])
+        self.factor = as_config(factor)
+
+    def draw_maps(self, n, height, width):
+        return rotation_maps(rng.generator().uniform(*self.angle_range, size=n), height, width)
+
+    def get_config(self):
+        return {"factor": self.factor, **super().get_config()}
+
+
+class RandomZoom(_RandomAffine):
+    __doc__ = f"""Zoom each image about its centre by a random amount
+    (training only; the identity in inference).
+
+    Args:
+        height_factor: a float f in (-1, 1] (zooms in [-|f|, |f|]) or a pair
+            (lower, upper). A positive value zooms OUT (the picture shrinks
+            to 1 / (1 + f) of its height), a negative one zooms in.
+        width_factor: the same for the width, or None (the default) to keep
+            the aspect ratio (the width zooms as the height does).
+        {_FILL_DOC}
+
+    Shapes: (batch, height, width, channels) -> the same.
+
+    Example:
+        zoom = RandomZoom((-0.2, 0.2))
+        zoom(np.zeros((8, 28, 28, 1))).shape            # (8, 28, 28, 1)
+    """
+
+    def __init__(self, height_factor, width_factor=None, fill_mode: str = "constant",
+                 interpolation: str = "bilinear", fill_value: float = 0.0, name: str = None):
+        super().__init__(fill_mode, interpolation, fill_value, name)
+        self.height_range = factor_range(height_factor, "height_factor", -1.0, 1.0,
+                                         low_open=True)
+        self.width_range = None if width_factor is None else \
+            factor_range(width_factor, "width_factor", -1.0, 1.0, low_open=True)
+        self.height_factor, self.width_factor = as_config(height_factor), as_config(width_factor)
+
+    def draw_maps(self, n, height, width):
+        generator = rng.generator()
+        zoom_y = 1.0 + generator.uniform(*self.height_range, size=n)
+        zoom_x = zoom_y if self.width_range is None else \
+            1.0 + generator.uniform(*self.width_range, size=n)
+        return zoom_maps(zoom_y, zoom_x, height, width)
+
+    def get_config(self):
+        return {"height_factor": self.height_factor, "width_factor": self.width_factor,
+                **super().get_config()}
+
+
+# ----- flips and contrast ---------------------------------------------------------------
+class RandomFlip(_Augmentation):
+    """Flip each image left-right and/or top-bottom, each with probability
+    1/2 (training only; the identity in inference).
+
+    Args:
+        mode: "horizontal" (left-right, the default), "vertical" (top-bottom)
+            or "horizontal_and_vertical" (both, drawn independently per image).
+
+    Shapes: (batch, height, width, channels) -> the same.
+
+    Example:
+        flip = RandomFlip("horizontal")
+        flip(np.zeros((8, 28, 28, 1))).shape            # (8, 28, 28, 1)
+    """
+
+    flip_axes = {"horizontal": (2,), "vertical": (1,), "horizontal_and_vertical": (2, 1)}
+
+    def __init__(self, mode: str = "horizontal", name: str = None):
+        super().__init__(name)
+        self.mode = check_choice(mode, "mode", FLIP_MODES)
+
+    def augment(self, x):
+        for axis in self.flip_axes[self.mode]:
+            flip = rng.generator().uniform(size=(len(x), 1, 1, 1)) < 0.5
+            reverse = tuple(slice(None, None, -1) if a == axis else slice(None)
+                            for a in range(4))
+            x = ad.where(flip, x[reverse], x)
+        return x
+
+    def get_config(self):
+        return {"mode": self.mode}
+
+
+class RandomContrast(_Augmentation):
+    """Scale each image's deviation from its mean by a random factor c:
+    `(x - mean) * c + mean`, the mean taken over the pixels of each image and
+    channel, c drawn per image from [1 - lower, 1 + upper]; the result is
+    clipped to `value_range`, as in Keras (training only; the identity in
+    inference).
+
+    Args:
+        factor: a float f in [0, 1] (c in [1 - f, 1 + f]) or a pair
+            (lower, upper) of floats in [-1, 1] (c in [1 - lower, 1 + upper];
+            (f, -f) pins c to 1 - f).
+        value_range: (low, high), the range of the pixel values, which the
+            output is clipped to (default (0, 255)).
+
+    Shapes: (batch, ..., channels), rank 3 or more (e.g. (batch, height,
+    width, channels)) -> the same.
+
+    Example:
+        contrast = RandomContrast(0.2)
+        contrast(np.zeros((8, 28, 28, 1))).shape        # (8, 28, 28, 1)
+    """
+
+    def __init__(self, factor, value_range=(0, 255), name: str = None):
+        super().__init__(name)
+        self.contrast_range = contrast_range(factor)
+        self.factor = as_config(factor)
+        ok = isinstance(value_range, (tuple, list)) and len(value_range) == 2 and \
+            all(_is_number(v) for v in value_range) and value_range[0] < value_range[1]
+        if not ok:
+            raise ValueError(f"Received an invalid value for `value_range`, expected a pair "
+                             f"(low, high) of numbers with low < high. "
+                             f"Received: value_range={value_range!r}")
+        self.value_range = tuple(value_range)
+
+    def build(self, input_shape):
+        if input_shape is None or len(input_shape) < 3:
+            raise ValueError(f"RandomContrast expects inputs of shape (batch, ..., channels) "
+                             f"of rank 3 or more, received an input of shape {input_shape}")
+
+    def augment(self, x):
+        per_image = (len(x),) + (1,) * (x.ndim - 1)
+        contrast = rng.generator().uniform(*self.contrast_range, size=per_image)
+        mean = ad.reduce_mean(x, axis=tuple(range(1, x.ndim - 1)), keepdims=True)
+        return ad.clip((x - mean) * contrast.astype(x.dtype) + mean, *self.value_range)
+
+    def get_config(self):
+        return {"factor": self.factor, "value_range": self.value_range}

@@ -1,0 +1,207 @@
+"""`Objective`: what training minimises and reports, for models with one
+output or several.
+
+A model with one output has one loss and its metrics, logged as "loss",
+"accuracy", ... A model with several outputs (a functional model with a
+list or dict of outputs) has a loss per output, combined as the weighted
+sum `loss = sum(loss_weight_i * loss_i)`, and logs, as Keras does:
+"loss" (the weighted total), "<output>_loss" and "<output>_<metric>".
+
+`loss`, `loss_weights` and `metrics` each come as one value (applied to
+every output), a list in output order, or a dict by output name. For
+metrics, "one value" is one metric or a flat list of metrics; a list with
+a list (or None) per output, or a dict, is per output.
+"""
+from .. import metrics as zen_metrics
+from ..autodiff import Tensor
+from ..nn import losses
+
+__all__ = ["Objective", "as_output_list"]
+
+
+class Objective:
+    """The compiled losses, loss weights and metrics of a model.
+
+    Args:
+        loss: a loss (name, class, instance or callable), a list of them in
+            output order, or a dict {output name: loss}.
+        metrics: None, a metric or a flat list of metrics (every output), a
+            list of lists in output order, or a dict {output name: metrics}.
+        loss_weights: None (all 1), a number (every output), a list or a
+            dict {output name: weight}.
+
+    `resolve(names)` fixes the output names (a functional model knows them
+    at compile time; other models at their first batch); until then only
+    the structure of the arguments is checked.
+
+    Example:
+        objective = Objective({"digit": "sparse_categorical_crossentropy",
+                               "parity": "binary_crossentropy"},
+                              metrics={"digit": ["accuracy"]},
+                              loss_weights={"digit": 1.0, "parity": 0.5})
+        objective.resolve(["digit", "parity"])
+        total, logs = objective(preds, targets)
+    """
+
+    def __init__(self, loss, metrics=None, loss_weights=None):
+        self.loss_spec, self.metric_spec, self.weight_spec = loss, metrics, loss_weights
+        _check_structure(loss, "loss")
+        _check_structure(loss_weights, "loss_weights")
+        if not isinstance(loss, (list, tuple, dict)):
+            self.single_loss = losses.get(loss)  # an unknown name fails at compile time
+        for metric in _metric_leaves(metrics):
+            zen_metrics.get(metric)  # an unknown name fails at compile time
+        if not isinstance(metrics, dict) and not _is_nested(metrics):
+            _metric_list(metrics)  # and so do duplicate names
+        self.names = None
+
+    # ----- the output names --------------------------------------------------------------
+    def resolve(self, names) -> "Objective":
+        """Bind every loss, weight and metric to an output; a list of the
+        wrong length or a dict with unknown or missing names is a ValueError."""
+        names = list(names)
+        if self.names == names:
+            return self
+        self.losses = [losses.get(spec) for spec in _per_output(self.loss_spec, names, "loss")]
+        weights = _per_output(1.0 if self.weight_spec is None else self.weight_spec,
+                              names, "loss_weights", default=1.0)
+        self.weights = [_check_weight(w, name) for w, name in zip(weights, names)]
+        self.metric_specs = [_metric_list(spec) for spec in _metrics_per_output(
+            self.metric_spec, names)]
+        self.metric_fns = [{zen_metrics.name_of(m): zen_metrics.get(m) for m in specs}
+                           for specs in self.metric_specs]
+        self.names = names
+        return self
+
+    @property
+    def multi_output(self) -> bool:
+        return self.names is not None and len(self.names) > 1
+
+    # ----- computing ---------------------------------------------------------------------
+    def __call__(self, preds: list, targets: list):
+        """(total loss as a scalar Tensor, {"loss": ..., "<output>_loss": ...})
+        for lists of predictions and targets in output order."""
+        parts = [_scalar_loss(loss(pred, target), name)
+                 for loss, pred, target, name in zip(self.losses, preds, targets, self.names)]
+        total = parts[0] if self.weights[0] == 1.0 else parts[0] * self.weights[0]
+        for part, weight in zip(parts[1:], self.weights[1:]):
+            total = total + (part if weight == 1.0 else part * weight)
+        logs = {"loss": float(total.item())}
+        if self.multi_output:
+            logs.update({f"{name}_loss": float(part.item())
+                         for name, part in zip(self.names, parts)})
+        return total, logs
+
+    def metric_logs(self, targets: list, preds: list) -> dict:
+        """Each output's metrics on arrays, keyed as History keys them."""
+        logs = {}
+        for name, fns, target, pred in zip(self.names, self.metric_fns, targets, preds):
+            for metric_name, fn in fns.items():
+                key = f"{name}_{metric_name}" if self.multi_output else metric_name
+                logs[key] = float(fn(target, pred))
+        return logs
+
+
+def as_output_list(structure, names, what):
+    """A prediction or target structure (one array, a list, a dict by output
+    name) as a list in output order; the wrong count or unknown names are a
+    ValueError naming them."""
+    if isinstance(structure, dict):
+        unknown = sorted(set(structure) - set(names))
+        missing = [name for name in names if name not in structure]
+        if unknown or missing:
+            raise ValueError(f"The {what} dict must have one entry per model output "
+                             f"{names}. Unknown keys: {unknown}; missing: {missing}")
+        return [structure[name] for name in names]
+    if isinstance(structure, (list, tuple)):
+        if len(structure) != len(names):
+            raise ValueError(f"The model has {len(names)} output(s) {names}, but the {what} "
+                             f"is a list of {len(structure)}")
+        return list(structure)
+    if len(names) != 1:
+        raise ValueError(f"The model has {len(names)} outputs {names}: the {what} must be a "
+                         f"list of {len(names)} arrays or a dict by output name")
+    return [structure]
+
+
+# ----- checks -------------------------------------------------------------------------------
+def _check_structure(spec, what):
+    if isinstance(spec, (list, tuple)) and not spec:
+        raise ValueError(f"Received an invalid value for `{what}`: an empty list")
+    if isinstance(spec, dict) and not spec:
+        raise ValueError(f"Received an invalid value for `{what}`: an empty dict")
+
+
+def _per_output(spec, names, what, default=None):
+    """One entry per output from a single value, a list or a dict (where an
+    output left out gets `default`; `loss` must name every output)."""
+    if isinstance(spec, dict):
+        unknown = sorted(set(spec) - set(names))
+        if unknown:
+            raise ValueError(f"Received `{what}` for unknown outputs {unknown}; the model's "
+                             f"outputs are {names}")
+        missing = [name for name in names if name not in spec]
+        if missing and what == "loss":
+            raise ValueError(f"`loss` has no entry for the outputs {missing}; give a loss "
+                             f"for each of {names}")
+        return [spec.get(name, default) for name in names]
+    if isinstance(spec, (list, tuple)):
+        if len(spec) != len(names):
+            raise ValueError(f"`{what}` is a list of {len(spec)}, but the model has "
+                             f"{len(names)} output(s) {names}")
+        return list(spec)
+    return [spec] * len(names)
+
+
+def _metrics_per_output(spec, names):
+    if spec is None:
+        return [[] for _ in names]
+    if isinstance(spec, dict):
+        return _per_output(spec, names, "metrics")
+    if _is_nested(spec):
+        return _per_output(spec, names, "metrics")
+    return [spec] * len(names)
+
+
+def _is_nested(spec):
+    """Whether a metrics list holds a list (or None) per output."""
+    return isinstance(spec, (list, tuple)) and any(
+        isinstance(item, (list, tuple)) or item is None for item in spec)
+
+
+def _metric_list(spec):
+    if spec is None:
+        return []
+    specs = [spec] if isinstance(spec, str) or callable(spec) else list(spec)
+    names = [zen_metrics.name_of(m) for m in specs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"Received duplicate metric names: {names}")
+    return specs
+
+
+def _metric_leaves(spec):
+    if spec is None:
+        return []
+    if isinstance(spec, dict):
+        spec = list(spec.values())
+    if isinstance(spec, str) or callable(spec):
+        return [spec]
+    leaves = []
+    for item in spec:
+        leaves.extend(_metric_leaves(item))
+    return leaves
+
+
+def _check_weight(weight, name):
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        raise ValueError(f"Received an invalid value for `loss_weights` of output {name!r}, "
+                         f"expected a number. Received: {weight!r}")
+    return float(weight)
+
+
+def _scalar_loss(loss, name):
+    if not isinstance(loss, Tensor) or loss.size != 1:
+        shape = loss.shape if isinstance(loss, Tensor) else type(loss).__name__
+        raise ValueError(f"The loss of output {name!r} must return a scalar Tensor. "
+                         f"Received: {shape}")
+    return loss
