@@ -289,7 +289,8 @@ BAD_ARGS = [
      "return_state"),
     (lambda: TimeDistributed("dense"), "`layer`"),
     (lambda: TimeDistributed.from_config({"layer": {"class_name": "NoSuchLayer",
-                                                    "config": {}}}), "`layer`"),
+                                                    "config": {}}}),
+     "Unknown layer class 'NoSuchLayer'.*register_serializable"),
 ]
 
 

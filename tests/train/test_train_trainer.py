@@ -159,7 +159,8 @@ def test_verbose_2_one_line_per_epoch(capfd):
     assert [re.fullmatch(pattern, line).group(1) for line in lines] == ["1", "2", "3"]
 
 
-def test_verbose_1_draws_a_bar_per_epoch(capfd):
+def test_verbose_1_draws_a_bar_per_epoch_in_a_terminal(capfd, monkeypatch):
+    monkeypatch.setattr(zen.train.progress, "interactive_output", lambda: True)
     train, val = loaders()
     Trainer(mlp(), LOSS, "adam", metrics=["accuracy"]).fit(train, epochs=2, val_loader=val,
                                                             verbose=1)
@@ -168,6 +169,27 @@ def test_verbose_1_draws_a_bar_per_epoch(capfd):
     assert "Epoch 1/2" in text and "Epoch 2/2" in text
     assert "3/3" in text  # three batches per epoch
     assert "val_accuracy" in text and "loss:" in text
+
+
+def test_verbose_1_prints_a_line_per_epoch_into_a_log(capfd, monkeypatch):
+    monkeypatch.setattr(zen.train.progress, "interactive_output", lambda: False)
+    train, val = loaders()
+    Trainer(mlp(), LOSS, "adam", metrics=["accuracy"]).fit(train, epochs=2, val_loader=val,
+                                                            verbose=1)
+    Trainer(mlp(), LOSS, "adam").evaluate(val, verbose=1)
+    out, err = capfd.readouterr()
+    lines = out.splitlines()
+    assert err == "" and len(lines) == 2  # no bar redraws, nothing for evaluate's bar
+    assert lines[0].startswith("Epoch 1/2 - loss: ") and "val_accuracy" in lines[1]
+
+
+def test_output_is_interactive_in_a_terminal_or_a_notebook(monkeypatch):
+    import io
+    import sys
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    assert zen.train.progress.interactive_output() is False
+    monkeypatch.setitem(sys.modules, "ipykernel", object())
+    assert zen.train.progress.interactive_output() is True
 
 
 def test_modes_train_in_fit_eval_in_validation_and_restored():

@@ -33,8 +33,6 @@ class _AttentionLogits(Function):
     `allowed` is a boolean array (True = may attend), broadcast to the logits;
     an additive float mask, when given, is the last input."""
 
-    n_arrays = 2  # q, k (before the optional additive mask)
-
     def __init__(self, scale, allowed=None):
         self.scale, self.allowed = scale, allowed
 

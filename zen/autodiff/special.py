@@ -141,18 +141,26 @@ def normal_cdf(x):
 
 
 def _normal_cdf_fast(x):
-    """Phi(x) to about 1.2e-7 relative: Numerical Recipes' erfc. x must be
-    float64 (x^2 of a float32 is then exact, so the tail keeps its digits)."""
-    y = xp.abs(x) / _SQRT_2
-    t = 1 / (1 + 0.5 * y)
-    poly = t * _NR[-1]
+    """Phi(x) to about 1.2e-7 relative: Numerical Recipes' erfc, in place on
+    float64 temporaries (x^2 of a float32 is then exact, so the tail keeps
+    its digits). x must be float64."""
+    y = xp.abs(x)
+    y *= 1 / _SQRT_2
+    t = y * 0.5
+    t += 1
+    xp.reciprocal(t, out=t)
+    cdf = t * _NR[-1]
     for c in _NR[-2:0:-1]:
-        poly += c
-        poly *= t
-    poly += _NR[0]
-    poly -= y * y
-    half_erfc = 0.5 * t * xp.exp(poly)  # = Phi(-|x|)
-    return xp.where(x < 0, half_erfc, 1 - half_erfc)
+        cdf += c
+        cdf *= t
+    cdf += _NR[0]
+    y *= y
+    cdf -= y
+    xp.exp(cdf, out=cdf)
+    cdf *= t
+    cdf *= 0.5                                   # Phi(-|x|) = erfc(|x| / sqrt 2) / 2
+    xp.subtract(1, cdf, out=cdf, where=x >= 0)   # Phi(x) = 1 - Phi(-x)
+    return cdf
 
 
 def normal_pdf(x):

@@ -24,6 +24,7 @@ import zipfile
 import numpy as np
 
 from ..fileio import ZenFileError, atomic_write
+from .download import download_idx, mirror_list
 from .idx import idx_sha256, read_idx
 from .nielsen import read_mnist_pickle
 
@@ -154,7 +155,6 @@ def _read_wheel(wheel: str) -> tuple:
 
 
 def _download(mirrors, checksums):
-    from .download import download_idx, mirror_list   # urllib only when needed
     mirrors = mirror_list(mirrors)
     try:
         arrays = download_idx(checksums, mirrors)

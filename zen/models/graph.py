@@ -141,8 +141,8 @@ class Graph:
         return names
 
     def inbound_layers(self, node) -> list:
-        """'layer_name[node, index]' for each tensor `node` reads (summary)."""
-        return [f"{t.node.layer.name}[{self._call_index(t.node)},{t.index}]"
+        """'layer_name[call][output]' for each tensor `node` reads (summary)."""
+        return [f"{t.node.layer.name}[{self._call_index(t.node)}][{t.index}]"
                 for t in node.parents()]
 
     def _call_index(self, node):

@@ -7,7 +7,7 @@ without a hand-written backward.
 """
 import numpy as np
 
-from ..autodiff import Tensor
+from ..autodiff import Tensor, normalization
 from . import initializers
 from .core import cast_input, check_float
 from .layer import Layer
@@ -86,6 +86,11 @@ class BatchNorm(Layer):
         shape = [1] * x.ndim
         shape[self._axis] = -1  # (1, ..., channels, ..., 1): broadcasts over the rest
         gamma, beta = self.gamma.reshape(shape), self.beta.reshape(shape)
+        if self.training and self._axis == x.ndim - 1:  # channels last: one fused op
+            mean, variance = normalization.channel_moments(x.value)
+            self._update_moving(mean, variance)
+            return normalization.batch_normalize(x, self.gamma, self.beta, mean, variance,
+                                                 self.epsilon)
         if self.training:
             axes = tuple(i for i in range(x.ndim) if i != self._axis)
             mean, centred, variance = _moments(x, axes)

@@ -3,26 +3,13 @@ every time step) and Bidirectional (a recurrent layer run forwards and
 backwards over time, the two outputs merged).
 
 A wrapped layer is a sublayer, so its weights are the wrapper's; configs
-store it as {"class_name", "config"} and `from_config` rebuilds it through
-the registry of layer classes (`zen.nn.layer.LAYERS`).
+store it as `zen.nn.serialization` writes layers, and `from_config`
+rebuilds it from there (Zen's layers, or a user's registered class).
 """
 from .. import autodiff as ad
 from . import recurrent
-from .layer import LAYERS, Layer
-
-
-def serialize(layer: Layer) -> dict:
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
-
-
-def deserialize(spec, argument: str) -> Layer:
-    """The layer described by `{"class_name": ..., "config": ...}`."""
-    if not (isinstance(spec, dict) and set(spec) == {"class_name", "config"}
-            and spec["class_name"] in LAYERS):
-        raise ValueError(f"Received an invalid value for `{argument}`, expected a dict "
-                         f"{{'class_name': <a known layer class>, 'config': {{...}}}}. "
-                         f"Received: {argument}={spec!r}")
-    return LAYERS[spec["class_name"]].from_config(spec["config"])
+from .layer import Layer
+from .serialization import deserialize, serialize
 
 
 def build_sublayer(layer: Layer, input_shape) -> None:
@@ -79,7 +66,7 @@ class TimeDistributed(Layer):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**{**config, "layer": deserialize(config["layer"], "layer")})
+        return cls(**{**config, "layer": deserialize(config["layer"])})
 
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -218,6 +205,6 @@ class Bidirectional(Layer):
     @classmethod
     def from_config(cls, config):
         backward = config.get("backward_layer")
-        return cls(**{**config, "layer": deserialize(config["layer"], "layer"),
+        return cls(**{**config, "layer": deserialize(config["layer"]),
                       "backward_layer": None if backward is None
-                      else deserialize(backward, "backward_layer")})
+                      else deserialize(backward)})

@@ -1,5 +1,6 @@
 """`History`: the per-epoch record that `fit` returns."""
 from .callbacks import Callback
+from .plotting import plot_history
 
 
 class History(Callback):
@@ -36,7 +37,6 @@ class History(Callback):
     def plot(self, path=None):
         """Draw the curves (see `zen.train.plot_history`); returns the figure,
         or `path` once the PNG is written there."""
-        from .plotting import plot_history
         return plot_history(self, path)
 
     def __repr__(self):

@@ -24,7 +24,7 @@ from .backup import BackupAndRestore
 from .callbacks import Callback
 from .history import History
 from .objective import Objective, as_output_list
-from .progress import ProgressLogger, check_verbose, format_logs
+from .progress import ProgressLogger, check_verbose, format_logs, interactive_output
 
 __all__ = ["Trainer", "inference_mode", "predict_batches", "RunningMeans"]
 
@@ -351,7 +351,7 @@ def _values(pred):
 
 
 def _progress(loader, verbose, title):
-    if verbose != 1:
+    if verbose != 1 or not interactive_output():
         return loader
     from tqdm import tqdm
     return tqdm(loader, desc=title, total=_length(loader), unit="batch")

@@ -1,0 +1,217 @@
+"""scaled_dot_product_attention and attention_weights, the fused attention
+ops: forward and gradients against the same maths composed from
+zen.autodiff primitives (float64), masks boolean and additive, causal,
+scale, degenerate sizes, huge logits, fully masked rows, dtypes and shape
+errors."""
+import math
+
+import numpy as np
+import pytest
+
+import zen.autodiff as ad
+from zen.autodiff import Tensor, grad_check
+
+rng = np.random.default_rng(0)
+BLOCKED = -1e9  # the composed reference's masked logit: exp(-1e9 - max) is exactly 0
+
+
+def normal(*shape):
+    return rng.normal(size=shape)
+
+
+def causal(length_q, length_k):
+    return np.tril(np.ones((length_q, length_k), dtype=bool))
+
+
+def reference_weights(q, k, mask=None, is_causal=False, scale=None):
+    """softmax(q k^T * scale + mask), composed from primitives."""
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    axes = tuple(range(len(q.shape) - 2)) + (len(q.shape) - 1, len(q.shape) - 2)
+    logits = ad.matmul(q, ad.transpose(k, axes)) * scale
+    allowed = None
+    if mask is not None and getattr(mask, "dtype", None) == bool:
+        allowed = mask
+    elif mask is not None:
+        logits = logits + mask
+    if is_causal:
+        tri = causal(q.shape[-2], k.shape[-2])
+        allowed = tri if allowed is None else allowed & tri
+    if allowed is not None:
+        logits = ad.where(np.broadcast_to(allowed, logits.shape), logits, BLOCKED)
+    return ad.softmax(logits, axis=-1)
+
+
+def reference(q, k, v, mask=None, is_causal=False, scale=None):
+    return ad.matmul(reference_weights(q, k, mask, is_causal, scale), v)
+
+
+def with_free_row(mask):
+    """A boolean mask with key 0 always allowed (no fully masked row)."""
+    mask = mask.copy()
+    mask[..., 0] = True
+    return mask
+
+
+B, H, LQ, LK, D, DV = 2, 3, 4, 5, 3, 2
+CASES = {  # name: (q, k, v shapes, mask, is_causal, scale)
+    "plain": ((B, H, LQ, D), (B, H, LK, D), (B, H, LK, DV), None, False, None),
+    "scale": ((B, H, LQ, D), (B, H, LK, D), (B, H, LK, DV), None, False, 0.7),
+    "causal": ((B, H, LQ, D), (B, H, LK, D), (B, H, LK, DV), None, True, None),
+    "causal_lq_above_lk": ((B, H, 6, D), (B, H, 3, D), (B, H, 3, DV), None, True, None),
+    "causal_square": ((B, H, LK, D), (B, H, LK, D), (B, H, LK, DV), None, True, None),
+    "bool_2d": ((B, H, LQ, D), (B, H, LK, D), (B, H, LK, DV),
+                with_free_row(rng.random((LQ, LK)) > 0.5), False, None),
+    "bool_batch": ((B, H, LQ, D), (B, H, LK, D), (B, H, LK, DV),
+                   with_free_row(rng.random((B, 1, LQ, LK)) > 0.5), False, None),
+    "bool_full_and_causal": ((B, H, LQ, D), (B, H, LK, D), (B, H, LK, DV),
+                             with_free_row(rng.random((B, H, LQ, LK)) > 0.4), True, None),
+    "float_2d": ((B, H, LQ, D), (B, H, LK, D), (B, H, LK, DV), normal(LQ, LK), False, None),
+    "float_batch_causal": ((B, H, LQ, D), (B, H, LK, D), (B, H, LK, DV),
+                           normal(B, 1, LQ, LK), True, 0.5),
+    "batch_1": ((1, H, LQ, D), (1, H, LK, D), (1, H, LK, DV), None, True, None),
+    "length_1": ((B, H, 1, D), (B, H, 1, D), (B, H, 1, DV), None, True, None),
+    "three_axes": ((B, LQ, D), (B, LK, D), (B, LK, DV), normal(LQ, LK), False, None),
+}
+
+
+def case_inputs(name):
+    q_shape, k_shape, v_shape, mask, is_causal, scale = CASES[name]
+    return normal(*q_shape), normal(*k_shape), normal(*v_shape), mask, is_causal, scale
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_forward_matches_the_composed_reference(name):
+    q, k, v, mask, is_causal, scale = case_inputs(name)
+    got = ad.scaled_dot_product_attention(q, k, v, mask, is_causal, scale)
+    np.testing.assert_allclose(got.value, reference(q, k, v, mask, is_causal, scale).value,
+                               rtol=1e-12, atol=1e-14)
+    weights = ad.attention_weights(q, k, mask, is_causal, scale)
+    np.testing.assert_allclose(weights.value, reference_weights(q, k, mask, is_causal,
+                                                                scale).value, atol=1e-14)
+    assert got.shape == q.shape[:-1] + (v.shape[-1],)
+
+
+def gradients(fn, arrays):
+    tensors = [Tensor(a) for a in arrays]
+    out = fn(*tensors)
+    out.backward(np.cos(np.arange(out.size)).reshape(out.shape))
+    return [t.gradient for t in tensors]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_gradients_match_the_composed_reference(name):
+    q, k, v, mask, is_causal, scale = case_inputs(name)
+    additive = mask is not None and mask.dtype != bool
+    arrays = [q, k, v] + ([mask] if additive else [])
+
+    def fused(q, k, v, *m):
+        return ad.scaled_dot_product_attention(q, k, v, m[0] if m else mask, is_causal, scale)
+
+    def composed(q, k, v, *m):
+        return reference(q, k, v, m[0] if m else mask, is_causal, scale)
+
+    for got, expected in zip(gradients(fused, arrays), gradients(composed, arrays)):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["plain", "causal_lq_above_lk", "bool_full_and_causal",
+                                  "float_batch_causal", "three_axes"])
+def test_gradients_against_central_differences(name):
+    q, k, v, mask, is_causal, scale = case_inputs(name)
+    additive = mask is not None and mask.dtype != bool
+    grad_check(lambda q, k, v, *m: ad.scaled_dot_product_attention(
+        q, k, v, m[0] if m else mask, is_causal, scale), [q, k, v] + ([mask] if additive else []),
+        eps=1e-5, atol=1e-8, rtol=1e-6)
+    grad_check(lambda q, k, *m: ad.attention_weights(q, k, m[0] if m else mask, is_causal, scale),
+               [q, k] + ([mask] if additive else []), eps=1e-5, atol=1e-8, rtol=1e-6)
+
+
+# ----- numerics -------------------------------------------------------------------------------
+def test_huge_logits_stay_finite():
+    q, k, v = normal(1, 2, 3, 4), normal(1, 2, 5, 4), normal(1, 2, 5, 2)
+    q *= 1000 / np.abs(q @ np.swapaxes(k, -1, -2)).max()  # logits up to +-1000 * sqrt(4)
+    q, k, v = Tensor(q), Tensor(k), Tensor(v)
+    out = ad.scaled_dot_product_attention(q, k, v, scale=1.0)
+    out.sum().backward()
+    assert all(np.isfinite(a).all() for a in (out.value, q.gradient, k.gradient, v.gradient))
+    np.testing.assert_allclose(out.value, reference(q.value, k.value, v.value, scale=1.0).value,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["bool", "float"])
+def test_fully_masked_rows_give_zeros_and_zero_gradients(kind):
+    allowed = with_free_row(rng.random((2, 1, 4, 5)) > 0.5)
+    allowed[0, 0, 2] = False  # query 2 of sample 0 may attend to nothing
+    mask = allowed if kind == "bool" else np.where(allowed, 0.0, -np.inf)
+    q, k, v = Tensor(normal(2, 3, 4, 3)), Tensor(normal(2, 3, 5, 3)), Tensor(normal(2, 3, 5, 2))
+    with ad.detect_anomaly():  # no NaN or Inf anywhere, forward or backward
+        out = ad.scaled_dot_product_attention(q, k, v, mask)
+        out.backward(np.ones(out.shape))
+    np.testing.assert_array_equal(out.value[0, :, 2], 0)
+    np.testing.assert_array_equal(q.gradient[0, :, 2], 0)
+    free = np.ones(out.shape, bool)
+    free[0, :, 2] = False
+    expected = reference(q.value, k.value, v.value, allowed).value
+    np.testing.assert_allclose(out.value[free], expected[free], atol=1e-14)
+    assert np.isfinite(k.gradient).all() and np.isfinite(v.gradient).all()
+    weights = ad.attention_weights(q.value, k.value, mask).value
+    np.testing.assert_array_equal(weights[0, :, 2], 0)
+
+
+def test_float32_stays_float32_and_agrees_with_float64():
+    q, k, v = normal(2, 2, 6, 4), normal(2, 2, 6, 4), normal(2, 2, 6, 3)
+    out32 = ad.scaled_dot_product_attention(*(a.astype(np.float32) for a in (q, k, v)),
+                                            mask=normal(6, 6).astype(np.float32), is_causal=True)
+    assert out32.dtype == np.float32
+    out64 = ad.scaled_dot_product_attention(q, k, v, mask=None, is_causal=True)
+    assert out64.dtype == np.float64
+    weights = ad.attention_weights(q.astype(np.float32), k.astype(np.float32), is_causal=True)
+    assert weights.dtype == np.float32
+    np.testing.assert_allclose(weights.value.sum(-1), 1, rtol=1e-6)
+    plain32 = ad.scaled_dot_product_attention(*(a.astype(np.float32) for a in (q, k, v)),
+                                              is_causal=True)
+    np.testing.assert_allclose(plain32.value, out64.value, rtol=1e-5, atol=1e-6)
+
+
+def test_default_scale_is_one_over_sqrt_depth():
+    q, k, v = normal(1, 1, 3, 9), normal(1, 1, 4, 9), normal(1, 1, 4, 2)
+    np.testing.assert_allclose(ad.scaled_dot_product_attention(q, k, v).value,
+                               ad.scaled_dot_product_attention(q, k, v, scale=1 / 3).value)
+
+
+def test_causal_query_i_sees_keys_up_to_i():
+    weights = ad.attention_weights(normal(1, 1, 4, 2), normal(1, 1, 6, 2), is_causal=True).value
+    np.testing.assert_array_equal(weights[0, 0] > 0, causal(4, 6))
+
+
+def test_no_graph_without_trainable_inputs():
+    out = ad.scaled_dot_product_attention(normal(1, 1, 2, 2), normal(1, 1, 2, 2),
+                                          normal(1, 1, 2, 2))
+    assert not out.trainable
+
+
+# ----- errors -----------------------------------------------------------------------------------
+BAD = [  # q, k, v shapes, mask, other arguments, a fragment of the message
+    ((2, 3, 4, 5), (2, 3, 6, 4), (2, 3, 6, 2), None, {}, r"q=\(2, 3, 4, 5\), k=\(2, 3, 6, 4\)"),
+    ((2, 3, 4, 5), (2, 3, 6, 5), (2, 3, 7, 2), None, {}, r"v=\(2, 3, 7, 2\)"),
+    ((2, 3, 4, 5), (2, 4, 6, 5), (2, 4, 6, 2), None, {}, "same leading axes"),
+    ((2, 3, 4, 5), (3, 6, 5), (3, 6, 2), None, {}, r"k=\(3, 6, 5\)"),
+    ((5,), (5,), (5,), None, {}, r"q=\(5,\)"),
+    ((2, 3, 4, 5), (2, 3, 6, 5), (2, 3, 6, 2), np.ones((4, 5), bool), {},
+     r"`mask` of shape \(4, 5\).*\(2, 3, 4, 6\)"),
+    ((2, 3, 4, 5), (2, 3, 6, 5), (2, 3, 6, 2), np.ones((3, 1, 4, 6)), {}, r"\(3, 1, 4, 6\)"),
+    ((2, 3, 4, 5), (2, 3, 6, 5), (2, 3, 6, 2), np.ones((4, 6), int), {}, "dtype int"),
+    ((2, 3, 4, 5), (2, 3, 6, 5), (2, 3, 6, 2), None, {"scale": "big"}, "`scale`"),
+    ((2, 3, 4, 5), (2, 3, 6, 5), (2, 3, 6, 2), None, {"is_causal": "yes"}, "`is_causal`"),
+]
+
+
+@pytest.mark.parametrize("q, k, v, mask, kwargs, message", BAD)
+def test_bad_shapes_and_arguments_raise_value_errors(q, k, v, mask, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ad.scaled_dot_product_attention(np.zeros(q), np.zeros(k), np.zeros(v), mask, **kwargs)
+
+
+def test_attention_weights_checks_shapes_too():
+    with pytest.raises(ValueError, match=r"q=\(1, 2, 3\), k=\(1, 2, 4\)"):
+        ad.attention_weights(np.zeros((1, 2, 3)), np.zeros((1, 2, 4)))
