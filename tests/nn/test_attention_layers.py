@@ -24,7 +24,7 @@ def float64_weights(layer):
         t.value = rng.normal(size=t.shape) * 0.5
 
 
-# ----- a numpy reference -------------------------------------------------------------------------
+# ----- a numpy reference ------------------------------------------------------------------
 def numpy_attention(layer, query, value, key=None, mask=None, causal=False):
     """Keras's computation, step by step with einsum; also the scores."""
     key = value if key is None else key
@@ -55,7 +55,7 @@ def numpy_attention(layer, query, value, key=None, mask=None, causal=False):
     return out.reshape(out.shape[:2] + named["output_kernel"].shape[2:]), scores
 
 
-# ----- output shapes and parameter counts (Keras 3.15's, checked by hand) ----------------------------
+# ----- output shapes and parameter counts (Keras 3.15's, checked by hand) -----------------
 SHAPES = [  # layer, query, value, key, output shape, count_params
     (lambda: MultiHeadAttention(num_heads=2, key_dim=4), (3, 5, 8), (3, 5, 8), None,
      (3, 5, 8), 3 * (8 * 2 * 4 + 2 * 4) + (2 * 4 * 8 + 8)),                  # 288
@@ -96,7 +96,7 @@ def test_weights_in_keras_order():
         "query_kernel", "key_kernel", "value_kernel", "output_kernel"]
 
 
-# ----- values ---------------------------------------------------------------------------------------
+# ----- values -----------------------------------------------------------------------------
 MASK = rng.random((2, 4, 6)) > 0.4
 MASK[..., 0] = True
 VALUES = {  # name: layer, query shape, value shape, key shape, call arguments
@@ -182,7 +182,7 @@ def test_a_query_with_nothing_to_attend_gets_the_output_bias():
     np.testing.assert_allclose(out.value[1, 2], layer.output_bias.value)
 
 
-# ----- gradients ---------------------------------------------------------------------------------
+# ----- gradients --------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["cross_with_key", "mask_2d_causal", "output_shape", "no_bias"])
 def test_gradients(name):
     layer, arrays, kwargs = build_case(name)
@@ -197,7 +197,7 @@ def test_gradients(name):
     grad_check(fn, arrays + [getattr(layer, n) for n in names], eps=1e-5, atol=1e-7, rtol=1e-5)
 
 
-# ----- dropout -------------------------------------------------------------------------------------
+# ----- dropout ----------------------------------------------------------------------------
 def test_dropout_only_in_training_and_reproducible():
     query, value = normal(2, 4, 6), normal(2, 5, 6)
     layer = MultiHeadAttention(2, 3, dropout=0.5)
@@ -229,7 +229,7 @@ def test_gradients_through_dropout():
     grad_check(fn, [query, value], eps=1e-5, atol=1e-7, rtol=1e-5)
 
 
-# ----- causality, configs, graphs ----------------------------------------------------------------
+# ----- causality, configs, graphs ---------------------------------------------------------
 def test_causal_output_ignores_the_future():
     layer = MultiHeadAttention(2, 4)
     x = normal(2, 6, 8)
@@ -259,7 +259,8 @@ def test_config_round_trip():
     layer.eval_mode(), copy.eval_mode()
     np.testing.assert_array_equal(copy(query, value).value, layer(query, value).value)
     assert copy.get_config() == config
-    assert repr(MultiHeadAttention(2, 4)) == "MultiHeadAttention(num_heads=2, key_dim=4, value_dim=4)"
+    assert repr(MultiHeadAttention(2, 4)) == \
+        "MultiHeadAttention(num_heads=2, key_dim=4, value_dim=4)"
     assert MultiHeadAttention(2, 4, output_shape=7).get_config()["output_shape"] == (7,)
 
 
@@ -291,7 +292,17 @@ def test_functional_self_attention_of_any_length():
     assert model.predict(normal(2, 9, 8)).shape == (2, 9, 8)
 
 
-# ----- bad arguments ----------------------------------------------------------------------------------
+def test_a_saved_transformer_block_reloads(tmp_path):
+    x = zen.Input((6, 8))
+    h = zen.nn.Add()([x, PositionEmbedding(10)(x)])
+    model = zen.Model(x, MultiHeadAttention(2, 4, output_shape=3)(h, h, use_causal_mask=True))
+    data = normal(2, 6, 8)
+    model.save(tmp_path / "block.zen")
+    loaded = zen.load_model(tmp_path / "block.zen")
+    np.testing.assert_array_equal(loaded.predict(data), model.predict(data))
+
+
+# ----- bad arguments ----------------------------------------------------------------------
 BAD_ARGUMENTS = [
     ({"num_heads": 0, "key_dim": 4}, "num_heads"),
     ({"num_heads": 2, "key_dim": 0}, "key_dim"),
@@ -339,7 +350,7 @@ def test_depths_are_fixed_by_the_first_call():
         layer(np.zeros((1, 2, 7)), np.zeros((1, 3, 5)))
 
 
-# ----- PositionEmbedding ---------------------------------------------------------------------------
+# ----- PositionEmbedding ------------------------------------------------------------------
 def test_position_embedding_returns_the_first_rows_broadcast():
     layer = PositionEmbedding(sequence_length=10)
     x = normal(3, 4, 6)

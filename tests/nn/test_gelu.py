@@ -97,6 +97,13 @@ def test_gelu_keeps_the_input_dtype(approximate):
         assert y.dtype == dtype and x.gradient.dtype == dtype
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_scalars_and_empty_arrays(dtype):
+    assert ad.gelu(np.array(1.0, dtype)).value == pytest.approx(exact_gelu(1.0), rel=1e-3)
+    assert ad.gelu(np.zeros((2, 0), dtype)).shape == (2, 0)
+    assert special.normal_cdf(np.array(-1.0, dtype)).dtype == dtype
+
+
 # ----- the tanh approximation ------------------------------------------------------------------
 @pytest.mark.parametrize("approximate", ["tanh", True, np.True_])
 def test_tanh_gelu_matches_its_formula(approximate):

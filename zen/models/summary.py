@@ -33,13 +33,15 @@ def _stack_rows(model):
 
 
 def _functional_rows(graph):
+    """One row per layer (a layer called several times, shared, is one row
+    that lists what each of its calls reads), in graph order."""
     rows = [(f"{layer.name} ({type(layer).__name__})", str(layer.output.shape), "0", "-")
             for layer in graph.input_layers]
-    for node in graph.nodes:
-        outputs = node.flat_outputs
+    for layer in graph.layers[len(graph.input_layers):]:
+        calls = [node for node in graph.nodes if node.layer is layer]
+        outputs = calls[0].flat_outputs
         shape = outputs[0].shape if len(outputs) == 1 else [t.shape for t in outputs]
-        sources = graph.inbound_layers(node) or ["-"]
-        layer = node.layer
+        sources = [s for node in calls for s in graph.inbound_layers(node)] or ["-"]
         rows.append((f"{layer.name} ({type(layer).__name__})", str(shape),
                      f"{layer.count_params():,}", sources[0]))
         rows.extend(("", "", "", source) for source in sources[1:])

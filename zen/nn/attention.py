@@ -211,8 +211,8 @@ class PositionEmbedding(Layer):
     sequence_length is a ValueError.
 
     Example:
-        tokens = Embedding(1000, 16)(ids)                   # (batch, 10, 16)
-        x = tokens + PositionEmbedding(64)(tokens)
+        tokens = Embedding(1000, 16)(np.array([[4, 20, 7]]))   # (1, 3, 16)
+        x = tokens + PositionEmbedding(64)(tokens)             # (1, 3, 16)
     """
 
     def __init__(self, sequence_length: int, initializer="glorot_uniform", name: str = None):

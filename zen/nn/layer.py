@@ -95,7 +95,7 @@ class Layer:
         so every layer reports its true output shape and builds its weights
         as a first call on data would."""
         was_built = self.built
-        probes = [self._probe(args, kwargs, size) for size in _free_sizes(args, kwargs)]
+        probes = [self._run_on_placeholders(args, kwargs, size) for size in _free_sizes(args, kwargs)]
         flat = [symbolic.flatten(p) for p in probes]
         leaves = iter(range(len(flat[0])))
 
@@ -111,7 +111,7 @@ class Layer:
         symbolic.Node(self, args, kwargs, outputs)
         return outputs
 
-    def _probe(self, args, kwargs, free_size):
+    def _run_on_placeholders(self, args, kwargs, free_size):
         """This layer's outputs (as arrays) on zeros standing in for the
         symbolic tensors of `args` and `kwargs`."""
         def concrete(leaf):
