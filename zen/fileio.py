@@ -77,7 +77,8 @@ def base_config(model, format_name):
     """The JSON header every Zen file starts with: format, version, weights."""
     shape = getattr(model, "input_shape", None)
     return {"format": format_name, "version": FORMAT_VERSION, "zen_version": __version__,
-            "input_shape": None if shape is None else list(shape),
+            "input_shape": None if shape is None else
+            dict(shape) if isinstance(shape, dict) else list(shape),
             "weights": [{"name": name, "shape": list(t.shape), "dtype": str(t.dtype)}
                         for name, t in model.named_tensors()]}
 

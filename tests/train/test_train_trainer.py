@@ -307,3 +307,20 @@ def test_a_subclassed_model_with_checkpoint_and_early_stopping(tmp_path):
     np.testing.assert_array_equal(loaded(x).value, model(x).value)  # both hold the best epoch
     assert loaded.optimizer.get_config() == trainer.optimizer.get_config()
     assert max(history.history["val_accuracy"]) == stop.best
+
+
+def test_a_checkpoint_of_a_plain_layer_says_to_use_a_model(tmp_path):
+    from zen.callbacks import ModelCheckpoint
+
+    class Plain(zen.nn.Layer):
+        def __init__(self):
+            super().__init__()
+            self.dense = Dense(3)
+
+        def call(self, x):
+            return self.dense(x)
+
+    train, _ = loaders()
+    trainer = Trainer(Plain(), LOSS, "sgd")
+    with pytest.raises(TypeError, match="model.save.*subclass zen.Model"):
+        trainer.fit(train, epochs=1, verbose=0, callbacks=[ModelCheckpoint(tmp_path / "m")])

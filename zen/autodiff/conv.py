@@ -107,13 +107,33 @@ class Conv2D(Function):
         gw = (self.cols.T @ g2).reshape(w.shape) if self.needs_grad[1] else None
         gx = None
         if self.needs_grad[0]:
-            gcols = (g2 @ w.reshape(-1, w.shape[3]).T).reshape(*g.shape[:3], *w.shape[:3])
-            padded = xp.zeros(self.padded_shape, self.dtype)
-            for i, j, rows, columns in _offsets(w.shape[:2], self.stride, self.out_hw):
-                padded[:, rows, columns, :] += gcols[:, :, :, i, j, :]
-            (top, bottom), (left, right) = self.pads
-            gx = padded[:, top:padded.shape[1] - bottom, left:padded.shape[2] - right, :]
+            gx = self._input_gradient(g, w) if self.stride == (1, 1) else self._col2im(g2, w)
         return gx, gw
+
+    def _input_gradient(self, g, w):
+        """With stride 1 the input gradient is itself a convolution: of the
+        output gradient, padded by the kernel size less one, with the kernel
+        turned half a turn and its channel axes swapped. Only the windows
+        that land on the unpadded input are computed (one im2col, one GEMM)."""
+        (kh, kw), (top, _), (left, _) = w.shape[:2], *self.pads
+        height, width = self.padded_shape[1] - sum(self.pads[0]), \
+            self.padded_shape[2] - sum(self.pads[1])
+        padded = xp.pad(g, ((0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1), (0, 0)))
+        padded = padded[:, top:top + height + kh - 1, left:left + width + kw - 1]
+        cols = _windows(padded, (kh, kw), (1, 1), (height, width)).reshape(-1, kh * kw * g.shape[3])
+        turned = w[::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, w.shape[2])
+        return (cols @ turned).reshape(g.shape[0], height, width, w.shape[2])
+
+    def _col2im(self, g2, w):
+        """The input gradient of a strided convolution: the columns' gradient,
+        added back into place one kernel offset at a time."""
+        gcols = (g2 @ w.reshape(-1, w.shape[3]).T).reshape(
+            self.padded_shape[0], *self.out_hw, *w.shape[:3])
+        padded = xp.zeros(self.padded_shape, self.dtype)
+        for i, j, rows, columns in _offsets(w.shape[:2], self.stride, self.out_hw):
+            padded[:, rows, columns, :] += gcols[:, :, :, i, j, :]
+        (top, bottom), (left, right) = self.pads
+        return padded[:, top:padded.shape[1] - bottom, left:padded.shape[2] - right, :]
 
 
 class _Pool(Function):

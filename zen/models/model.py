@@ -126,11 +126,15 @@ class Model(Layer):
 
     def build(self, input_shape) -> None:
         """Build a subclassed model for `input_shape` (batch axis first; a
-        list of shapes for several inputs) by calling it once on zeros, in
-        inference mode without a graph. A functional model is built already."""
+        list of shapes for several inputs, or a dict of them for a `call`
+        that reads a dict) by calling it once on zeros, in inference mode
+        without a graph. A functional model is built already."""
         if self.built or input_shape is None:
             return
-        shape = as_shape(input_shape)
+        if isinstance(input_shape, dict):
+            shape = {key: as_shape(value) for key, value in input_shape.items()}
+        else:
+            shape = as_shape(input_shape)
         self.built = True  # so that the call below does not come back here
         try:
             with inference_mode(self):
@@ -138,7 +142,7 @@ class Model(Layer):
         except BaseException:
             self.built = False
             raise
-        self.input_shape = shape
+        self.input_shape = shape if isinstance(shape, (list, dict)) else (None,) + shape[1:]
 
     def count_params(self) -> int:
         """The number of weights, trainable or not (as Keras counts them);
@@ -166,7 +170,7 @@ class Model(Layer):
 
     @classmethod
     def from_config(cls, config: dict) -> "Model":
-        if "nodes" in config:
+        if "nodes" in config or cls is Model:  # a Model of its own is functional
             graph = Graph.from_config(config)
             return cls(graph.inputs, graph.outputs, name=config.get("name"))
         return cls(**config)

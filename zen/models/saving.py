@@ -155,7 +155,7 @@ def load_weights(model, path) -> None:
     weights = file_weights(config, arrays, path)
     if not getattr(model, "built", False) and config.get("input_shape"):
         try:
-            build_for_shape(model, config["input_shape"])
+            _build(model, config["input_shape"])
         except REBUILD_ERRORS as error:
             raise ZenFileError(f"{path!r}: its input shape {config['input_shape']!r} does "
                                f"not build the model: {type(error).__name__}: {error}") from None
@@ -174,13 +174,22 @@ def _rebuild(config, path):
     try:
         model = serialization.deserialize(spec)
         if config.get("input_shape") and not model.built:
-            build_for_shape(model, config["input_shape"])
-    except REBUILD_ERRORS as error:
+            _build(model, config["input_shape"])
+    except (*REBUILD_ERRORS, NotImplementedError) as error:  # e.g. a base class such as Merge
         raise ZenFileError(f"{path!r}: cannot rebuild the model from its config: "
                            f"{type(error).__name__}: {error}") from None
     finally:
         rng.set_state(state)
     return model
+
+
+def _build(model, input_shape):
+    """Build `model` for the input shape its file records: a shape, a list
+    of shapes, or a dict of them (a subclassed model whose call reads a dict)."""
+    if isinstance(input_shape, dict):
+        model.build({key: tuple(shape) for key, shape in input_shape.items()})
+    else:
+        build_for_shape(model, input_shape)
 
 
 def _recompile(model, settings, arrays, path):

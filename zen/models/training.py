@@ -8,7 +8,8 @@ these functions check the arrays, turn them into DataLoaders and hand over.
 `x` is one array, a list of arrays in the model's input order, or a dict by
 input name; `y` likewise by output (see `Model.input_names` and
 `output_names`). Dicts are put in order here, once, so the Trainer sees a
-list (or, for one input or output, the array itself).
+list (or, for one input or output, the array itself); a model that does not
+name its inputs or outputs (a subclassed model) gets a dict as it is.
 
 The checks happen once, up front, so that a bad input fails with a message
 about `x` or `y` rather than deep inside a layer:
@@ -96,18 +97,21 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, validation_split: fl
         history = fit(model, x, y, epochs=10, validation_split=0.2)
     """
     trainer = _trainer_of(model, "fit")
+    keys = _dict_keys(model, x, y)
     x, y = _arrays(model, x, y, "x", "y")
     if validation_data is not None:
         (x, y), validation = (x, y), _validation_data(model, validation_data, x)
+        val_keys = _dict_keys(model, *validation_data)
     else:
         (x, y), validation = _split(x, y, validation_split)
+        val_keys = keys
     if not isinstance(shuffle, (bool, np.bool_)):
         raise ValueError(f"Received an invalid value for `shuffle`, expected True or False. "
                          f"Received: shuffle={shuffle!r}")
-    loader = DataLoader(ModelData(x, y), _batch_size(batch_size), shuffle=bool(shuffle))
+    loader = DataLoader(ModelData(x, y, keys), _batch_size(batch_size), shuffle=bool(shuffle))
     val_loader = None
     if validation is not None:
-        val_loader = DataLoader(ModelData(*validation), _batch_size(batch_size))
+        val_loader = DataLoader(ModelData(*validation, val_keys), _batch_size(batch_size))
     return trainer.fit(loader, epochs=epochs, val_loader=val_loader, verbose=verbose,
                        initial_epoch=initial_epoch, callbacks=callbacks)
 
@@ -123,9 +127,11 @@ def train_on_batch(model, x, y, return_dict: bool = False):
         loss = train_on_batch(model, x[:32], y[:32])
     """
     trainer = _trainer_of(model, "train_on_batch")
+    x_keys, y_keys = _dict_keys(model, x, y)
     x, y = _arrays(model, x, y, "x", "y")
-    losses, preds = trainer.train_step(_packed(x), _packed(y))
-    logs = trainer._batch_logs(losses, _packed(y), preds)
+    x, y = _packed(x, x_keys), _packed(y, y_keys)
+    losses, preds = trainer.train_step(x, y)
+    logs = trainer._batch_logs(losses, y, preds)
     if return_dict:
         return logs
     return logs["loss"] if len(logs) == 1 else list(logs.values())
@@ -140,8 +146,9 @@ def evaluate(model, x, y, batch_size: int = 32, verbose=0) -> dict:
         evaluate(model, x_test, y_test)      # {"loss": 0.08, "accuracy": 0.976}
     """
     trainer = _trainer_of(model, "evaluate")
+    keys = _dict_keys(model, x, y)
     x, y = _arrays(model, x, y, "x", "y")
-    loader = DataLoader(ModelData(x, y), _batch_size(batch_size))
+    loader = DataLoader(ModelData(x, y, keys), _batch_size(batch_size))
     return trainer.evaluate(loader, verbose=verbose)
 
 
@@ -153,30 +160,49 @@ def predict(model, x, batch_size: int = 32, verbose=0):
     Example:
         probabilities = predict(model, x_test)     # (n, classes)
     """
-    x = _inputs(model, x, "x")
-    _same_length(x, "x")
-    loader = DataLoader(ModelData(x), _batch_size(batch_size))
+    keys = _dict_keys(model, x, None)
+    x, labels = _inputs(model, x, "x"), _labels(model, x, "x")
+    _same_length(x, labels)
+    loader = DataLoader(ModelData(x, keys=keys), _batch_size(batch_size))
     return predict_batches(model, loader, verbose)
 
 
 class ModelData(ArrayDataset):
     """Input arrays and (optionally) target arrays, each a list in the
     model's order; a batch is `(x, y)` (or `(x,)`), each the array itself
-    for one input or output, else a list of arrays."""
+    for one input or output, else a list of arrays, or a dict where `keys`
+    (x's keys, y's keys; see `_dict_keys`) says so."""
 
-    def __init__(self, xs: list, ys: list = None):
+    def __init__(self, xs: list, ys: list = None, keys=(None, None)):
         super().__init__(*xs, *(ys or []))
-        self.num_inputs = len(xs)
+        self.num_inputs, self.keys = len(xs), keys
 
     def get_batch(self, indices) -> tuple:
         arrays = super().get_batch(indices)
-        x, y = _packed(arrays[:self.num_inputs]), arrays[self.num_inputs:]
-        return (x, _packed(y)) if y else (x,)
+        x, y = arrays[:self.num_inputs], arrays[self.num_inputs:]
+        x_keys, y_keys = self.keys
+        return (_packed(x, x_keys), _packed(y, y_keys)) if y else (_packed(x, x_keys),)
 
 
-def _packed(arrays):
+def _packed(arrays, keys=None):
     arrays = list(arrays)
+    if keys is not None:
+        return dict(zip(keys, arrays))
     return arrays[0] if len(arrays) == 1 else arrays
+
+
+def _dict_keys(model, x, y) -> tuple:
+    """(x's keys, y's keys): the keys of `x` (`y`) where it is a dict that
+    the model takes as it is, because it does not name its inputs (outputs):
+    a subclassed model whose `call` reads a dict. None otherwise."""
+    x_keys = list(x) if isinstance(x, dict) and not _input_names(model) else None
+    y_keys = list(y) if isinstance(y, dict) and not getattr(model, "output_names", None) \
+        else None
+    return x_keys, y_keys
+
+
+def _input_names(model):
+    return model.input_names if getattr(model, "inputs", None) else None
 
 
 # ----- checks -----------------------------------------------------------------------
@@ -221,10 +247,8 @@ def _as_list(model, data, name, names):
     (label, value) in the model's order; `names` are the model's input or
     output names (None where the model does not declare them)."""
     if isinstance(data, dict):
-        if not names:
-            raise ValueError(f"`{name}` is a dict, but this model does not name its "
-                             f"{'inputs' if name.startswith('x') else 'outputs'}; pass a list "
-                             f"or build a functional model with named Inputs")
+        if not names:  # the model takes the dict as it is (see `_dict_keys`)
+            return [(f"{name}[{key!r}]", value) for key, value in data.items()]
         unknown = sorted(set(data) - set(names))
         missing = [n for n in names if n not in data]
         if unknown or missing:
@@ -233,11 +257,11 @@ def _as_list(model, data, name, names):
         return [(f"{name}[{n!r}]", data[n]) for n in names]
     if isinstance(data, (list, tuple)) and data and all(
             isinstance(item, (np.ndarray, Tensor)) for item in data):
-        if len(data) == 1:
-            return [(name, data[0])]
         if names and len(names) != len(data):
             raise ValueError(f"`{name}` is a list of {len(data)} arrays, but the model has "
                              f"{len(names)}: {names}")
+        if len(data) == 1:
+            return [(name, data[0])]
         return [(f"{name}[{i}]", item) for i, item in enumerate(data)]
     if names and len(names) > 1:
         raise ValueError(f"The model has {len(names)} {'inputs' if name.startswith('x') else 'outputs'} "
@@ -259,7 +283,7 @@ def _inputs(model, x, name, finite=False) -> list:
     """The model inputs as a list in input order, each checked (against the
     Input it feeds, or a built model's input shape) and cast once (and,
     with `finite`, checked for NaN and Inf)."""
-    names = model.input_names if getattr(model, "inputs", None) else None
+    names = _input_names(model)
     arrays = []
     for position, (label, value) in enumerate(_as_list(model, x, name, names)):
         array = _numeric(value, label)
@@ -291,7 +315,6 @@ def _check_sample_shape(model, position, array, label):
 
 def _targets(model, y, name) -> list:
     names = getattr(model, "output_names", None)
-    names = names if names and len(names) > 1 else None
     arrays = []
     for label, value in _as_list(model, y, name, names):
         array = _numeric(value, label)
@@ -325,12 +348,10 @@ def _arrays(model, x, y, x_name, y_name):
 
 
 def _labels(model, data, name):
-    if isinstance(data, dict):
-        return [f"{name}[{key!r}]" for key in data]
-    if isinstance(data, (list, tuple)) and len(data) > 1 and all(
-            isinstance(item, (np.ndarray, Tensor)) for item in data):
-        return [f"{name}[{i}]" for i in range(len(data))]
-    return [name]
+    """The label of each array of `data` ("x", "x[1]", "x['image']"), in the
+    order `_inputs` and `_targets` put the arrays."""
+    names = _input_names(model) if name.startswith("x") else getattr(model, "output_names", None)
+    return [label for label, _ in _as_list(model, data, name, names)]
 
 
 def _same_length(arrays, labels=None):

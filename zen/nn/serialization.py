@@ -67,6 +67,12 @@ def layer_class(class_name):
         cls = _CUSTOM.get(class_name) if ">" in class_name else LAYERS.get(class_name)
         if cls is not None:
             return cls
+    if isinstance(class_name, str) and ">" in class_name:  # a user's class, by package
+        package, _, short = class_name.rpartition(">")
+        raise ValueError(f"Unknown layer class {class_name!r} in the model config: the class "
+                         f"{short} of package {package!r} is not registered. Import or "
+                         f"define it and register it before loading: decorate it with "
+                         f"@zen.models.register_serializable(package={package!r}).")
     raise ValueError(f"Unknown layer class {class_name!r} in the model config. If it is "
                      f"your own class, register it before loading: decorate it with "
                      f"@zen.models.register_serializable(package='my_package') (it is "

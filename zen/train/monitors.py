@@ -171,6 +171,11 @@ class ModelCheckpoint(Callback):
 
     def on_train_begin(self, logs=None):
         self.best = None
+        method = "save_weights" if self.save_weights_only else "save"
+        if not callable(getattr(self.model, method, None)):
+            raise TypeError(f"ModelCheckpoint saves through model.{method}(), which "
+                            f"{type(self.model).__name__} does not have: train a zen.Model "
+                            f"(subclass zen.Model rather than zen.nn.Layer)")
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}

@@ -76,7 +76,11 @@ class Trainer:
         """The loss (one output) or the list of losses in output order."""
         objective = self.objective
         if objective.names is None or not objective.multi_output:
-            return getattr(objective, "single_loss", None) or objective.losses[0]
+            single = getattr(objective, "single_loss", None)
+            if single is not None:
+                return single
+            # a list or dict of losses not yet bound to the outputs: as compiled
+            return objective.losses[0] if objective.names else objective.loss_spec
         return list(objective.losses)
 
     @loss.setter
