@@ -8,7 +8,7 @@ with a warm-up then a cosine decay of the learning rate. Trains on the 60,000
 training images, reports the test accuracy, saves the model and writes the
 training curves (validation = the 10,000 test images).
 
-Run: python examples/mnist_resnet.py [--epochs 10] [--out runs/mnist_resnet]
+Run: python examples/mnist_resnet.py [--epochs 12] [--out runs/mnist_resnet]
 """
 import argparse
 import time
@@ -50,7 +50,7 @@ def build_model(width=24):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--width", type=int, default=24)
     parser.add_argument("--train-size", type=int, default=60000)

@@ -321,9 +321,9 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("reader, name, message", [
-    (reader, name, message) for reader in ("load_model", "load_weights", "backup")
+    (reader, name, message) for reader in ("load_model", "load_weights", "backup", "functional")
     for name, message in HOSTILE
-    if reader == "load_model" or name != "unknown_layer"])  # only a model file names layers
+    if reader in ("load_model", "functional") or name != "unknown_layer"])  # model files only
 def test_named_hostile_files(tmp_path, originals, reader, name, message):
     data, read = originals[reader]
     path = tmp_path / "file.zen"

@@ -23,7 +23,8 @@ from ..nn.symbolic import Node, SymbolicTensor, flatten, map_structure
 
 __all__ = ["Input", "InputLayer", "Graph"]
 
-MAX_VALUES_PER_SAMPLE = 10 ** 8  # an input larger than this is surely a mistake
+MAX_VALUES_PER_SAMPLE = 10 ** 7  # an input larger than this is surely a mistake
+MAX_NODES = 10_000               # calls in one graph
 MAX_NODE_INPUTS = 1024           # tensors one call may take (merge layers)
 
 
@@ -193,6 +194,9 @@ class Graph:
                 return produced[address[0]][address[1]]
             return leaf
 
+        if len(config["nodes"]) > MAX_NODES:
+            raise ValueError(f"The model config has {len(config['nodes']):,} nodes, more than "
+                             f"the {MAX_NODES:,} a Zen graph may have")
         for i, spec in enumerate(config["nodes"]):
             if not isinstance(spec, dict) or not isinstance(spec.get("args"), list) \
                     or not isinstance(spec.get("kwargs", {}), dict):

@@ -27,7 +27,7 @@ def _stack_rows(model):
     rows = []
     for i, layer in enumerate(model.sublayers()):
         shape = shapes[i] if i < len(shapes) else getattr(layer, "output_shape", "?")
-        rows.append((f"{layer.name} ({type(layer).__name__})", str(shape),
+        rows.append((f"{layer.name} ({kind(layer)})", str(shape),
                      f"{layer.count_params():,}"))
     return rows
 
@@ -35,17 +35,23 @@ def _stack_rows(model):
 def _functional_rows(graph):
     """One row per layer (a layer called several times, shared, is one row
     that lists what each of its calls reads), in graph order."""
-    rows = [(f"{layer.name} ({type(layer).__name__})", str(layer.output.shape), "0", "-")
+    rows = [(f"{layer.name} ({kind(layer)})", str(layer.output.shape), "0", "-")
             for layer in graph.input_layers]
     for layer in graph.layers[len(graph.input_layers):]:
         calls = [node for node in graph.nodes if node.layer is layer]
         outputs = calls[0].flat_outputs
         shape = outputs[0].shape if len(outputs) == 1 else [t.shape for t in outputs]
         sources = [s for node in calls for s in graph.inbound_layers(node)] or ["-"]
-        rows.append((f"{layer.name} ({type(layer).__name__})", str(shape),
+        rows.append((f"{layer.name} ({kind(layer)})", str(shape),
                      f"{layer.count_params():,}", sources[0]))
         rows.extend(("", "", "", source) for source in sources[1:])
     return rows
+
+
+def kind(layer) -> str:
+    """The type shown for a layer: its class, or "Functional" for a graph
+    model, as Keras shows it."""
+    return "Functional" if getattr(layer, "_graph", None) is not None else type(layer).__name__
 
 
 def _render(model, rows):
