@@ -3,6 +3,7 @@ from .anomaly import detect_anomaly
 from .attention import attention_weights, scaled_dot_product_attention
 from .conv import avg_pool2d, conv2d, conv2d_transpose, max_pool2d, upsample2d
 from .conv1d import avg_pool1d, conv1d, max_pool1d
+from .gated import gru_scan, lstm_scan
 from .gradcheck import grad_check
 from .nn_ops import (dropout, gelu, linear, log_softmax, logsumexp, softmax,
                      sparse_softmax_cross_entropy)
@@ -20,7 +21,7 @@ __all__ = [
     "minimum", "where", "reduce_sum", "reduce_mean", "reduce_max", "reduce_min",
     "softmax", "log_softmax", "logsumexp", "reshape", "flatten", "transpose", "concat",
     "stack", "pad", "getitem", "conv2d", "conv2d_transpose", "upsample2d", "max_pool2d",
-    "avg_pool2d", "dropout", "rnn_scan", "linear",
+    "avg_pool2d", "dropout", "rnn_scan", "lstm_scan", "gru_scan", "linear",
     "conv1d", "max_pool1d", "avg_pool1d",
     "sparse_softmax_cross_entropy",
     "scaled_dot_product_attention", "attention_weights",

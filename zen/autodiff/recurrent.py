@@ -49,12 +49,13 @@ class RNNScan(Function):
 
     def backward(self, g):
         states, u = self.states, self.u
+        u_t = xp.ascontiguousarray(u.T)  # BLAS is faster on it than on the strided u.T
         dz = xp.empty_like(g)
         dh = xp.zeros_like(states[0])
         for t in reversed(range(len(g))):
             dh += g[t]
             dz[t] = dh if self.derivative is None else dh * self.derivative(states[t + 1])
-            dh = dz[t] @ u.T
+            dh = dz[t] @ u_t
         units = u.shape[0]
         du = states[:-1].reshape(-1, units).T @ dz.reshape(-1, units) if self.needs_grad[2] else None
         return dz, dh, du

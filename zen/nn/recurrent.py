@@ -1,16 +1,16 @@
 """Recurrent layers: RNN (Keras SimpleRNN), LSTM and GRU.
 
-Each layer is a cell (one time step, composed of existing ops) and a loop
-over time steps with whole batches; backpropagation through time is simply
-the reverse pass over the unrolled graph. Inputs are `(batch, time,
-features)`, as in Keras.
+The input projection `x @ kernel + bias` is made for all time steps in one
+matmul (time-major, so each step's slice is contiguous); the recurrence over
+time then runs as one fused op per layer (`zen.autodiff.rnn_scan`,
+`lstm_scan`, `gru_scan`): one matmul `h @ recurrent_kernel` per step forward
+and back, and the weight gradients batched over time. Inputs are `(batch,
+time, features)`, as in Keras.
 
-All the gates of a step come from one matmul each for the input and the
-state, split by slicing. The input projection `x @ kernel + bias` is made for
-all time steps in one matmul before the loop (time-major, so each step's slice
-is contiguous); only `h @ recurrent_kernel` stays inside the loop. Slicing
-costs nothing extra on the way back: the engine adds the gradients of all the
-slices of one tensor into a single buffer.
+An RNN with an activation the fused op does not know runs step by step
+instead: a cell composed of existing ops, and a loop over time steps with
+whole batches, so that backpropagation through time is simply the reverse
+pass over the unrolled graph.
 """
 import numpy as np
 
@@ -22,10 +22,12 @@ from .layer import Layer
 
 
 class _Recurrent(Layer):
-    """What RNN, LSTM and GRU share: arguments, weights and the time loop.
+    """What RNN, LSTM and GRU share: arguments, weights, the input projection
+    and the step-by-step loop over time.
 
-    A subclass sets `gates` (blocks in the kernel), `state_names`, and
-    defines `_initial_bias(units)` and `step(projected_x, states)`.
+    A subclass sets `gates` (blocks in the kernel), `state_names`, defines
+    `_initial_bias(units)`, and either `call` (with a fused scan) or
+    `step(projected_x, states)` for the loop.
     """
 
     gates = 1
@@ -70,13 +72,19 @@ class _Recurrent(Layer):
     def call(self, x, initial_state=None):
         """x: (batch, time, features) -> the output(s) described in the class docstring."""
         states = self._initial_states(x.shape[0], x.dtype, initial_state)
-        projected, step = self._project(x), self._cell()
+        projected = self._project(x)
         outputs = []
         for t in range(len(projected)):
-            output, states = step(projected[t], states)
+            output, states = self.step(projected[t], states)
             outputs.append(output)
         output = ad.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [output, *states] if self.return_state else output
+
+    def _outputs(self, sequence, final_states):
+        """The layer's result from the time-major outputs (time, batch, units)
+        of a fused scan and the final states (h first)."""
+        output = ad.transpose(sequence, (1, 0, 2)) if self.return_sequences else final_states[0]
+        return [output, *final_states] if self.return_state else output
 
     def _project(self, x):
         """x @ kernel + bias for all time steps in one matmul: (time, batch, gates * units)."""
@@ -108,11 +116,6 @@ class _Recurrent(Layer):
                 raise ValueError(f"Received an invalid shape for initial state `{name}`, "
                                  f"expected {(batch, self.units)}. Received: {state.shape}")
         return states
-
-    def _cell(self):
-        """The function the loop calls for each step (a subclass may bind
-        per-call constants to it)."""
-        return self.step
 
     def step(self, projected_x, states):
         """One time step: (x_t @ kernel + bias, [state, ...]) -> (output, new states)."""
@@ -174,8 +177,7 @@ class RNN(_Recurrent):
             return super().call(x, initial_state)  # a custom activation: step by step
         (h0,) = self._initial_states(x.shape[0], x.dtype, initial_state)
         states = ad.rnn_scan(self._project(x), h0, self.recurrent_kernel, activation)
-        output = ad.transpose(states, (1, 0, 2)) if self.return_sequences else states[-1]
-        return [output, states[-1]] if self.return_state else output
+        return self._outputs(states, [states[-1]])
 
     def step(self, projected_x, states):
         h = self.activation(projected_x + states[0] @ self.recurrent_kernel)
@@ -205,6 +207,7 @@ class LSTM(_Recurrent):
     (units, 4 * units) orthogonal, bias (4 * units,) zeros except the forget
     gate's slice, which is 1 (Keras's unit_forget_bias: remember by default).
     Gate order in the weights: input, forget, cell, output (Keras).
+    The time loop runs as one fused op (`zen.autodiff.lstm_scan`).
 
     Example:
         layer = LSTM(64, return_state=True)
@@ -219,17 +222,10 @@ class LSTM(_Recurrent):
         bias[units:2 * units] = 1.0
         return bias
 
-    def step(self, projected_x, states):
-        h, c = states
-        u = self.units
-        z = projected_x + h @ self.recurrent_kernel
-        i = ad.sigmoid(z[:, :u])
-        f = ad.sigmoid(z[:, u:2 * u])
-        g = ad.tanh(z[:, 2 * u:3 * u])
-        o = ad.sigmoid(z[:, 3 * u:])
-        c = f * c + i * g
-        h = o * ad.tanh(c)
-        return h, [h, c]
+    def call(self, x, initial_state=None):
+        h0, c0 = self._initial_states(x.shape[0], x.dtype, initial_state)
+        states = ad.lstm_scan(self._project(x), h0, c0, self.recurrent_kernel)
+        return self._outputs(states[0], [states[0, -1], states[1, -1]])
 
 
 class GRU(_Recurrent):
@@ -255,6 +251,7 @@ class GRU(_Recurrent):
     (units, 3 * units) orthogonal, bias (2, 3 * units) zeros (row 0 the input
     bias, row 1 the recurrent bias). Gate order: update, reset, candidate.
     Parameters: 3 * (features * units + units * units + 2 * units).
+    The time loop runs as one fused op (`zen.autodiff.gru_scan`).
 
     Example:
         layer = GRU(64)
@@ -269,16 +266,7 @@ class GRU(_Recurrent):
     def _input_bias(self):
         return self.bias[0]
 
-    def _cell(self):
-        recurrent_bias = self.bias[1]  # sliced once per call, not once per step
-        return lambda projected_x, states: self.step(projected_x, states, recurrent_bias)
-
-    def step(self, projected_x, states, recurrent_bias):
-        h = states[0]
-        u = self.units
-        inner = h @ self.recurrent_kernel + recurrent_bias
-        zr = ad.sigmoid(projected_x[:, :2 * u] + inner[:, :2 * u])
-        z, r = zr[:, :u], zr[:, u:]
-        candidate = ad.tanh(projected_x[:, 2 * u:] + r * inner[:, 2 * u:])
-        h = z * h + (1 - z) * candidate
-        return h, [h]
+    def call(self, x, initial_state=None):
+        (h0,) = self._initial_states(x.shape[0], x.dtype, initial_state)
+        states = ad.gru_scan(self._project(x), h0, self.recurrent_kernel, self.bias[1])
+        return self._outputs(states, [states[-1]])
