@@ -3,6 +3,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
+import zen
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -24,3 +28,51 @@ def test_rnn_sincos_reaches_a_small_validation_error(tmp_path):
     mse = float(out.split("validation MSE:")[1].split()[0])
     assert mse < 1e-3
     assert (tmp_path / "prediction.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def bits_per_char(out):
+    """{"unigram": bpc, "Transformer": bpc, "LSTM": bpc} from char_transformer's report."""
+    report = out.split("validation bits per character:")[1].splitlines()[1:4]
+    return {line.split()[0]: float(line.split()[1]) for line in report}
+
+
+def test_char_transformer_beats_the_unigram_and_writes_python(tmp_path):
+    out = run_example("char_transformer.py", "--quick", "--epochs", "10", "--verbose", "0",
+                      "--out", str(tmp_path))
+    bpc = bits_per_char(out)
+    assert bpc["Transformer"] < bpc["unigram"] - 0.6
+    assert bpc["LSTM"] < bpc["unigram"] - 0.2
+    assert "\ndef " in out.split("Transformer sample")[1]
+    assert (tmp_path / "curves.png").read_bytes()[:8] == PNG
+    model = zen.load_model(tmp_path / "transformer.zen")
+    assert model.predict(np.zeros((2, 64), np.int32)).shape == (2, 64, 97)
+
+
+def test_char_transformer_trains_each_model_for_the_time_budget(tmp_path):
+    out = run_example("char_transformer.py", "--quick", "--minutes", "0.02", "--verbose", "0",
+                      "--out", str(tmp_path))
+    seconds = [float(part.split(" s of training")[0].split()[-1])
+               for part in out.split(" parameters, ")[1:]]
+    assert len(seconds) == 2 and all(1 <= s <= 5 for s in seconds)
+
+
+def test_char_transformer_repeats_under_a_seed(tmp_path):
+    runs = [run_example("char_transformer.py", "--quick", "--epochs", "1", "--verbose", "0",
+                        "--out", str(tmp_path)) for _ in range(2)]
+    first, second = ([line for line in out.splitlines() if "s of training" not in line]
+                     for out in runs)
+    assert first == second
+    assert bits_per_char(runs[0]) == bits_per_char(runs[1])
+
+
+def test_which_module_beats_the_majority_class(tmp_path):
+    out = run_example("which_module.py", "--train-size", "2000", "--epochs", "3",
+                      "--verbose", "0", "--out", str(tmp_path))
+    accuracy, baseline = (float(out.split(label)[1].split("%")[0])
+                          for label in ("test accuracy: ", "baseline "))
+    assert accuracy > baseline + 15
+    assert (tmp_path / "curves.png").read_bytes()[:8] == PNG
+    assert (tmp_path / "model.zen").exists()
