@@ -8,7 +8,12 @@ with a warm-up then a cosine decay of the learning rate. Trains on the 60,000
 training images, reports the test accuracy, saves the model and writes the
 training curves (validation = the 10,000 test images).
 
+With --distributed it trains on every process of an MPI job (see
+examples/mnist_mlp.py and docs/distributed.md); --batch-size stays the
+global batch, and --sync-bn normalises with the whole global batch.
+
 Run: python examples/mnist_resnet.py [--epochs 12] [--out runs/mnist_resnet]
+     mpiexec -n 2 python examples/mnist_resnet.py --distributed
 """
 import argparse
 import time
@@ -57,7 +62,19 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/mnist_resnet"))
     parser.add_argument("--verbose", type=int, default=1)
+    parser.add_argument("--distributed", action="store_true",
+                        help="data-parallel over the processes of mpiexec (needs zen[mpi])")
+    parser.add_argument("--sync-bn", action="store_true",
+                        help="with --distributed: batch statistics over every process")
     args = parser.parse_args()
+    distribute, processes, main_process = None, 1, True
+    if args.distributed:
+        import zen.distributed as dist
+        distribute = dist.DataParallel(sync_batchnorm=args.sync_bn)
+        processes, main_process = dist.size(), dist.is_main()
+        if args.batch_size % processes:
+            parser.error(f"--batch-size {args.batch_size} must be a multiple of the "
+                         f"{processes} processes")
 
     zen.set_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = mnist.load_data()
@@ -74,9 +91,13 @@ def main():
                   loss=nn.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     start = time.perf_counter()
-    history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
-                        validation_data=(x_test, y_test), verbose=args.verbose)
+    history = model.fit(x_train, y_train, epochs=args.epochs,
+                        batch_size=args.batch_size // processes,  # per process
+                        validation_data=(x_test, y_test), verbose=args.verbose,
+                        distribute=distribute)
     seconds = time.perf_counter() - start
+    if not main_process:  # the others hold the same model: rank 0 reports and saves
+        return
     model.summary()
 
     result = model.evaluate(x_test, y_test, batch_size=500)

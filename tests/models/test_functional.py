@@ -142,7 +142,7 @@ def shared_model():
     zen.set_seed(0)
     a, b = Input((4,), name="a"), Input((4,), name="b")
     shared = Dense(3, name="shared")
-    return Model([a, b], Subtract()([shared(a), shared(b)])), shared
+    return Model([a, b], Subtract(name="subtract")([shared(a), shared(b)])), shared
 
 
 def test_a_layer_called_twice_shares_its_weights_counted_once():

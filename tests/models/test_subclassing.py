@@ -153,7 +153,9 @@ def summary_rows(model):
     text = "\n".join(lines)
     rows = [line.split() for line in text.splitlines()
             if line.split() and line.split()[0].startswith(("dense", "dropout"))]
-    return [(row[1], row[-1]) for row in rows], text.splitlines()[-5:]
+    totals = [line for line in text.splitlines() if line.endswith(tuple("0123456789"))
+              and "params" in line]  # the rules' widths follow the names: left out
+    return [(row[1], row[-1]) for row in rows], totals
 
 
 def test_summary_lists_the_same_layers_and_totals_as_sequential():
@@ -162,7 +164,7 @@ def test_summary_lists_the_same_layers_and_totals_as_sequential():
     assert summary_rows(model) == summary_rows(reference)
     rows, totals = summary_rows(model)
     assert rows == [("(Dense)", "40"), ("(Dropout)", "0"), ("(Dense)", "18")]
-    assert totals[1:4] == ["Total params: 58", "Trainable params: 58",
+    assert totals == ["Total params: 58", "Trainable params: 58",
                            "Non-trainable params: 0"]
 
 

@@ -11,18 +11,32 @@ the classic closed form of the gradient (Ioffe & Szegedy, 2015):
     d_x     = gamma / sqrt(var + eps) * (g - d_beta / m - x_hat * d_gamma / m)
 
 with sums over the m values of each channel (every axis but the last).
+
+Synchronised batch norm (data-parallel training, zen.distributed) takes the
+statistics over the batches of every process: `replicas` is then an object
+with `sum(array)`, the element-wise sum of an array over the processes, and
+`weight`, this process's share of the global loss. The forward sums the
+channel sums and counts, then the centred squares; the backward sums
+d_beta and d_gamma (each process's weighted by its share) before the d_x
+formula, with m the global count.
 """
 from ..backend import xp
 from .tensor import Function
 
 
-def channel_moments(x):
+def channel_moments(x, replicas=None):
     """Mean and biased variance of each channel (the last axis) of array x,
-    over all the other axes."""
+    over all the other axes (and over every process's x, with `replicas`)."""
     rows = x.reshape(-1, x.shape[-1])
-    mean = rows.mean(axis=0)
+    if replicas is None:
+        mean = rows.mean(axis=0)
+        centred = rows - mean
+        return mean, xp.einsum("ij,ij->j", centred, centred) / len(rows)
+    sums = replicas.sum(xp.append(rows.sum(axis=0), len(rows)).astype(x.dtype))
+    count = sums[-1]
+    mean = sums[:-1] / count
     centred = rows - mean
-    return mean, xp.einsum("ij,ij->j", centred, centred) / len(rows)
+    return mean, replicas.sum(xp.einsum("ij,ij->j", centred, centred)) / count
 
 
 class BatchNormalize(Function):
@@ -30,8 +44,9 @@ class BatchNormalize(Function):
     where `mean` and `var` are x's own channel statistics (from
     `channel_moments`), so the gradient flows through them too."""
 
-    def __init__(self, mean, var, epsilon):
+    def __init__(self, mean, var, epsilon, replicas=None):
         self.mean, self.var, self.epsilon = mean, var, epsilon
+        self.replicas = replicas
 
     def forward(self, x, gamma, beta):
         self.inv_std = 1.0 / xp.sqrt(self.var + self.epsilon)
@@ -48,17 +63,26 @@ class BatchNormalize(Function):
         m = len(rows)
         d_beta = rows.sum(axis=0)
         d_gamma = xp.einsum("ij,ij->j", rows, x_hat)
+        total_beta, total_gamma = d_beta, d_gamma
+        if self.replicas is not None:  # the sums over every process, in this one's scale
+            weight = self.replicas.weight
+            sums = self.replicas.sum(xp.concatenate([d_beta * weight, d_gamma * weight,
+                                                     xp.asarray([m], g.dtype)]))
+            total_beta, total_gamma, m = sums[:channels] / weight, \
+                sums[channels:-1] / weight, sums[-1]
         d_x = None
         if self.needs_grad[0]:
-            d_x = x_hat * (-d_gamma / m)
+            d_x = x_hat * (-total_gamma / m)
             d_x += rows
-            d_x -= d_beta / m
+            d_x -= total_beta / m
             d_x *= self.gamma * self.inv_std
             d_x = d_x.reshape(g.shape)
         return d_x, d_gamma.astype(g.dtype, copy=False), d_beta
 
 
-def batch_normalize(x, gamma, beta, mean, var, epsilon):
+def batch_normalize(x, gamma, beta, mean, var, epsilon, replicas=None):
     """Normalise x (channels last) with its own batch statistics `mean`,
-    `var` (arrays from `channel_moments(x.value)`), then scale and shift."""
-    return BatchNormalize.apply(x, gamma, beta, mean=mean, var=var, epsilon=epsilon)
+    `var` (arrays from `channel_moments(x.value, replicas)`), then scale and
+    shift."""
+    return BatchNormalize.apply(x, gamma, beta, mean=mean, var=var, epsilon=epsilon,
+                                replicas=replicas)

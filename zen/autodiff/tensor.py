@@ -16,6 +16,7 @@ from .switch import Switch
 
 _ids = itertools.count()
 grad_mode = Switch(True)  # off inside no_grad(): ops record no graph
+_final_hooks = {}  # Tensor.id -> hook(tensor), see on_gradient_final
 
 
 def no_grad():
@@ -32,6 +33,23 @@ def no_grad():
 def is_grad_enabled() -> bool:
     """Whether ops record the graph right now (False inside `no_grad`)."""
     return grad_mode.on
+
+
+def on_gradient_final(tensor, hook):
+    """Call `hook(tensor)` in every backward pass as soon as the gradient of
+    `tensor`, a leaf (a weight), is final for that pass: right after the
+    last op that uses it has run its backward, which for the weights of the
+    last layers is long before the pass ends. Data-parallel training starts
+    sending a gradient there (zen.distributed). Returns a function that
+    removes the hook.
+
+    Example:
+        remove = on_gradient_final(w, lambda t: print("ready", t.shape))
+        loss.backward()           # prints while the pass is still running
+        remove()
+    """
+    _final_hooks[tensor.id] = hook
+    return lambda: _final_hooks.pop(tensor.id, None)
 
 
 class Function:
@@ -164,6 +182,7 @@ class Tensor:
         grads = {id(self): seed}
         owned = set()  # keys of gradient buffers this pass allocated: safe to add into
         check = anomaly.mode.on
+        last_uses = _last_uses(order) if _final_hooks else {}
         for node in reversed(order):
             grad = grads.pop(id(node), None)
             fn = node._ctx
@@ -171,9 +190,10 @@ class Tensor:
                 node._ctx = None if fn is None else _RELEASED
             if grad is None:
                 continue
-            node.gradient = grad if node.gradient is None else node.gradient + grad
             if fn is None:
+                _finish_leaf(node, grad)
                 continue
+            node.gradient = grad if node.gradient is None else node.gradient + grad
             input_grads = fn.backward(grad)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
@@ -182,6 +202,10 @@ class Tensor:
             for x, gx, needed in zip(fn.inputs, input_grads, fn.needs_grad):
                 if needed and gx is not None:
                     _accumulate(grads, owned, x, gx, fn)
+            for leaf in last_uses.get(id(node), ()):  # node was the last op to use them
+                leaf_grad = grads.pop(id(leaf), None)
+                if leaf_grad is not None:
+                    _finish_leaf(leaf, leaf_grad)
 
     backward = get_gradients
 
@@ -328,6 +352,29 @@ def _match(gradient, tensor, fn):
     if gradient.dtype != tensor.value.dtype:
         gradient = gradient.astype(tensor.value.dtype)
     return gradient
+
+
+def _finish_leaf(leaf, grad):
+    """Add a leaf's gradient of this pass, then tell its hook it is final."""
+    leaf.gradient = grad if leaf.gradient is None else leaf.gradient + grad
+    hook = _final_hooks.get(leaf.id) if _final_hooks else None
+    if hook is not None:
+        hook(leaf)
+
+
+def _last_uses(order):
+    """{id(op output): [hooked leaves]}: where each leaf with a final-gradient
+    hook gets its last gradient contribution. The reverse pass runs the ops
+    from the end of `order`, so a leaf's last user is its first in `order`."""
+    uses, placed = {}, set()
+    for node in order:
+        if node._ctx is None:
+            continue
+        for x in node._ctx.inputs:
+            if x._ctx is None and x.id in _final_hooks and id(x) not in placed:
+                placed.add(id(x))
+                uses.setdefault(id(node), []).append(x)
+    return uses
 
 
 def _topological_order(root):

@@ -191,13 +191,14 @@ class Model(Layer):
                          loss_weights=loss_weights)
 
     def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
-            shuffle=True, callbacks=None, verbose=1, initial_epoch=0):
+            shuffle=True, callbacks=None, verbose=1, initial_epoch=0, distribute=None):
         """Train in training mode on arrays; returns a `History`
         (see `zen.models.training.fit`)."""
         return training.fit(self, x, y, epochs=epochs, batch_size=batch_size,
                             validation_split=validation_split,
                             validation_data=validation_data, shuffle=shuffle,
-                            callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch)
+                            callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch,
+                            distribute=distribute)
 
     def train_on_batch(self, x, y, return_dict: bool = False):
         """One optimisation step on one batch; returns its loss (and metrics)."""

@@ -69,7 +69,7 @@ def compile(model, optimizer, loss, metrics=None, loss_weights=None) -> None:
 
 def fit(model, x, y, epochs: int = 1, batch_size: int = 32, validation_split: float = 0.0,
         validation_data=None, shuffle: bool = True, callbacks=None, verbose=1,
-        initial_epoch: int = 0):
+        initial_epoch: int = 0, distribute=None):
     """Train `model` on arrays; returns a History.
 
     Args:
@@ -85,6 +85,9 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, validation_split: fl
         callbacks: a list of Callbacks.
         verbose: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
         initial_epoch: the epoch to start at (to resume a run).
+        distribute: train on several processes, e.g.
+            `zen.distributed.DataParallel()` (default None: this one only);
+            `batch_size` is then per process.
 
     Raises:
         TypeError: `x` or `y` (or the validation data) is not numeric.
@@ -113,7 +116,8 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, validation_split: fl
     if validation is not None:
         val_loader = DataLoader(ModelData(*validation, val_keys), _batch_size(batch_size))
     return trainer.fit(loader, epochs=epochs, val_loader=val_loader, verbose=verbose,
-                       initial_epoch=initial_epoch, callbacks=callbacks)
+                       initial_epoch=initial_epoch, callbacks=callbacks,
+                       distribute=distribute)
 
 
 def train_on_batch(model, x, y, return_dict: bool = False):

@@ -44,10 +44,17 @@ class BatchNorm(Layer):
     shape. Weights: gamma, beta (trainable), moving_mean, moving_variance
     (not trainable, but saved with the others), each (channels,).
 
+    `replicas` (default None) is set by data-parallel training with
+    synchronised statistics (zen.distributed.DataParallel(sync_batchnorm=True)):
+    a channels-last BatchNorm then normalises with the statistics of the
+    batches of all processes (see zen.autodiff.normalization).
+
     Example:
         bn = BatchNorm()
         y = bn(np.random.randn(32, 28, 28, 16))        # per-channel statistics
     """
+
+    replicas = None
 
     def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, axis: int = -1,
                  name: str = None):
@@ -87,10 +94,10 @@ class BatchNorm(Layer):
         shape[self._axis] = -1  # (1, ..., channels, ..., 1): broadcasts over the rest
         gamma, beta = self.gamma.reshape(shape), self.beta.reshape(shape)
         if self.training and self._axis == x.ndim - 1:  # channels last: one fused op
-            mean, variance = normalization.channel_moments(x.value)
+            mean, variance = normalization.channel_moments(x.value, self.replicas)
             self._update_moving(mean, variance)
             return normalization.batch_normalize(x, self.gamma, self.beta, mean, variance,
-                                                 self.epsilon)
+                                                 self.epsilon, self.replicas)
         if self.training:
             axes = tuple(i for i in range(x.ndim) if i != self._axis)
             mean, centred, variance = _moments(x, axes)

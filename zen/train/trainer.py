@@ -12,6 +12,7 @@ loss, backward pass, optimiser update, gradients reset. Logs are plain
 dicts of Python floats: "loss" and each metric as means over the samples
 seen (each batch mean weighted by the batch size), and "val_" versions.
 """
+from contextlib import nullcontext
 from numbers import Integral
 
 import numpy as np
@@ -45,6 +46,8 @@ class Trainer:
         callbacks: Callbacks used by every `fit` (default none).
         loss_weights: the weight of each output's loss in the total (a
             number, a list or a dict by output name; default 1 each).
+        distribute: how `fit` trains on several processes, e.g.
+            `zen.distributed.DataParallel()` (default None: this process only).
 
     Batches are (x, y): x one array or a list/dict of arrays (one per model
     input), y one array or a list/dict (one per output).
@@ -56,7 +59,8 @@ class Trainer:
         history.history["val_accuracy"]
     """
 
-    def __init__(self, model, loss, optimizer, metrics=None, callbacks=None, loss_weights=None):
+    def __init__(self, model, loss, optimizer, metrics=None, callbacks=None, loss_weights=None,
+                 distribute=None):
         if not callable(model):
             raise TypeError(f"Received an invalid value for `model`, expected a callable "
                             f"model such as Sequential. Received: {model!r}")
@@ -69,6 +73,8 @@ class Trainer:
         self.history = None
         self.initial_epoch = 0      # the running fit's first epoch (see fit)
         self.train_loader = None    # the running fit's train loader
+        self.distribute = distribute
+        self._distribute = None     # the running fit's (see train_step)
 
     # ----- the compiled loss and metrics ------------------------------------------------
     @property
@@ -127,7 +133,7 @@ class Trainer:
 
     # ----- fit --------------------------------------------------------------------
     def fit(self, train_loader, epochs: int = 1, val_loader=None, verbose=1,
-            initial_epoch: int = 0, callbacks=None) -> History:
+            initial_epoch: int = 0, callbacks=None, distribute=None) -> History:
         """Train for epochs `initial_epoch .. epochs - 1` and return the History.
 
         Args:
@@ -141,6 +147,8 @@ class Trainer:
                 callback may move it in `on_train_begin` (BackupAndRestore
                 does, setting `trainer.initial_epoch`).
             callbacks: more Callbacks for this call only.
+            distribute: for this call instead of the Trainer's `distribute`
+                (see zen.distributed.DataParallel).
 
         During the call `trainer.train_loader` is `train_loader` (a
         BackupAndRestore saves and restores its generator state).
@@ -155,6 +163,10 @@ class Trainer:
         hooks = _ordered(self.callbacks + _callback_list(callbacks, "callbacks"), self.history)
         if verbose:
             hooks.append(ProgressLogger(verbose))
+        distribute = self.distribute if distribute is None else distribute
+        if distribute is not None:  # shard the data, start from rank 0's state
+            train_loader, val_loader, hooks = distribute.prepare(
+                self, train_loader, val_loader, hooks)
         params = {"epochs": epochs, "steps": _length(train_loader), "verbose": verbose,
                   "initial_epoch": initial_epoch}
         for hook in hooks:
@@ -162,11 +174,14 @@ class Trainer:
             hook.set_params(params)
         self.stop_training = False
         self.initial_epoch, self.train_loader = initial_epoch, train_loader
+        self._distribute = distribute
+        running = distribute.running() if distribute is not None else nullcontext()
         try:
-            with modes_restored(self.model):
+            with modes_restored(self.model), running:
                 self._loop(hooks, train_loader, val_loader, epochs)
         finally:
             self.train_loader = None  # do not keep the data alive after fit
+            self._distribute = None
         return self.history
 
     def _loop(self, hooks, train_loader, val_loader, epochs):
@@ -208,6 +223,8 @@ class Trainer:
         loss, logs = self.objective(preds, targets)
         params = self.model.parameters()  # after the call: the first call builds them
         loss.backward()
+        if self._distribute is not None:  # average the gradients over the processes
+            self._distribute.synchronize(params)
         self.optimizer.step(params)
         self.optimizer.zero_grad(params)
         return logs, [_values(pred) for pred in preds]
