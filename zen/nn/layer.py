@@ -76,7 +76,9 @@ class Layer:
         raise NotImplementedError(f"{type(self).__name__} must define call (subclass hook)")
 
     def __call__(self, x, *args, **kwargs):
-        if symbolic.any_symbolic((x, args, kwargs)):
+        if isinstance(x, symbolic.SymbolicTensor) or (
+                (args or kwargs or isinstance(x, (list, tuple, dict)))
+                and symbolic.any_symbolic((x, args, kwargs))):
             return self._call_symbolic((x, *args), kwargs)
         shape = _shape_of(x)
         if not self.built:
