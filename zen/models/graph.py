@@ -251,10 +251,11 @@ def _check_shape(shape):
 
 def _check_dtype(dtype):
     try:
-        dtype = np.dtype(dtype)
+        kind = np.dtype(dtype)
     except TypeError:
-        dtype = None
-    if dtype is None or dtype.kind not in "fiu":
+        kind = None
+    if kind is None or kind.kind not in "fiu":
         raise ValueError(f"Received an invalid value for `dtype` of Input, expected a float "
-                         f"or integer type such as 'float32' or 'int32'")
-    return dtype.name
+                         f"or integer type such as 'float32' or 'int32'. Received: "
+                         f"dtype={dtype!r}")
+    return kind.name

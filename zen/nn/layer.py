@@ -97,7 +97,8 @@ class Layer:
         so every layer reports its true output shape and builds its weights
         as a first call on data would."""
         was_built = self.built
-        probes = [self._run_on_placeholders(args, kwargs, size) for size in _free_sizes(args, kwargs)]
+        probes = [self._run_on_placeholders(args, kwargs, size)
+                  for size in _free_sizes(args, kwargs)]
         flat = [symbolic.flatten(p) for p in probes]
         leaves = iter(range(len(flat[0])))
 
