@@ -22,9 +22,13 @@ def glorot_uniform(rng, shape):
 
 
 def orthogonal(rng, shape):
-    """An orthogonal matrix (QR of a Gaussian one), Keras's recurrent default."""
-    q, r = np.linalg.qr(rng.normal(size=shape))
-    return (q * np.sign(np.diag(r))).astype(F32)
+    """An orthogonal matrix (QR of a Gaussian one), Keras's recurrent default;
+    a wide one (rows < columns, e.g. an LSTM's (units, 4 units)) has
+    orthonormal rows, as Keras makes it (QR of the transpose)."""
+    rows, cols = shape
+    q, r = np.linalg.qr(rng.normal(size=(max(rows, cols), min(rows, cols))))
+    q = q * np.sign(np.diag(r))
+    return (q.T if rows < cols else q).astype(F32)
 
 
 def zeros(shape):
