@@ -76,3 +76,24 @@ def test_which_module_beats_the_majority_class(tmp_path):
     assert accuracy > baseline + 15
     assert (tmp_path / "curves.png").read_bytes()[:8] == PNG
     assert (tmp_path / "model.zen").exists()
+
+
+def test_mnist_resnet_learns_on_a_slice_of_mnist(tmp_path):
+    out = run_example("mnist_resnet.py", "--epochs", "2", "--train-size", "1024",
+                      "--verbose", "2", "--out", str(tmp_path), timeout=300)
+    losses = [float(line.split(" - loss: ")[1].split()[0])
+              for line in out.splitlines() if line.startswith("Epoch ")]
+    assert len(losses) == 2 and losses[1] < 0.8 * losses[0]   # it learns
+    assert "test accuracy:" in out
+    assert (tmp_path / "curves.png").read_bytes()[:8] == PNG
+    assert zen.load_model(tmp_path / "model.zen").count_params() > 60_000
+
+
+def test_two_headed_reports_both_outputs(tmp_path):
+    out = run_example("two_headed.py", "--epochs", "1", "--verbose", "0",
+                      "--out", str(tmp_path), timeout=300)
+    assert "digit_loss, sum_loss, digit_accuracy, sum_accuracy" in out
+    digit = float(out.split("digit accuracy ")[1].split("%")[0])
+    total = float(out.split("sum accuracy ")[1].split("%")[0])
+    assert digit > 90 and total > 75
+    assert (tmp_path / "curves.png").read_bytes()[:8] == PNG
