@@ -16,16 +16,21 @@ How a figure is made (see README.md):
   /proc/stat; a window above `--max-foreign-load` is refused and retried, and
   a round with a refused window is dropped for all versions. Medians and
   ratios come from clean rounds only.
+- In the versions that run on numpy's BLAS (`BLAS_TIMED`), a preloaded shim
+  (blas_time.py) also counts the wall time spent inside BLAS calls.
 """
+import contextlib
 import importlib
 import multiprocessing
 import statistics
 import time
 import traceback
 
+from blas_time import NotMeasured, attach, preloaded
 from machine import Window, memory_mib
 
 VERSIONS = ("zen", "numpy", "torch")
+BLAS_TIMED = ("zen", "numpy")  # torch's MKL/oneDNN is linked into libtorch, out of the shim's reach
 
 
 class Unavailable(Exception):
@@ -97,29 +102,44 @@ def build(module, version, weights, x, y, torch_threads=2):
 
 
 # ----- the worker process ------------------------------------------------------------
-def _serve(conn, module_name, version, seed, torch_threads):
+def _serve(conn, module_name, version, seed, torch_threads, blas_library):
     """Worker main loop: build one version, then answer commands until "stop".
-    Replies are ("ok", payload), ("unavailable", why) or ("error", traceback)."""
+    Replies are ("ok", payload), ("unavailable", why) or ("error", traceback).
+    `blas_library` is the preloaded BLAS-time shim, or None."""
     try:
         start = memory_mib()
         module = importlib.import_module(module_name)
         x, y = module.make_data(seed)
         trainee = build(module, version, module.initial_weights(seed), x, y, torch_threads)
-        conn.send(("ok", {"start": start["rss"], "ready": memory_mib()["rss"]}))
+        ready = {"start": start["rss"], "ready": memory_mib()["rss"]}
+        blas = _blas_clock(blas_library, ready)
+        conn.send(("ok", ready))
     except Unavailable as why:
         conn.send(("unavailable", str(why)))
         return
     except Exception:  # noqa: BLE001 - reported to the parent, which prints it
         conn.send(("error", traceback.format_exc()))
         return
+    commands = {**_COMMANDS, "time": lambda trainee, steps: _timed(trainee, steps, blas)}
     while True:
         command, arg = conn.recv()
         if command == "stop":
             return
         try:
-            conn.send(("ok", _COMMANDS[command](trainee, arg)))
+            conn.send(("ok", commands[command](trainee, arg)))
         except Exception:  # noqa: BLE001
             conn.send(("error", traceback.format_exc()))
+
+
+def _blas_clock(library, ready):
+    """The shim's clock, or None with the reason in ready["blas_missing"]."""
+    if library is None:
+        return None
+    try:
+        return attach(library)
+    except NotMeasured as why:
+        ready["blas_missing"] = str(why)
+        return None
 
 
 def _warmup(trainee, steps):
@@ -137,14 +157,22 @@ def _calibrate(trainee, seconds):
     return (time.perf_counter() - start) / steps
 
 
-def _timed(trainee, steps):
+def _timed(trainee, steps, blas=None):
+    """One window of `steps` steps: its seconds, foreign load and memory, and
+    with a BLAS clock the share of the window spent in BLAS calls."""
+    if blas is not None:
+        seconds, calls = blas.seconds(), blas.calls()
     with Window() as window:
         for _ in range(steps):
             trainee.step()
-    return {"seconds": window.seconds, "foreign": window.foreign_cores, **memory_mib()}
+    figures = {"seconds": window.seconds, "foreign": window.foreign_cores, **memory_mib()}
+    if blas is not None:
+        figures.update(blas=(blas.seconds() - seconds) / window.seconds,
+                       blas_calls=(blas.calls() - calls) / steps)
+    return figures
 
 
-_COMMANDS = {"warmup": _warmup, "calibrate": _calibrate, "time": _timed,
+_COMMANDS = {"warmup": _warmup, "calibrate": _calibrate,
              "memory": lambda trainee, _: memory_mib()}
 
 
@@ -158,11 +186,13 @@ class Worker:
     def __init__(self, module_name, version, options):
         ctx = multiprocessing.get_context("spawn")  # a clean process: no inherited memory
         self.conn, child = ctx.Pipe()
+        blas_library = options.blas_library if version in BLAS_TIMED else None
         self.process = ctx.Process(target=_serve, daemon=True,
                                    args=(child, module_name, version, options.seed,
-                                         options.torch_threads))
+                                         options.torch_threads, blas_library))
         self.version = version
-        self.process.start()
+        with preloaded(blas_library) if blas_library else contextlib.nullcontext():
+            self.process.start()
         child.close()
 
     def reply(self):
@@ -217,9 +247,11 @@ def _start(workers, result, options, log):
     """Build, warm up and calibrate each version; returns the workers that run."""
     active = {}
     for version, worker in workers.items():
-        entry = result["versions"][version] = {"status": "ok", "times": []}
+        entry = result["versions"][version] = {"status": "ok", "times": [], "blas": []}
         try:
             entry["memory"] = worker.reply()
+            entry["blas_missing"] = (entry["memory"].pop("blas_missing", None)
+                                     or _blas_not_preloaded(version, options))
             entry["memory"]["warm"] = worker.ask("warmup", options.warmup)["rss"]
             per_step = worker.ask("calibrate", min(options.window / 4, 0.5))
         except Unavailable as why:
@@ -236,25 +268,38 @@ def _start(workers, result, options, log):
     return active
 
 
+def _blas_not_preloaded(version, options):
+    """Why a version's worker has no BLAS clock (None when it has one)."""
+    if version not in BLAS_TIMED:
+        return f"not measured for {version} (its BLAS is linked into the framework)"
+    return options.blas_missing
+
+
 def _rounds(active, result, options, log):
     """Alternate the versions, round after round; keep clean rounds only."""
     for number in range(1, options.rounds + 1):
-        times = {}
+        windows = {}
         for version, worker in active.items():
             entry = result["versions"][version]
             window = _clean_window(worker, entry["steps"], options, result["refused"],
                                    log, f"round {number}/{options.rounds} {version}")
             if window is None:
                 break
-            times[version] = window["seconds"] / entry["steps"]
-        if len(times) < len(active):
+            windows[version] = window
+        if len(windows) < len(active):
             log(f"  round {number}/{options.rounds}: dropped (a window stayed loaded)")
             continue
         result["clean"] += 1
-        for version, seconds in times.items():
-            result["versions"][version]["times"].append(seconds)
-        log(f"  round {number}/{options.rounds}: " +
-            "  ".join(f"{v} {s * 1e3:.3f} ms" for v, s in times.items()))
+        figures = []
+        for version, window in windows.items():
+            entry = result["versions"][version]
+            entry["times"].append(window["seconds"] / entry["steps"])
+            figures.append(f"{version} {entry['times'][-1] * 1e3:.3f} ms")
+            if "blas" in window:
+                entry["blas"].append(window["blas"])
+                entry["blas_calls_per_step"] = window["blas_calls"]
+                figures[-1] += f" ({window['blas']:.0%} in BLAS)"
+        log(f"  round {number}/{options.rounds}: " + "  ".join(figures))
 
 
 def _clean_window(worker, steps, options, refused, log, label):
@@ -275,3 +320,8 @@ def _clean_window(worker, steps, options, refused, log, label):
 
 def median_ms(entry):
     return statistics.median(entry["times"]) * 1e3 if entry.get("times") else None
+
+
+def median_blas_share(entry):
+    """Median over the clean rounds of (seconds in BLAS calls / window seconds)."""
+    return statistics.median(entry["blas"]) if entry.get("blas") else None

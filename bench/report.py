@@ -7,7 +7,7 @@ import statistics
 
 import numpy as np
 
-from common import VERSIONS, Unavailable, build, median_ms
+from common import BLAS_TIMED, VERSIONS, Unavailable, build, median_blas_share, median_ms
 from machine import cpu_count, openblas_runtime
 
 OPENBLAS_TUNING = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -22,6 +22,9 @@ def header(options, unset):
              + f"; OpenBLAS runs its {openblas_runtime()}"]
     if unset:
         lines.append("  (--unset-openblas-env: re-executed without " + ", ".join(unset) + ")")
+    lines.append(f"BLAS time: {options.blas_library} preloaded into the "
+                 f"{'/'.join(BLAS_TIMED)} workers" if options.blas_library
+                 else f"BLAS time: n/a ({options.blas_missing})")
     if "torch" in options.versions:
         lines.append(f"torch.set_num_threads({options.torch_threads})")
     lines.append(f"each version in its own process; {options.rounds} rounds alternating "
@@ -63,13 +66,26 @@ def _peak(result):
     return "/".join(peaks)
 
 
+def _blas_shares(result):
+    """Median % of the step's wall time inside BLAS calls, per BLAS_TIMED version."""
+    shares = []
+    for version in BLAS_TIMED:
+        entry = result["versions"].get(version, {})
+        share = median_blas_share(entry)
+        if share is not None:
+            shares.append(f"{share * 100:.0f}")
+        else:
+            shares.append("n/a" if entry.get("blas_missing") else "-")
+    return "n/a" if set(shares) == {"n/a"} else "/".join(shares)
+
+
 def table(results):
     rows = [("workload", "zen ms", "numpy ms", "torch ms", "zen/numpy", "zen/torch",
-             "peak RSS MiB zen/np/torch", "clean rounds")]
+             "BLAS % zen/np", "peak RSS MiB zen/np/torch", "clean rounds")]
     for result in results:
         rows.append((result["title"], *(_cell(result, v) for v in VERSIONS),
-                     _ratio(result, "numpy"), _ratio(result, "torch"), _peak(result),
-                     f"{result['clean']}/{result['rounds']}"))
+                     _ratio(result, "numpy"), _ratio(result, "torch"), _blas_shares(result),
+                     _peak(result), f"{result['clean']}/{result['rounds']}"))
     return _format(rows, "median milliseconds per training step")
 
 
@@ -100,13 +116,16 @@ def _format(rows, title):
 
 
 def notes(results):
-    """One line per version that did not run, saying why."""
-    lines = []
+    """One line per version that did not run, and per reason BLAS time was
+    not measured, saying why."""
+    lines, blas = [], []
     for result in results:
         for version, entry in result["versions"].items():
             if entry["status"] != "ok":
                 lines.append(f"{result['name']} {version}: {entry['status']}: {entry['message']}")
-    return "\n".join(dict.fromkeys(lines))
+            elif entry.get("blas_missing"):
+                blas.append(f"BLAS % {version}: n/a: {entry['blas_missing']}")
+    return "\n".join(dict.fromkeys(lines + blas))
 
 
 # ----- the correctness check ---------------------------------------------------------

@@ -15,6 +15,7 @@ import json
 import os
 import sys
 
+import blas_time
 from common import VERSIONS, benchmark
 from report import OPENBLAS_TUNING, check, header, memory_table, notes, table
 
@@ -80,6 +81,14 @@ def _unset_openblas_env():
     return [k for k in os.environ.get("ZEN_BENCH_UNSET", "").split(",") if k]
 
 
+def _blas_shim():
+    """(path of the compiled BLAS-time shim, None), or (None, why not)."""
+    try:
+        return blas_time.build(), None
+    except blas_time.NotMeasured as why:
+        return None, str(why)
+
+
 def log(message):
     print(message, file=sys.stderr, flush=True)
 
@@ -96,6 +105,7 @@ def main(default_modules=None, argv=None):
                and (default_modules or n not in UNCHECKED)]
     options = parse(sys.argv[1:] if argv is None else argv, default)
     unset = _unset_openblas_env() if options.unset_openblas_env else []
+    options.blas_library, options.blas_missing = _blas_shim()
     print(header(options, unset), flush=True)
     failed, results = [], []
     for name in options.workloads:

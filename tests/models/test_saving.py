@@ -153,6 +153,10 @@ def test_corrupt_files_raise_zen_file_error(tmp_path, name):
     (lambda c: c.update(format="keras"), "format 'keras'"),
     (lambda c: c["model"]["config"]["layers"][0].update(class_name="Nope"),
      "Unknown layer class 'Nope'"),
+    (lambda c: c["model"]["config"]["layers"][0].update(class_name="Merge"),
+     "Unknown layer class 'Merge'"),  # a base class is never rebuilt
+    (lambda c: c["model"]["config"]["layers"][0].update(class_name="WeightedLayer"),
+     "Unknown layer class 'WeightedLayer'"),
     (lambda c: c["model"]["config"]["layers"][0]["config"].update(units="many"),
      "cannot rebuild the model"),
     (lambda c: c["weights"].append({"name": "x", "shape": [1]}), "weight 8"),

@@ -81,11 +81,22 @@ def _offsets(kernel, stride, out_hw):
 
 
 class Conv2D(Function):
+    """x (N, H, W, C) cross-correlated with w (kh, kw, C, F), plus an
+    optional bias b (F,), as one op.
+
+    Forward: im2col (one copy of every receptive field) and one GEMM; the
+    bias is added in place. Backward: the weight gradient is one GEMM with
+    the saved columns, the bias gradient a sum over rows, and the input
+    gradient is col2im one kernel offset at a time: per offset (i, j) one
+    GEMM g @ w[i, j]^T into a reused (N*Ho*Wo, C) buffer, then one strided
+    add into place. The (N*Ho*Wo, kh*kw*C) matrix of column gradients is
+    never built, and each add reads a contiguous buffer."""
+
     def __init__(self, stride=1, padding=0):
         self.stride = pair(stride, "stride")
         self.padding = padding
 
-    def forward(self, x, w):
+    def forward(self, x, w, *bias):
         if x.ndim != 4 or w.ndim != 4 or x.shape[3] != w.shape[2]:
             raise ValueError(f"conv2d expects x (N, H, W, C) and w (kh, kw, C, filters) "
                              f"with the same C; received x {x.shape} and w {w.shape}")
@@ -97,41 +108,32 @@ class Conv2D(Function):
         self.out_hw = _output_size(x.shape[1:3], kernel, self.stride, "conv2d")
         cols = _windows(x, kernel, self.stride, self.out_hw).reshape(-1, w[..., 0].size)
         self.w = w
-        self.cols = cols if len(self.needs_grad) > 1 and self.needs_grad[1] else None
+        self.cols = cols if self.needs_grad and self.needs_grad[1] else None
         out = cols @ w.reshape(-1, w.shape[3])
+        if bias:
+            if bias[0].shape != (w.shape[3],):
+                raise ValueError(f"conv2d expects a bias of shape ({w.shape[3]},), one per "
+                                 f"filter; received {bias[0].shape}")
+            out += bias[0]  # in place: `out` is new
         return out.reshape(x.shape[0], *self.out_hw, w.shape[3])
 
     def backward(self, g):
-        w = self.w
-        g2 = g.reshape(-1, w.shape[3])
-        gw = (self.cols.T @ g2).reshape(w.shape) if self.needs_grad[1] else None
-        gx = None
-        if self.needs_grad[0]:
-            gx = self._input_gradient(g, w) if self.stride == (1, 1) else self._col2im(g2, w)
-        return gx, gw
+        w, needs = self.w, self.needs_grad
+        rows = g.reshape(-1, w.shape[3])
+        gx = self._input_gradient(rows, w) if needs[0] else None
+        gw = (self.cols.T @ rows).reshape(w.shape) if needs[1] else None
+        if len(needs) == 2:
+            return gx, gw
+        return gx, gw, rows.sum(axis=0) if needs[2] else None
 
-    def _input_gradient(self, g, w):
-        """With stride 1 the input gradient is itself a convolution: of the
-        output gradient, padded by the kernel size less one, with the kernel
-        turned half a turn and its channel axes swapped. Only the windows
-        that land on the unpadded input are computed (one im2col, one GEMM)."""
-        (kh, kw), (top, _), (left, _) = w.shape[:2], *self.pads
-        height, width = self.padded_shape[1] - sum(self.pads[0]), \
-            self.padded_shape[2] - sum(self.pads[1])
-        padded = xp.pad(g, ((0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1), (0, 0)))
-        padded = padded[:, top:top + height + kh - 1, left:left + width + kw - 1]
-        cols = _windows(padded, (kh, kw), (1, 1), (height, width)).reshape(-1, kh * kw * g.shape[3])
-        turned = w[::-1, ::-1].transpose(0, 1, 3, 2).reshape(-1, w.shape[2])
-        return (cols @ turned).reshape(g.shape[0], height, width, w.shape[2])
-
-    def _col2im(self, g2, w):
-        """The input gradient of a strided convolution: the columns' gradient,
-        added back into place one kernel offset at a time."""
-        gcols = (g2 @ w.reshape(-1, w.shape[3]).T).reshape(
-            self.padded_shape[0], *self.out_hw, *w.shape[:3])
+    def _input_gradient(self, rows, w):
+        """col2im, one kernel offset at a time (see the class docstring)."""
         padded = xp.zeros(self.padded_shape, self.dtype)
-        for i, j, rows, columns in _offsets(w.shape[:2], self.stride, self.out_hw):
-            padded[:, rows, columns, :] += gcols[:, :, :, i, j, :]
+        patch = xp.empty((len(rows), w.shape[2]), self.dtype)
+        patch_4d = patch.reshape(self.padded_shape[0], *self.out_hw, w.shape[2])
+        for i, j, in_rows, in_columns in _offsets(w.shape[:2], self.stride, self.out_hw):
+            xp.matmul(rows, w[i, j].T, out=patch)
+            padded[:, in_rows, in_columns, :] += patch_4d
         (top, bottom), (left, right) = self.pads
         return padded[:, top:padded.shape[1] - bottom, left:padded.shape[2] - right, :]
 
@@ -155,19 +157,27 @@ class MaxPool2D(_Pool):
 
     def forward(self, x):
         windows = [x[:, rows, columns, :] for _, _, rows, columns in self._check(x)]
-        out = windows[0].copy()
-        for window in windows[1:]:
+        out = windows[0].copy() if len(windows) == 1 else xp.maximum(windows[0], windows[1])
+        for window in windows[2:]:
             xp.maximum(out, window, out=out)
         self.x, self.out = x, out
         return out
 
     def backward(self, g):
+        """Each window's gradient goes to its first maximum: `unclaimed` marks
+        the windows whose maximum is not found yet, so a later tie gets
+        nothing. Non-overlapping windows write their share straight into place."""
         grad = xp.zeros(self.shape, self.dtype)
-        remaining = g.copy()  # what the windows' first maxima have not taken yet
+        unclaimed = xp.ones(g.shape, bool)
+        disjoint = all(s >= k for s, k in zip(self.stride, self.size))
         for _, _, rows, columns in _offsets(self.size, self.stride, self.out_hw):
-            taken = remaining * (self.x[:, rows, columns, :] == self.out)
-            grad[:, rows, columns, :] += taken
-            remaining -= taken  # exact: a later tie finds nothing left
+            first = self.x[:, rows, columns, :] == self.out
+            first &= unclaimed
+            unclaimed ^= first
+            if disjoint:
+                xp.multiply(g, first, out=grad[:, rows, columns, :])
+            else:
+                grad[:, rows, columns, :] += g * first
         return grad
 
 
@@ -254,8 +264,8 @@ class UpSample2D(Function):
 
 def conv2d(x, w, b=None, stride=1, padding=0):
     """Cross-correlate x (N, H, W, C) with w (kh, kw, C, filters), then add b."""
-    out = Conv2D.apply(x, w, stride=stride, padding=padding)
-    return out if b is None else out + b
+    inputs = (x, w) if b is None else (x, w, b)
+    return Conv2D.apply(*inputs, stride=stride, padding=padding)
 
 
 def conv2d_transpose(x, w, b=None, stride=1, padding="valid"):

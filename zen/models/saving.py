@@ -175,7 +175,7 @@ def _rebuild(config, path):
         model = serialization.deserialize(spec)
         if config.get("input_shape") and not model.built:
             _build(model, config["input_shape"])
-    except (*REBUILD_ERRORS, NotImplementedError) as error:  # e.g. a base class such as Merge
+    except REBUILD_ERRORS as error:
         raise ZenFileError(f"{path!r}: cannot rebuild the model from its config: "
                            f"{type(error).__name__}: {error}") from None
     finally:

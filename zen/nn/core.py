@@ -54,7 +54,7 @@ def cast_input(x, dtype):
 
 
 # ----- Dense -------------------------------------------------------------------
-class WeightedLayer(Layer):
+class WeightedLayer(Layer, abstract=True):
     """What Dense and Conv2D share: a kernel, an optional bias, their
     initialisers and an activation applied to the output."""
 

@@ -57,9 +57,12 @@ class Layer:
                 return x * self.scale
     """
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, abstract=False, **kwargs):
+        """Files Zen's own concrete layers in LAYERS; a base class declared
+        `class Base(Layer, abstract=True)` is never rebuilt from a file."""
         super().__init_subclass__(**kwargs)
-        if cls.__module__.split(".")[0] == "zen" and not cls.__name__.startswith("_"):
+        if (cls.__module__.split(".")[0] == "zen" and not cls.__name__.startswith("_")
+                and not abstract):
             LAYERS.setdefault(cls.__name__, cls)  # a user's class: register_serializable
 
     def __init__(self, name: str = None):

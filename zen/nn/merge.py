@@ -16,7 +16,7 @@ from ..autodiff import Tensor
 from .layer import Layer
 
 
-class Merge(Layer):
+class Merge(Layer, abstract=True):
     """Base class of the merge layers: called on a list of tensors.
 
     A subclass sets `n_inputs` (an exact count; None means two or more) and
@@ -62,7 +62,7 @@ class Merge(Layer):
         return f"Layer {self.name!r} ({type(self).__name__})"
 
 
-class ElementwiseMerge(Merge):
+class ElementwiseMerge(Merge, abstract=True):
     """A merge that folds a binary op (`op`) over its inputs, elementwise."""
 
     op = None  # a binary op of zen.autodiff, set by each subclass

@@ -17,7 +17,7 @@ from .core import callable_name, check_positive_int
 from .layer import Layer
 
 
-class ShapeFreeLayer(Layer):
+class ShapeFreeLayer(Layer, abstract=True):
     """A layer whose `call` checks every input shape itself, so the base
     class's check against the shape it was built for is skipped."""
 
