@@ -1,6 +1,7 @@
 """Pieces the hand-written numpy references share: Keras's initialisers (so
 that every version starts from the same kind of weights), an in-place Adam
-with preallocated buffers, and the fused softmax cross-entropy.
+with preallocated buffers, the fused softmax cross-entropy, and the training
+step of a recurrent layer with Dense(1) on its last state (LSTM, GRU).
 
 Everything is float32 and writes into arrays allocated once, as a careful
 numpy programmer would write a training loop: this is the speed Zen is
@@ -97,3 +98,46 @@ class SoftmaxCrossEntropy:
         p[self.rows, self.labels] -= 1
         p *= 1 / len(self.rows)
         return loss
+
+
+# ----- recurrent models ------------------------------------------------------------
+class LastStateRegressor:
+    """A recurrent layer, Dense(1) on its last hidden state, MSE and Adam: the
+    loop that the hand-written LSTM and GRU share. A subclass allocates its
+    buffers and writes `forward()`, which fills `self.hs` (time + 1, batch,
+    units; hs[0] the zero state) from the time-major inputs `self.x_tm`, and
+    `backward()`, which takes d(loss)/d(h_T) in `self.dh` back through time
+    and writes the gradients of params[:3] (kernel, recurrent kernel, bias).
+    `params` are in Keras's order: those three, then the Dense kernel and bias.
+    """
+
+    def __init__(self, weights, x, y, units):
+        self.params = [np.array(w, F32) for w in weights]
+        self.grads = [np.empty_like(p) for p in self.params]
+        self.x, self.y = x, y
+        batch, steps, features = x.shape
+        self.x_tm = np.empty((steps, batch, features), F32)
+        self.hs = np.zeros((steps + 1, batch, units), F32)
+        self.dh = np.empty((batch, units), F32)
+        self.out, self.dout = np.empty((batch, 1), F32), np.empty((batch, 1), F32)
+        self.adam = Adam(self.params, lr=1e-3)
+
+    def step(self) -> float:
+        np.copyto(self.x_tm, self.x.transpose(1, 0, 2))
+        self.forward()
+        wd, bd = self.params[3:]
+        gwd, gbd = self.grads[3:]
+        np.matmul(self.hs[-1], wd, out=self.out)
+        self.out += bd
+        np.subtract(self.out, self.y, out=self.dout)
+        loss = float(np.mean(self.dout * self.dout))
+        self.dout *= 2 / self.dout.size                  # d(mean squared error)/d(out)
+        np.matmul(self.hs[-1].T, self.dout, out=gwd)
+        self.dout.sum(axis=0, out=gbd)
+        np.matmul(self.dout, wd.T, out=self.dh)
+        self.backward()
+        self.adam.step(self.grads)
+        return loss
+
+    def weights(self):
+        return [p.copy() for p in self.params]

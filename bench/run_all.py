@@ -1,5 +1,5 @@
 """Run the benchmark suite: MLP, CNN, RNN, LSTM, GRU, ResNet and Transformer
-training steps in Zen, in PyTorch (when installed) and, for the first three,
+training steps in Zen, in PyTorch (when installed) and, for the first five,
 in hand-written numpy, and print one table.
 
     python bench/run_all.py                 # check the references, then time
