@@ -204,6 +204,66 @@ def test_modes_train_in_fit_eval_in_validation_and_restored():
     assert model.training is False and model.layers[1].training is False  # restored
 
 
+class SwitchesDropoutOff(Callback):
+    """Records the Dropout's mode after each step, then turns it off."""
+
+    def __init__(self, dropout):
+        self.dropout, self.modes = dropout, []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.modes.append(self.dropout.training)
+        self.dropout.eval_mode()
+
+
+def test_a_mode_switched_mid_epoch_is_overruled_at_the_next_step():
+    train, _ = loaders()
+    model = mlp(dropout=0.5)
+    switch = SwitchesDropoutOff(model.layers[1])
+    Trainer(model, LOSS, "sgd").fit(train, epochs=2, callbacks=[switch], verbose=0)
+    assert switch.modes == [True] * 6
+
+
+def test_a_weight_thawed_mid_epoch_is_trained_from_the_next_step():
+    x, y = blobs(40)
+    model = mlp()
+    kernel = model.layers[0].kernel
+    kernel.trainable = False
+    before = kernel.value.copy()
+
+    def thaw(batch, logs):
+        if batch == 1:
+            assert np.array_equal(kernel.value, before)  # frozen for batches 0 and 1
+            kernel.trainable = True
+
+    Trainer(model, LOSS, zen.optim.SGD(lr=0.1)).fit(
+        DataLoader(ArrayDataset(x, y), batch_size=8), verbose=0,
+        callbacks=[LambdaCallback(on_batch_end=thaw)])
+    assert not np.array_equal(kernel.value, before)  # batches 2 to 4 moved it
+
+
+class ExtraForSmallBatches(zen.models.Model):
+    """Passes small batches through one more layer, built by the first of them."""
+
+    def __init__(self):
+        super().__init__()
+        self.body, self.extra = Dense(3), Dense(3)
+
+    def call(self, x):
+        out = self.body(x)
+        return self.extra(out) if len(x) < 8 else out
+
+
+def test_a_layer_first_reached_late_in_an_epoch_is_trained_at_once():
+    x, y = blobs(20)
+    model = ExtraForSmallBatches()
+    trainer = Trainer(model, LOSS, "adam")
+    trainer.fit(DataLoader(ArrayDataset(x, y), batch_size=8), verbose=0)  # 8, 8, then 4
+    assert model.extra.built
+    state = trainer.optimizer.state
+    assert all(t.id in state and state[t.id]["step"] == 1 for t in model.extra.parameters())
+    assert state[model.body.kernel.id]["step"] == 3
+
+
 def test_train_step_uses_dropout_and_evaluate_does_not():
     x, y = blobs(64)
     model = mlp(dropout=0.9)
