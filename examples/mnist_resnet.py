@@ -12,7 +12,7 @@ With --distributed it trains on every process of an MPI job (see
 examples/mnist_mlp.py and docs/distributed.md); --batch-size stays the
 global batch, and --sync-bn normalises with the whole global batch.
 
-Run: python examples/mnist_resnet.py [--epochs 12] [--out runs/mnist_resnet]
+Run: python examples/mnist_resnet.py [--epochs 13] [--out runs/mnist_resnet]
      mpiexec -n 2 python examples/mnist_resnet.py --distributed
 """
 import argparse
@@ -38,16 +38,17 @@ def residual_block(x, filters):
     return nn.ReLU()(nn.Add()([x, y]))
 
 
-def build_model(width=24):
+def build_model(widths=(24, 64)):
+    """The channels of the 14 x 14 stage and of the 7 x 7 stage."""
     images = zen.Input((28, 28, 1), name="image")
     x = nn.RandomRotation(0.03)(images)             # up to ~11 degrees either way
     x = nn.RandomZoom(0.08)(x)
     x = nn.RandomTranslation(0.08, 0.08)(x)        # up to ~2 pixels
-    x = conv_bn(x, width)                           # 28 x 28
+    x = conv_bn(x, widths[0])                       # 28 x 28
     x = nn.MaxPool2D()(x)                           # 14 x 14
-    x = residual_block(x, width)
-    x = conv_bn(x, 2 * width, strides=2)            # 7 x 7
-    x = residual_block(x, 2 * width)
+    x = residual_block(x, widths[0])
+    x = conv_bn(x, widths[1], strides=2)            # 7 x 7
+    x = residual_block(x, widths[1])
     x = nn.GlobalAveragePooling2D()(x)
     digits = nn.Dense(10, name="digit")(x)
     return zen.Model(images, digits, name="mnist_resnet")
@@ -55,9 +56,10 @@ def build_model(width=24):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=13)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--width", type=int, default=24)
+    parser.add_argument("--widths", type=int, nargs=2, default=[24, 64],
+                        help="channels of the 14 x 14 and the 7 x 7 stage (default 24 64)")
     parser.add_argument("--train-size", type=int, default=60000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/mnist_resnet"))
@@ -82,7 +84,7 @@ def main():
     y_train = y_train[:args.train_size]
     x_test = x_test[:, :, :, None].astype(np.float32) / 255
 
-    model = build_model(args.width)
+    model = build_model(tuple(args.widths))
     steps = args.epochs * -(-len(x_train) // args.batch_size)
     warmup = steps // 20
     schedule = zen.optim.schedules.CosineDecay(3e-3, decay_steps=steps - warmup, alpha=0.01,

@@ -9,7 +9,6 @@ import numpy as np
 from .. import rng
 from ..backend import xp
 from . import special
-from .ops import _value, mul
 from .tensor import Function
 
 
@@ -63,15 +62,21 @@ def _drop_axes(array, axis):
 
 class GELU(Function):
     """x * Phi(x), Phi the standard normal distribution function: the exact
-    form, Keras's and PyTorch's default. Its derivative is Phi(x) + x phi(x)."""
+    form, Keras's and PyTorch's default. Its derivative is Phi(x) + x phi(x),
+    formed in forward when a gradient will be wanted, because Phi and phi
+    come from one computation there (`special.normal_cdf_and_pdf`)."""
 
     def forward(self, a):
-        self.a = a
-        self.cdf = special.normal_cdf(a)
-        return a * self.cdf
+        if not self.needs_grad:
+            return a * special.normal_cdf(a)
+        cdf, pdf = special.normal_cdf_and_pdf(a)
+        pdf *= a
+        pdf += cdf
+        self.derivative = pdf
+        return a * cdf
 
     def backward(self, g):
-        return g * (self.cdf + self.a * special.normal_pdf(self.a))
+        return g * self.derivative
 
 
 _TANH_SCALE = math.sqrt(2 / math.pi)
@@ -174,14 +179,40 @@ def logsumexp(t, axis=None, keepdims=False):
     return LogSumExp.apply(t, axis=axis, keepdims=keepdims)
 
 
+class Dropout(Function):
+    """Inverted dropout, drop-mask and scale in one op: forward multiplies by
+    mask / (1 - rate), backward by the same array."""
+
+    def __init__(self, rate):
+        self.rate = rate
+
+    def forward(self, a):
+        keep = _keep_mask(a.shape, self.rate)
+        self.scaled_mask = xp.multiply(keep, 1 / (1 - self.rate), dtype=a.dtype)
+        return a * self.scaled_mask
+
+    def backward(self, g):
+        return g * self.scaled_mask
+
+
+def _keep_mask(shape, rate):
+    """True with probability 1 - rate, to within 2^-17: each element takes
+    16 random bits u and is kept when u >= round(rate * 2^16). Four elements
+    share one raw 64-bit draw of zen.rng's generator (so zen.set_seed repeats
+    the mask): half the draws of float32 uniforms, and no conversion."""
+    size = math.prod(shape)
+    raw = rng.generator().bit_generator.random_raw(-(-size // 4))
+    bits = raw.view(np.uint16)[:size].reshape(shape)
+    return bits >= round(rate * 65536)
+
+
 def dropout(t, rate, training=True):
-    """Inverted dropout: zero each element with probability `rate` and scale
-    the rest by 1 / (1 - rate) in training; the identity otherwise."""
+    """Inverted dropout: zero each element with probability `rate` (to within
+    2^-17, see `_keep_mask`) and scale the rest by 1 / (1 - rate) in
+    training; the identity otherwise. The mask comes from zen.rng."""
     if not 0 <= rate < 1:
         raise ValueError(f"Received an invalid value for `rate`, expected a float "
                          f"in [0, 1). Received: rate={rate!r}")
     if not training or rate == 0:
         return t
-    value = _value(t)
-    keep = rng.generator().random(np.shape(value), dtype=np.float32) >= rate
-    return mul(t, keep.astype(value.dtype) * np.asarray(1 / (1 - rate), value.dtype))
+    return Dropout.apply(t, rate=rate)
