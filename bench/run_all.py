@@ -93,16 +93,9 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-# resnet fails its correctness check against torch (see README.md, "Figures"):
-# it runs when asked for (--workloads resnet --no-check), not by default
-UNCHECKED = {"resnet"}
-
-
 def main(default_modules=None, argv=None):
     """Check and time `default_modules` (module names), or the --workloads asked."""
-    default = [n for n, m in WORKLOADS.items()
-               if m in (default_modules or WORKLOADS.values())
-               and (default_modules or n not in UNCHECKED)]
+    default = [n for n, m in WORKLOADS.items() if m in (default_modules or WORKLOADS.values())]
     options = parse(sys.argv[1:] if argv is None else argv, default)
     unset = _unset_openblas_env() if options.unset_openblas_env else []
     options.blas_library, options.blas_missing = _blas_shim()
