@@ -73,3 +73,25 @@ def test_max_pool_gradient_goes_to_the_first_maximum_of_each_window(shape, size,
                     expected[n, row * sh + i, column * sw + j, c] += g[n, row, column, c]
                     assert out.value[n, row, column, c] == window.max()
     np.testing.assert_array_equal(x.gradient, expected)
+
+
+@pytest.mark.parametrize("stride, padding", [(1, "same"), (2, "valid"), (1, 1)])
+def test_conv2d_with_fused_relu_equals_relu_of_conv2d(stride, padding):
+    rng = np.random.default_rng(2)
+    values = rng.normal(size=(2, 6, 5, 3)), rng.normal(size=(3, 3, 3, 4)), rng.normal(size=4)
+    fused, composed = [Tensor(v.copy()) for v in values], [Tensor(v.copy()) for v in values]
+    out = ad.conv2d(*fused, stride=stride, padding=padding, relu=True)
+    reference = ad.relu(ad.conv2d(*composed, stride=stride, padding=padding))
+    np.testing.assert_array_equal(out.value, reference.value)
+    g = rng.normal(size=out.shape)
+    (out * g).sum().backward()
+    (reference * g).sum().backward()
+    for a, b in zip(fused, composed):
+        np.testing.assert_allclose(a.gradient, b.gradient, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_with_fused_relu_passes_a_central_difference_check():
+    rng = np.random.default_rng(3)
+    inputs = [rng.normal(size=(2, 5, 5, 2)), rng.normal(size=(3, 3, 2, 3)), rng.normal(size=3)]
+    ad.grad_check(lambda x, w, b: ad.conv2d(x, w, b, padding="same", relu=True), inputs,
+                  eps=1e-6, atol=1e-7, rtol=1e-6)

@@ -82,7 +82,7 @@ def _offsets(kernel, stride, out_hw):
 
 class Conv2D(Function):
     """x (N, H, W, C) cross-correlated with w (kh, kw, C, F), plus an
-    optional bias b (F,), as one op.
+    optional bias b (F,), then optionally ReLU, as one op.
 
     Forward: im2col (one copy of every receptive field) and one GEMM; the
     bias is added in place. Backward: the weight gradient is one GEMM with
@@ -90,11 +90,13 @@ class Conv2D(Function):
     gradient is col2im one kernel offset at a time: per offset (i, j) one
     GEMM g @ w[i, j]^T into a reused (N*Ho*Wo, C) buffer, then one strided
     add into place. The (N*Ho*Wo, kh*kw*C) matrix of column gradients is
-    never built, and each add reads a contiguous buffer."""
+    never built, and each add reads a contiguous buffer. A fused ReLU runs
+    in place on the GEMM's output and masks g first in backward."""
 
-    def __init__(self, stride=1, padding=0):
+    def __init__(self, stride=1, padding=0, relu=False):
         self.stride = pair(stride, "stride")
         self.padding = padding
+        self.relu = relu
 
     def forward(self, x, w, *bias):
         if x.ndim != 4 or w.ndim != 4 or x.shape[3] != w.shape[2]:
@@ -115,11 +117,15 @@ class Conv2D(Function):
                 raise ValueError(f"conv2d expects a bias of shape ({w.shape[3]},), one per "
                                  f"filter; received {bias[0].shape}")
             out += bias[0]  # in place: `out` is new
+        if self.relu:
+            self.out = xp.maximum(out, 0, out=out)
         return out.reshape(x.shape[0], *self.out_hw, w.shape[3])
 
     def backward(self, g):
         w, needs = self.w, self.needs_grad
         rows = g.reshape(-1, w.shape[3])
+        if self.relu:
+            rows = rows * (self.out > 0)
         gx = self._input_gradient(rows, w) if needs[0] else None
         gw = (self.cols.T @ rows).reshape(w.shape) if needs[1] else None
         if len(needs) == 2:
@@ -262,10 +268,11 @@ class UpSample2D(Function):
         return g.reshape(n, h // sh, sh, w // sw, sw, c).sum(axis=(2, 4))
 
 
-def conv2d(x, w, b=None, stride=1, padding=0):
-    """Cross-correlate x (N, H, W, C) with w (kh, kw, C, filters), then add b."""
+def conv2d(x, w, b=None, stride=1, padding=0, relu=False):
+    """Cross-correlate x (N, H, W, C) with w (kh, kw, C, filters), then add
+    b, then with relu=True apply ReLU (one op, one array fewer)."""
     inputs = (x, w) if b is None else (x, w, b)
-    return Conv2D.apply(*inputs, stride=stride, padding=padding)
+    return Conv2D.apply(*inputs, stride=stride, padding=padding, relu=relu)
 
 
 def conv2d_transpose(x, w, b=None, stride=1, padding="valid"):

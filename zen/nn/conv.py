@@ -64,9 +64,10 @@ class Conv2D(WeightedLayer):
 
     def call(self, x):
         bias = self.bias if self.use_bias else None
+        relu = self._activation is ad.relu  # fused into the convolution
         y = ad.conv2d(cast_input(x, self.kernel.dtype), self.kernel, bias,
-                      stride=self.strides, padding=self.padding)
-        return self._activation(y)
+                      stride=self.strides, padding=self.padding, relu=relu)
+        return y if relu else self._activation(y)
 
     def get_config(self):
         return {"filters": self.filters, "kernel_size": self.kernel_size,
