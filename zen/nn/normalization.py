@@ -1,9 +1,11 @@
 """Normalisation layers: BatchNorm (statistics over the batch, per channel)
 and LayerNorm (statistics over the features, per sample).
 
-Both are compositions of autodiff ops, so the gradient through the batch
-statistics (the mean and variance depend on every sample) comes out right
-without a hand-written backward.
+The common cases (BatchNorm training with channels last, every LayerNorm)
+are fused ops of zen.autodiff.normalization, whose backward includes the
+gradient through the statistics (the mean and variance depend on every
+value they are taken over); BatchNorm's other axes stay compositions of
+autodiff ops.
 """
 import numpy as np
 
@@ -147,8 +149,7 @@ class LayerNorm(Layer):
 
     def call(self, x):
         x = cast_input(x, self.gamma.dtype)
-        _, centred, variance = _moments(x, -1)
-        return centred / (variance + self.epsilon).sqrt() * self.gamma + self.beta
+        return normalization.layer_normalize(x, self.gamma, self.beta, self.epsilon)
 
     def get_config(self):
         return {"epsilon": self.epsilon}
