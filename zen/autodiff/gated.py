@@ -36,32 +36,25 @@ def _sigmoid_(z):
 def _by_gate(a, gates):
     """(T, B, gates * H) -> a (T, gates, B, H) copy."""
     steps, batch, width = a.shape
-    return a.reshape(steps, batch, gates, width // gates).transpose(0, 2, 1, 3).copy()
+    return xp.ascontiguousarray(a.reshape(steps, batch, gates, width // gates)
+                                .transpose(0, 2, 1, 3))
 
 
 def _kernel_by_gate(u, gates):
     """U (H, gates * H) -> (gates, H, H), [k] = U_k, the columns of gate k."""
     units = u.shape[0]
-    return u.reshape(units, gates, units).transpose(1, 0, 2).copy()
+    return xp.ascontiguousarray(u.reshape(units, gates, units).transpose(1, 0, 2))
 
 
 def _lstm_gate_affine(batch, units, dtype):
     """(scale, shift) with tanh(z * scale) * scale + shift = sigmoid(z) on the
-    i, f, o blocks and tanh(z) on the g block, since sigmoid(z) = tanh(z / 2)
-    / 2 + 1 / 2. Full-size arrays, as numpy's broadcasting loops are slower
-    on small operands. The scale is a power of two, so z * scale is exact
-    whether applied to z or to its two terms (the ops pre-scale p and U)."""
+    i, f, o blocks and tanh(z) on the g block: all four gates of a step in four
+    in-place calls, since sigmoid(z) = tanh(z / 2) / 2 + 1 / 2. Full-size
+    arrays, as numpy's broadcasting loops are slower on small operands."""
     scale = xp.full((4, batch, units), 0.5, dtype)
     shift = xp.full((4, batch, units), 0.5, dtype)
     scale[2], shift[2] = 1.0, 0.0
     return scale, shift
-
-
-def _live_steps(gradient):
-    """Per step, whether `gradient` (..., T, B, H) is nonzero there: a loss
-    on the last state alone sends zeros to every other step, and adding
-    those is skipped."""
-    return gradient.reshape(*gradient.shape[:-2], -1).any(axis=-1)
 
 
 class LSTMScan(Function):
@@ -79,10 +72,8 @@ class LSTMScan(Function):
     def forward(self, projected, h0, c0, u):
         steps, batch, width = projected.shape
         units, dtype = width // 4, projected.dtype
-        scale, shift = _lstm_gate_affine(batch, units, dtype)
         p, u_by_gate = _by_gate(projected, 4), _kernel_by_gate(u, 4)
-        p *= scale[:, :1]                                     # the gates' scale, applied
-        u_by_gate *= scale[:, :1]                             # once to both terms of z
+        scale, shift = _lstm_gate_affine(batch, units, dtype)
         gates = xp.empty_like(p)                              # i, f, g, o of every step
         states = xp.empty((2, steps + 1, batch, units), dtype)
         hs, cs = states                                       # hs[t], cs[t]: after step t
@@ -90,9 +81,10 @@ class LSTMScan(Function):
         tanh_c = xp.empty((steps, batch, units), dtype)
         input_write = xp.empty((batch, units), dtype)         # i * g, reused each step
         for t in range(steps):
-            z = xp.matmul(hs[t], u_by_gate, out=gates[t])     # z * scale, with z =
-            z += p[t]                                         #   p_t + h_{t-1} @ U
-            xp.tanh(z, out=z)                                 # the gates, in place
+            z = xp.matmul(hs[t], u_by_gate, out=gates[t])     # z = p_t + h_{t-1} @ U
+            z += p[t]
+            z *= scale                                        # the gates, in place
+            xp.tanh(z, out=z)
             z *= scale
             z += shift
             i, f, g, o = z
@@ -119,22 +111,18 @@ class LSTMScan(Function):
         dz = xp.empty((steps, batch, 4 * units), gates.dtype)  # d(projected), Keras's layout
         dz_by_gate = dz.reshape(steps, batch, 4, units).transpose(0, 2, 1, 3)
         u_t = xp.ascontiguousarray(self.u.T)
-        live = _live_steps(gradient)
+        d = xp.empty_like(gates[0])                           # dz_i, dz_f, dz_g, dz_o of a step
         dh = xp.zeros_like(hs[0])                             # dL/dh_t, dL/dc_t so far
         dc = xp.zeros_like(hs[0])
-        through_h = xp.empty_like(dc)                         # dh_t * o * (1 - tanh(c_t)^2)
-        d = xp.empty_like(gates[0])                           # dz_i, dz_f, dz_g, dz_o of a step
         for t in reversed(range(steps)):
-            if live[0, t]:
-                dh += gradient[0, t]
-            if live[1, t]:
-                dc += gradient[1, t]
-            dc += xp.multiply(dh, c_from_h[t], out=through_h)
+            dh += gradient[0, t]
+            dc += gradient[1, t]
+            dc += dh * c_from_h[t]
             for k in range(3):
                 xp.multiply(dc, local[t, k], out=d[k])
             xp.multiply(dh, local[t, 3], out=d[3])
             dc *= f[t]                                        # dc_{t-1} = dc_t * f
-            dz_by_gate[t] = d                                 # one copy beats four strided writes
+            dz_by_gate[t] = d
             xp.matmul(dz[t], u_t, out=dh)                     # dh_{t-1} = dz_t @ U^T
         du = None
         if self.needs_grad[3]:  # dU = sum_t h_{t-1}^T @ dz_t, one matmul
@@ -195,19 +183,17 @@ class GRUScan(Function):
         d_inner_by_gate = d_inner.reshape(steps, batch, 3, units).transpose(0, 2, 1, 3)
         d_xh = xp.empty_like(n)                               # dn_pre of every step
         u_t = xp.ascontiguousarray(self.u.T)
+        d = xp.empty((3, batch, units), n.dtype)              # dhz, dhr, dhh of a step
         dh = xp.zeros_like(hs[0])                             # dL/dh_t so far
         through_z = xp.empty_like(dh)                         # dh_t * z, reused each step
-        d = xp.empty((3, batch, units), n.dtype)              # dhz, dhr, dhh of a step
-        live = _live_steps(gradient)
         for t in reversed(range(steps)):
-            if live[t]:
-                dh += gradient[t]
+            dh += gradient[t]
             dn = xp.multiply(dh, n_local[t], out=d_xh[t])    # dn_pre
             xp.multiply(dh, z_local[t], out=d[0])             # dz_pre
             xp.multiply(dn, r_local[t], out=d[1])             # dr_pre
             xp.multiply(dn, r[t], out=d[2])                   # dhh
             xp.multiply(dh, z[t], out=through_z)
-            d_inner_by_gate[t] = d                            # one copy beats three strided writes
+            d_inner_by_gate[t] = d
             xp.matmul(d_inner[t], u_t, out=dh)                # dh_{t-1} = d @ U^T + dh_t * z
             dh += through_z
         d_projected = d_inner.copy()                          # dxz, dxr = dhz, dhr
