@@ -60,7 +60,7 @@ def accuracy(y_true, y_pred) -> float:
     else:
         raise _mismatch(y_true, y_pred, "expected sparse labels of shape y_pred.shape[:-1], "
                                         "one-hot targets of y_pred's shape, or binary targets")
-    return float(np.mean(hits))
+    return np.count_nonzero(hits) / hits.size if hits.size else float("nan")  # np.mean's value, cheaper
 
 
 def _aligned(y_true, y_pred):
