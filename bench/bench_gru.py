@@ -9,7 +9,8 @@ import numpy as np
 
 import numpy_ref as ref
 from bench_lstm import (F32, UNITS, make_data,  # noqa: F401 (make_data)
-                        recurrent_weights, torch_recurrent_trainee, zen_recurrent_trainee)
+                        recurrent_weights, zen_recurrent_trainee)
+from common import torch_recurrent_trainee
 
 NAME = "gru"
 TITLE = "GRU(64)-Dense(1), 50 steps x 8, batch 32"
@@ -66,13 +67,9 @@ class NumpyGRU(ref.LastStateRegressor):
         self.u_t = np.empty((width, UNITS), dtype)
 
     def forward(self):
-        kernel, recurrent, bias = self.params[:3]
-        w, u, b = self.scaled
-        for weight, scaled in zip((kernel, recurrent, bias), self.scaled):
-            np.multiply(weight, self.scale, out=scaled)
-        steps, batch, features = self.x_tm.shape
-        np.matmul(self.x_tm.reshape(-1, features), w, out=self.xw.reshape(steps * batch, -1))
+        _, u, b = self.project_inputs(self.scale)
         self.xw += b[0]
+        steps = len(self.xw)
         hs, h = self.hs, UNITS
         for t in range(steps):
             inner = np.matmul(hs[t], u, out=self.inner[t])

@@ -9,7 +9,7 @@ Run alone: `python bench/bench_lstm.py [--check] [options]` (see run_all.py).
 import numpy as np
 
 import numpy_ref as ref
-from common import TorchTrainee, ZenTrainee, import_torch, zen_modules
+from common import ZenTrainee, torch_recurrent_trainee, zen_modules
 
 NAME = "lstm"
 TITLE = "LSTM(64)-Dense(1), 50 steps x 8, batch 32"
@@ -102,13 +102,9 @@ class NumpyLSTM(ref.LastStateRegressor):
         self.u_t = np.empty((width, UNITS), dtype)
 
     def forward(self):
-        kernel, recurrent, bias = self.params[:3]
-        w, u, b = self.scaled
-        for weight, scaled in zip((kernel, recurrent, bias), self.scaled):
-            np.multiply(weight, self.scale[0], out=scaled)
-        steps, batch, features = self.x_tm.shape
-        np.matmul(self.x_tm.reshape(-1, features), w, out=self.xw.reshape(steps * batch, -1))
+        _, u, b = self.project_inputs(self.scale[0])
         self.xw += b
+        steps = len(self.xw)
         hs, cs, h = self.hs, self.cs, UNITS
         for t in range(steps):
             z = np.matmul(hs[t], u, out=self.gates[t])
@@ -173,54 +169,9 @@ def numpy_trainee(weights, x, y):
 
 
 # ----- PyTorch ------------------------------------------------------------------------
-def torch_recurrent_trainee(cell_name, weights, x, y, to_torch, to_zen_order):
-    """`cell_name` (LSTM or GRU) then Linear(64, 1) on the last state.
-    `to_torch(kernel, recurrent, bias)` -> (weight_ih, weight_hh, bias_ih,
-    bias_hh) numpy arrays, bias_hh None to freeze it at zero;
-    `to_zen_order(rnn)` -> [kernel, recurrent, bias] torch tensors."""
-    torch = import_torch()
-    nn = torch.nn
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.rnn = getattr(nn, cell_name)(FEATURES, UNITS, batch_first=True)
-            self.head = nn.Linear(UNITS, 1)
-
-        def forward(self, x):
-            out, _ = self.rnn(x)
-            return self.head(out[:, -1])
-
-    model = Net()
-    kernel, recurrent, bias, dense_kernel, dense_bias = weights
-    rnn = model.rnn
-    arrays = to_torch(kernel, recurrent, bias)
-    with torch.no_grad():
-        for tensor, array in zip((rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0,
-                                  rnn.bias_hh_l0), arrays):
-            if array is None:
-                tensor.zero_()
-                tensor.requires_grad_(False)  # Keras has one bias: freeze the second at 0
-            else:
-                tensor.copy_(torch.from_numpy(np.ascontiguousarray(array)))
-        model.head.weight.copy_(torch.from_numpy(dense_kernel.T.copy()))
-        model.head.bias.copy_(torch.from_numpy(dense_bias))
-
-    def to_zen(model):
-        return [*to_zen_order(rnn), model.head.weight.T, model.head.bias]
-
-    return TorchTrainee(torch, model, nn.functional.mse_loss, x, y, to_zen)
-
-
 def torch_trainee(weights, x, y):
     """nn.LSTM keeps Keras's gate order (i, f, g, o) in (out, in) layout."""
-    def to_torch(kernel, recurrent, bias):
-        return kernel.T, recurrent.T, bias, None
-
-    def to_zen_order(rnn):
-        return [rnn.weight_ih_l0.T, rnn.weight_hh_l0.T, rnn.bias_ih_l0 + rnn.bias_hh_l0]
-
-    return torch_recurrent_trainee("LSTM", weights, x, y, to_torch, to_zen_order)
+    return torch_recurrent_trainee("LSTM", weights, x, y)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ in float64 Zen and torch agree to 2.7e-5 (losses to 4e-16).
 
 Run alone: `python bench/bench_resnet.py [--check] [options]` (see run_all.py).
 """
+import sys
+from pathlib import Path
+
 import numpy as np
 
 import numpy_ref as ref
@@ -50,17 +53,11 @@ def initial_weights(seed=0):
 
 # ----- Zen ----------------------------------------------------------------------
 def zen_trainee(weights, x, y):
+    """The example's own blocks (examples/mnist_resnet.py), without augmentation."""
     import zen
     nn, optim = zen_modules()
-
-    def conv_bn(x, filters, strides=1, relu=True):
-        x = nn.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
-        x = nn.BatchNorm()(x)
-        return nn.ReLU()(x) if relu else x
-
-    def residual_block(x, filters):
-        y = conv_bn(conv_bn(x, filters), filters, relu=False)
-        return nn.ReLU()(nn.Add()([x, y]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    from mnist_resnet import conv_bn, residual_block
 
     images = zen.Input(IMAGE)
     h = nn.MaxPool2D()(conv_bn(images, WIDTH))

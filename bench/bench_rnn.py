@@ -9,7 +9,7 @@ Run alone: `python bench/bench_rnn.py [--check] [options]` (see run_all.py).
 import numpy as np
 
 import numpy_ref as ref
-from common import TorchTrainee, ZenTrainee, import_torch, zen_modules
+from common import ZenTrainee, torch_recurrent_trainee, zen_modules
 
 NAME = "rnn"
 TITLE = "SimpleRNN(64)-Dense(1), 50 steps, batch 32"
@@ -114,38 +114,8 @@ def numpy_trainee(weights, x, y):
 
 # ----- PyTorch ------------------------------------------------------------------------
 def torch_trainee(weights, x, y):
-    torch = import_torch()
-    nn = torch.nn
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.rnn = nn.RNN(1, UNITS, batch_first=True)
-            self.head = nn.Linear(UNITS, 1)
-
-        def forward(self, x):
-            out, _ = self.rnn(x)
-            return self.head(out[:, -1])
-
-    model = Net()
-    kernel, recurrent, bias, dense_kernel, dense_bias = weights
-    rnn = model.rnn
-    with torch.no_grad():
-        rnn.weight_ih_l0.copy_(torch.from_numpy(kernel.T.copy()))
-        rnn.weight_hh_l0.copy_(torch.from_numpy(recurrent.T.copy()))
-        rnn.bias_ih_l0.copy_(torch.from_numpy(bias))
-        rnn.bias_hh_l0.zero_()
-        model.head.weight.copy_(torch.from_numpy(dense_kernel.T.copy()))
-        model.head.bias.copy_(torch.from_numpy(dense_bias))
-    # nn.RNN has two biases; Adam would move both, doubling the bias step of
-    # Keras's single bias. Freezing the second at zero makes the models equal.
-    rnn.bias_hh_l0.requires_grad_(False)
-
-    def to_zen(model):
-        return [rnn.weight_ih_l0.T, rnn.weight_hh_l0.T, rnn.bias_ih_l0 + rnn.bias_hh_l0,
-                model.head.weight.T, model.head.bias]
-
-    return TorchTrainee(torch, model, nn.functional.mse_loss, x, y, to_zen)
+    """nn.RNN in (out, in) layout; its second bias frozen at zero."""
+    return torch_recurrent_trainee("RNN", weights, x, y)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,62 @@ class TorchTrainee:
         return [w.detach().numpy().copy() for w in self.to_zen(self.model)]
 
 
+def _transposed(kernel, recurrent, bias):
+    """Keras's (in, out) kernels as torch's (out, in), its one bias as bias_ih."""
+    return kernel.T, recurrent.T, bias, None
+
+
+def _transposed_back(rnn):
+    return [rnn.weight_ih_l0.T, rnn.weight_hh_l0.T, rnn.bias_ih_l0 + rnn.bias_hh_l0]
+
+
+def torch_recurrent_trainee(cell_name, weights, x, y, to_torch=_transposed,
+                            to_zen_order=_transposed_back):
+    """torch.nn.`cell_name` (RNN, LSTM or GRU, batch_first) then Linear(units,
+    1) on the last state, MSE, from Zen's weights [kernel (features, k *
+    units), recurrent (units, k * units), bias, dense kernel, dense bias].
+    `to_torch(kernel, recurrent, bias)` -> (weight_ih, weight_hh, bias_ih,
+    bias_hh) numpy arrays, bias_hh None to freeze it at zero (Keras has one
+    bias; Adam would move both); `to_zen_order(rnn)` -> [kernel, recurrent,
+    bias] torch tensors. The defaults fit RNN and LSTM, whose gate order is
+    Keras's."""
+    import numpy as np
+
+    torch = import_torch()
+    nn = torch.nn
+    kernel, recurrent, bias, dense_kernel, dense_bias = weights
+    features, units = kernel.shape[0], recurrent.shape[0]
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = getattr(nn, cell_name)(features, units, batch_first=True)
+            self.head = nn.Linear(units, 1)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return self.head(out[:, -1])
+
+    model = Net()
+    rnn = model.rnn
+    arrays = to_torch(kernel, recurrent, bias)
+    with torch.no_grad():
+        for tensor, array in zip((rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0,
+                                  rnn.bias_hh_l0), arrays):
+            if array is None:
+                tensor.zero_()
+                tensor.requires_grad_(False)  # Keras has one bias: freeze the second at 0
+            else:
+                tensor.copy_(torch.from_numpy(np.ascontiguousarray(array)))
+        model.head.weight.copy_(torch.from_numpy(dense_kernel.T.copy()))
+        model.head.bias.copy_(torch.from_numpy(dense_bias))
+
+    def to_zen(model):
+        return [*to_zen_order(rnn), model.head.weight.T, model.head.bias]
+
+    return TorchTrainee(torch, model, nn.functional.mse_loss, x, y, to_zen)
+
+
 def build(module, version, weights, x, y, torch_threads=2):
     """The trainee of `version` for a workload module (see the module docstring)."""
     if version == "torch":

@@ -105,7 +105,8 @@ class LastStateRegressor:
     """A recurrent layer, Dense(1) on its last hidden state, MSE and Adam: the
     loop that the hand-written LSTM and GRU share. A subclass allocates its
     buffers and writes `forward()`, which fills `self.hs` (time + 1, batch,
-    units; hs[0] the zero state) from the time-major inputs `self.x_tm`, and
+    units; hs[0] the zero state) from the time-major inputs `self.x_tm` (with
+    `project_inputs`, given buffers `self.scaled` and `self.xw`), and
     `backward()`, which takes d(loss)/d(h_T) in `self.dh` back through time
     and writes the gradients of params[:3] (kernel, recurrent kernel, bias).
     `params` are in Keras's order: those three, then the Dense kernel and bias.
@@ -121,6 +122,17 @@ class LastStateRegressor:
         self.dh = np.empty((batch, units), F32)
         self.out, self.dout = np.empty((batch, 1), F32), np.empty((batch, 1), F32)
         self.adam = Adam(self.params, lr=1e-3)
+
+    def project_inputs(self, column_scale):
+        """Kernel, recurrent kernel and bias times `column_scale` (a factor per
+        gate column) into `self.scaled`, then x_t W (scaled) of every step into
+        `self.xw` with one matmul; returns the scaled (W, U, bias)."""
+        for weight, scaled in zip(self.params[:3], self.scaled):
+            np.multiply(weight, column_scale, out=scaled)
+        steps, batch, features = self.x_tm.shape
+        np.matmul(self.x_tm.reshape(-1, features), self.scaled[0],
+                  out=self.xw.reshape(steps * batch, -1))
+        return self.scaled
 
     def step(self) -> float:
         np.copyto(self.x_tm, self.x.transpose(1, 0, 2))
