@@ -5,7 +5,7 @@ import ast
 from pathlib import Path
 
 ZEN = Path(__file__).resolve().parent.parent / "zen"
-UTILITIES = {"backend", "rng", "fileio", "version"}
+UTILITIES = {"backend", "rng", "fileio", "version", "tree"}
 # package -> the Zen packages its modules may import (besides their own)
 ALLOWED = {
     "utilities": set(),

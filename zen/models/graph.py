@@ -19,7 +19,8 @@ import numpy as np
 
 from ..nn.layer import Layer
 from ..nn import serialization
-from ..nn.symbolic import Node, SymbolicTensor, flatten, map_structure
+from ..nn.symbolic import Node, SymbolicTensor
+from ..tree import flatten, map_structure
 
 __all__ = ["Input", "InputLayer", "Graph"]
 

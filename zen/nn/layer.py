@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..autodiff import Tensor, no_grad
+from .. import tree
 from . import symbolic
 
 LAYERS = {}  # class name -> Zen's own layer classes, for rebuilding models from configs
@@ -102,7 +103,7 @@ class Layer:
         was_built = self.built
         probes = [self._run_on_placeholders(args, kwargs, size)
                   for size in _free_sizes(args, kwargs)]
-        flat = [symbolic.flatten(p) for p in probes]
+        flat = [tree.flatten(p) for p in probes]
         leaves = iter(range(len(flat[0])))
 
         def to_symbolic(value):
@@ -111,7 +112,7 @@ class Layer:
                     if any(f[i].shape[axis] != value.shape[axis] for f in flat[1:])}
             return symbolic.symbolic_like(value, free)
 
-        outputs = symbolic.map_structure(to_symbolic, probes[0])
+        outputs = tree.map_structure(to_symbolic, probes[0])
         if not was_built and isinstance(args[0], symbolic.SymbolicTensor):
             self.input_shape = args[0].shape  # not the probe's batch of 1
         symbolic.Node(self, args, kwargs, outputs)
@@ -124,17 +125,17 @@ class Layer:
             if isinstance(leaf, symbolic.SymbolicTensor):
                 return symbolic.placeholder(leaf, free_size)
             return leaf
-        arrays, named = symbolic.map_structure(concrete, (args, kwargs))
+        arrays, named = tree.map_structure(concrete, (args, kwargs))
         try:
             with inference_mode(self):
                 result = self(*arrays, **named)
         except (ValueError, TypeError, IndexError) as error:
-            shapes = symbolic.map_structure(
+            shapes = tree.map_structure(
                 lambda t: t.shape if isinstance(t, symbolic.SymbolicTensor) else t,
                 args[0] if len(args) == 1 else list(args))
             raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) cannot be called "
                              f"on inputs of shape {shapes}: {error}") from None
-        return symbolic.map_structure(
+        return tree.map_structure(
             lambda t: t.value if isinstance(t, Tensor) else np.asarray(t), result)
 
     def _check_input(self, shape):
@@ -309,7 +310,7 @@ def build_for_shape(layer: Layer, input_shape) -> None:
 
 def zeros_for_shape(shape):
     """float32 zeros of `shape` (None is 1); a list of arrays for a list of shapes."""
-    return symbolic.map_structure(lambda s: np.zeros([1 if n is None else n for n in s],
+    return tree.map_structure(lambda s: np.zeros([1 if n is None else n for n in s],
                                                      np.float32),
                                   shape, is_leaf=lambda s: isinstance(s, tuple))
 
@@ -340,7 +341,7 @@ def _shape_of(x):
 def _free_sizes(args, kwargs):
     """The sizes to try for axes of unknown size: one probe when there are
     none, two otherwise (an output axis that differs between them is unknown)."""
-    unknown = any(n is None for t in symbolic.flatten((args, kwargs))
+    unknown = any(n is None for t in tree.flatten((args, kwargs))
                   if isinstance(t, symbolic.SymbolicTensor) for n in t.shape[1:])
     return (64, 96) if unknown else (64,)
 

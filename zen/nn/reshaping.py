@@ -12,6 +12,7 @@ from .. import autodiff as ad
 from ..autodiff import Function
 from ..autodiff.ops import as_tensor
 from ..backend import xp
+from .. import tree
 from . import activations, symbolic
 from .core import callable_name, check_positive_int
 from .layer import Layer
@@ -221,4 +222,4 @@ class Identity(ShapeFreeLayer):
     """
 
     def call(self, x):
-        return symbolic.map_structure(as_tensor, x)
+        return tree.map_structure(as_tensor, x)

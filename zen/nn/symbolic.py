@@ -11,6 +11,8 @@ attention takes `attention_mask=`); the helpers here walk such structures.
 """
 import numpy as np
 
+from ..tree import flatten, map_structure  # noqa: F401  (re-exported)
+
 
 class SymbolicTensor:
     """A placeholder for a batch of data: a shape whose first axis (the
@@ -61,28 +63,6 @@ class Node:
 
     def __repr__(self):
         return f"Node(layer={self.layer.name!r}, parents={len(self.parents())})"
-
-
-# ----- nested structures ---------------------------------------------------------------
-def flatten(structure) -> list:
-    """The leaves of nested lists, tuples and dicts (dict values in key order)."""
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in flatten(item)]
-    if isinstance(structure, dict):
-        return [leaf for key in structure for leaf in flatten(structure[key])]
-    return [structure]
-
-
-def map_structure(fn, structure, is_leaf=None):
-    """The same nesting with every leaf replaced by `fn(leaf)` (`is_leaf`
-    may stop the descent early, e.g. at tuples that are shapes)."""
-    if is_leaf is not None and is_leaf(structure):
-        return fn(structure)
-    if isinstance(structure, (list, tuple)):
-        return type(structure)(map_structure(fn, item, is_leaf) for item in structure)
-    if isinstance(structure, dict):
-        return {key: map_structure(fn, value, is_leaf) for key, value in structure.items()}
-    return fn(structure)
 
 
 def any_symbolic(structure) -> bool:

@@ -20,7 +20,7 @@ import numpy as np
 from .. import optim
 from ..autodiff import Tensor
 from ..nn.layer import inference_mode, modes_restored
-from ..nn.symbolic import flatten
+from ..tree import flatten
 from .backup import BackupAndRestore
 from .callbacks import Callback
 from .history import History
