@@ -1,15 +1,15 @@
 """Metrics: functions `metric(y_true, y_pred) -> float`, the batch mean.
 
-The argument order is Keras's (targets first), the opposite of the losses'
-`loss(pred, target)`: a metric reads like "how well does y_pred match
-y_true". Metrics work on plain arrays (a Tensor is read through its value)
-and never build a graph. The Trainer averages them over an epoch's samples,
-weighting each batch mean by the batch size, which is exact for every
-metric here because each is a mean over samples.
+The argument order is Keras's (targets first), as the losses'. Metrics
+work on plain arrays (a Tensor is read through its value) and never build
+a graph. Each built-in metric also has a per-sample form (`values_of`),
+which the Trainer sums over an epoch: the epoch's value is the mean over
+its samples, or with sample weights (`weighted_metrics`) the weighted mean
+sum(weight * value) / sum(weight), as Keras computes it.
 """
 import numpy as np
 
-__all__ = ["accuracy", "mae", "mse", "get", "name_of"]
+__all__ = ["accuracy", "mae", "mse", "get", "name_of", "values_of"]
 
 
 def _array(value, name):
@@ -44,6 +44,13 @@ def accuracy(y_true, y_pred) -> float:
     Example:
         accuracy(np.array([0, 2]), np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1]]))  # 0.5
     """
+    hits = accuracy_values(y_true, y_pred)
+    return np.count_nonzero(hits) / hits.size if hits.size else float("nan")  # np.mean's value, cheaper
+
+
+def accuracy_values(y_true, y_pred) -> np.ndarray:
+    """Whether each sample (each timestep of a sequence) is classified
+    correctly, as a bool array; see `accuracy`."""
     y_true, y_pred = _array(y_true, "y_true"), _array(y_pred, "y_pred")
     if len(y_true) != len(y_pred):
         raise _mismatch(y_true, y_pred, "different numbers of samples")
@@ -60,7 +67,7 @@ def accuracy(y_true, y_pred) -> float:
     else:
         raise _mismatch(y_true, y_pred, "expected sparse labels of shape y_pred.shape[:-1], "
                                         "one-hot targets of y_pred's shape, or binary targets")
-    return np.count_nonzero(hits) / hits.size if hits.size else float("nan")  # np.mean's value, cheaper
+    return hits
 
 
 def _aligned(y_true, y_pred):
@@ -80,8 +87,13 @@ def mae(y_true, y_pred) -> float:
     Example:
         mae(np.array([1.0, 2.0]), np.array([1.5, 1.0]))    # 0.75
     """
+    return float(np.mean(mae_values(y_true, y_pred)))
+
+
+def mae_values(y_true, y_pred) -> np.ndarray:
+    """Each sample's mean absolute error (over the last axis)."""
     y_true, y_pred = _aligned(y_true, y_pred)
-    return float(np.mean(np.abs(y_true - y_pred)))
+    return _per_sample(np.abs(y_true - y_pred))
 
 
 def mse(y_true, y_pred) -> float:
@@ -90,8 +102,17 @@ def mse(y_true, y_pred) -> float:
     Example:
         mse(np.array([1.0, 2.0]), np.array([1.5, 1.0]))    # 0.625
     """
+    return float(np.mean(mse_values(y_true, y_pred)))
+
+
+def mse_values(y_true, y_pred) -> np.ndarray:
+    """Each sample's mean squared error (over the last axis)."""
     y_true, y_pred = _aligned(y_true, y_pred)
-    return float(np.mean(np.square(y_true - y_pred)))
+    return _per_sample(np.square(y_true - y_pred))
+
+
+def _per_sample(values):
+    return values.mean(axis=-1) if values.ndim > 1 else values
 
 
 # Keras's short and long spellings; a model logs a metric under the name it
@@ -117,6 +138,16 @@ def get(identifier):
         return identifier
     raise TypeError(f"Received an invalid value for `metrics`, expected a metric name or "
                     f"a callable metric(y_true, y_pred). Received: {identifier!r}")
+
+
+_VALUES = {accuracy: accuracy_values, mae: mae_values, mse: mse_values}
+
+
+def values_of(metric):
+    """The per-sample form of a metric function: the built-ins' own; a
+    user's function as it is (it may return per-sample values, as Keras's
+    do, or the batch mean)."""
+    return _VALUES.get(metric, metric)
 
 
 def name_of(identifier) -> str:

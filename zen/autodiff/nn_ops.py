@@ -131,12 +131,13 @@ class Linear(Function):
 
 
 class SparseSoftmaxCrossEntropy(Function):
-    """mean_i -log softmax(logits_i)[labels_i] for logits (N, C) and integer
-    labels (N,), fused: its gradient is (softmax - one_hot) / N, computed
-    without forming log-probabilities or a one-hot matrix."""
+    """sum_i w_i * -log softmax(logits_i)[labels_i] for logits (N, C),
+    integer labels (N,) and row weights w (N,) (default 1/N: the mean),
+    fused: its gradient is w_i * (softmax_i - one_hot_i), computed without
+    forming log-probabilities or a one-hot matrix."""
 
-    def __init__(self, labels):
-        self.labels = labels
+    def __init__(self, labels, weights=None):
+        self.labels, self.weights = labels, weights
 
     def forward(self, logits):
         shifted = logits - logits.max(axis=1, keepdims=True)
@@ -146,12 +147,20 @@ class SparseSoftmaxCrossEntropy(Function):
         picked = shifted[rows, self.labels] - xp.log(sums[:, 0])
         exp /= sums
         self.probabilities = exp
-        return -picked.mean()
+        if self.weights is None:
+            return -picked.mean()
+        return -(picked @ self.weights.astype(picked.dtype, copy=False))
 
     def backward(self, g):
-        scale = g / len(self.labels)
-        grad = self.probabilities * scale
-        grad[xp.arange(len(grad)), self.labels] -= scale
+        rows = xp.arange(len(self.labels))
+        if self.weights is None:
+            scale = g / len(self.labels)
+            grad = self.probabilities * scale
+            grad[rows, self.labels] -= scale
+            return grad
+        scale = (g * self.weights).astype(self.probabilities.dtype, copy=False)
+        grad = self.probabilities * scale[:, None]
+        grad[rows, self.labels] -= scale
         return grad
 
 
@@ -160,9 +169,13 @@ def linear(x, w, b=None):
     return Linear.apply(x, w) if b is None else Linear.apply(x, w, b)
 
 
-def sparse_softmax_cross_entropy(logits, labels):
-    """The mean cross-entropy of logits (N, C) against integer labels (N,)."""
-    return SparseSoftmaxCrossEntropy.apply(logits, labels=np.asarray(labels, dtype=np.intp))
+def sparse_softmax_cross_entropy(logits, labels, weights=None):
+    """The cross-entropy of logits (N, C) against integer labels (N,): the
+    mean, or with `weights` (N,) the weighted sum sum_i w_i * loss_i."""
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64)
+    return SparseSoftmaxCrossEntropy.apply(logits, labels=np.asarray(labels, dtype=np.intp),
+                                           weights=weights)
 
 
 def softmax(t, axis=-1): return Softmax.apply(t, axis=axis)

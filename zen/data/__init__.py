@@ -8,6 +8,7 @@ Example:
 from . import mnist
 from .dataset import ArrayDataset, Dataset, Subset, collate, one_hot, random_split
 from .loader import DataLoader
+from .pydataset import PyDataset
 
-__all__ = ["Dataset", "ArrayDataset", "Subset", "DataLoader", "random_split", "one_hot",
-           "collate", "mnist"]
+__all__ = ["Dataset", "ArrayDataset", "Subset", "DataLoader", "PyDataset", "random_split",
+           "one_hot", "collate", "mnist"]

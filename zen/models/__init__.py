@@ -1,5 +1,6 @@
 """zen.models: `Model` (subclassed or functional), `Sequential`, `Input`, and
-model files (`save`, `load_model`, `register_serializable`).
+model files (`save`, `load_model`, `register_serializable`), `clone_model`,
+and the architecture as JSON (`to_json`, `model_from_json`).
 
 Example:
     inputs = zen.Input((28, 28, 1))
@@ -11,8 +12,9 @@ Example:
 from ..nn.serialization import register_serializable
 from .graph import Input, InputLayer
 from .model import Model
-from .saving import load_model, save_model
+from .saving import load_model, model_from_json, save_model, to_json
 from .sequential import Sequential
+from .cloning import clone_model
 
 __all__ = ["Model", "Sequential", "Input", "InputLayer", "load_model", "save_model",
-           "register_serializable"]
+           "register_serializable", "clone_model", "model_from_json", "to_json"]

@@ -18,12 +18,13 @@ from numbers import Real
 
 import numpy as np
 
+from .. import tree
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE
 from ..nn import Embedding
 
-__all__ = ["checked_arrays", "model_inputs", "validation_arrays", "split_off_validation",
-           "same_length", "labels_of", "input_names"]
+__all__ = ["checked_arrays", "checked_weights", "model_inputs", "validation_arrays",
+           "split_off_validation", "same_length", "labels_of", "input_names"]
 
 
 def input_names(model):
@@ -181,20 +182,52 @@ def same_length(arrays, labels=None):
                          f"samples. Received: {sizes}")
 
 
-def validation_arrays(model, data, xs):
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
+def validation_arrays(model, data, xs=None):
+    """(x_vals, y_vals, sample weights) from `validation_data`: `(x_val,
+    y_val)` or `(x_val, y_val, val_sample_weight)`, checked as `x` and `y`
+    are (and against the sample shape of the training inputs `xs`)."""
+    if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
         got = f"a sequence of {len(data)} items" if isinstance(data, (tuple, list)) \
             else type(data).__name__
         raise ValueError(f"Received an invalid value for `validation_data`, expected a "
-                         f"tuple (x_val, y_val). Received: {got}")
+                         f"tuple (x_val, y_val) or (x_val, y_val, val_sample_weight). "
+                         f"Received: {got}")
     x_vals, y_vals = checked_arrays(model, data[0], data[1], "x_val", "y_val")
-    for x_val, x in zip(x_vals, xs):
+    for x_val, x in zip(x_vals, xs or []):
         if x_val.shape[1:] != x.shape[1:]:  # an unbuilt model would fail only after an epoch
             raise ValueError(f"`x_val` must have the sample shape of `x`, {x.shape[1:]}. "
                              f"Received: x_val.shape={x_val.shape}, x.shape={x.shape}")
-    if len(x_vals) != len(xs):
+    if xs is not None and len(x_vals) != len(xs):
         raise ValueError(f"`x_val` has {len(x_vals)} arrays, `x` has {len(xs)}")
-    return x_vals, y_vals
+    weights = checked_weights(model, data[2] if len(data) == 3 else None, len(x_vals[0]),
+                              "val_sample_weight")
+    return x_vals, y_vals, weights
+
+
+def checked_weights(model, sample_weight, samples, name="sample_weight") -> list:
+    """Sample weights as a list of float arrays: [] for none, one array (every
+    output), or one per output (a list or a dict by output name); each
+    numeric, finite, with one weight per sample (or per timestep)."""
+    if sample_weight is None:
+        return []
+    names = getattr(model, "output_names", None) or ["output"]
+    if isinstance(sample_weight, dict) or (
+            isinstance(sample_weight, (list, tuple)) and sample_weight
+            and all(hasattr(w, "shape") or isinstance(w, (list, tuple)) for w in sample_weight)
+            and len(names) > 1):
+        pairs = [(f"{name}[{n!r}]", w) for n, w in
+                 zip(names, tree.as_list(sample_weight, names, name))]
+    else:
+        pairs = [(name, sample_weight)]
+    weights = []
+    for label, value in pairs:
+        array = _numeric(value, label).astype(np.float64, copy=False)
+        _check_finite(array, label)
+        if len(array) != samples:
+            raise ValueError(f"`{label}` must have one weight per sample: {samples} samples, "
+                             f"received {len(array)} weights (shape {array.shape})")
+        weights.append(array)
+    return weights
 
 
 def split_off_validation(xs, ys, validation_split):

@@ -174,12 +174,14 @@ class Graph:
                 "outputs": map_structure(ref, self.outputs)}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Graph":
-        """Rebuild the layers and replay the calls (which builds the weights)."""
+    def from_config(cls, config: dict, custom_objects: dict = None) -> "Graph":
+        """Rebuild the layers and replay the calls (which builds the weights).
+        `custom_objects`: {class name: class} for user classes the config
+        names that are not registered."""
         entries = config.get("layers")
         if not isinstance(entries, list) or not isinstance(config.get("nodes"), list):
             raise ValueError("A functional model config needs lists 'layers' and 'nodes'")
-        layers = [serialization.deserialize(entry) for entry in entries]
+        layers = [serialization.deserialize(entry, custom_objects) for entry in entries]
         inputs = [layer for layer in layers if isinstance(layer, InputLayer)]
         produced = [[layer.output] for layer in inputs]  # node n's flat outputs
 

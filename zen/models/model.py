@@ -182,36 +182,91 @@ class Model(Layer):
                 f"name={self.name!r})")
 
     # ----- training (zen.models.training) ------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None) -> None:
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None) -> None:
         """Set the optimizer (an instance or a name: "sgd", "adam", "adamw",
-        "rmsprop", "adagrad"), the loss (an instance or a name) and metrics;
-        for several outputs `loss`, `metrics` and `loss_weights` may be one
-        value, a list in output order or a dict by output name."""
+        "rmsprop", "adagrad"), the loss (an instance, a name, or a function
+        `loss(y_true, y_pred)`), metrics and weighted metrics; for several
+        outputs `loss`, `metrics` and `loss_weights` may be one value, a list
+        in output order or a dict by output name."""
         training.compile(self, optimizer=optimizer, loss=loss, metrics=metrics,
-                         loss_weights=loss_weights)
+                         loss_weights=loss_weights, weighted_metrics=weighted_metrics)
 
-    def fit(self, x, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
-            shuffle=True, callbacks=None, verbose=1, initial_epoch=0, distribute=None):
-        """Train in training mode on arrays; returns a `History`
-        (see `zen.models.training.fit`)."""
-        return training.fit(self, x, y, epochs=epochs, batch_size=batch_size,
-                            validation_split=validation_split,
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1, distribute=None):
+        """Train in training mode on arrays or a data source; returns a
+        `History` (Keras's arguments; see `zen.models.training.fit`)."""
+        return training.fit(self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                            callbacks=callbacks, validation_split=validation_split,
                             validation_data=validation_data, shuffle=shuffle,
-                            callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch,
-                            distribute=distribute)
+                            class_weight=class_weight, sample_weight=sample_weight,
+                            initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                            validation_steps=validation_steps,
+                            validation_batch_size=validation_batch_size,
+                            validation_freq=validation_freq, distribute=distribute)
 
-    def train_on_batch(self, x, y, return_dict: bool = False):
-        """One optimisation step on one batch; returns its loss (and metrics)."""
-        return training.train_on_batch(self, x, y, return_dict=return_dict)
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=0, sample_weight=None,
+                 steps=None, return_dict=False):
+        """Loss and metrics, means over the samples, in inference mode: the
+        loss alone without metrics, else `[loss, *metrics]` (Keras), or a dict
+        with `return_dict=True`."""
+        return training.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+                                 sample_weight=sample_weight, steps=steps,
+                                 return_dict=return_dict)
 
-    def evaluate(self, x, y, batch_size=32, verbose=0) -> dict:
-        """Loss and metrics, means over the samples, in inference mode."""
-        return training.evaluate(self, x, y, batch_size=batch_size, verbose=verbose)
-
-    def predict(self, x, batch_size=32, verbose=0):
+    def predict(self, x, batch_size=None, verbose=0, steps=None):
         """The model's outputs as an ndarray (a list or dict of them for
         several outputs), computed in inference mode."""
-        return training.predict(self, x, batch_size=batch_size, verbose=verbose)
+        return training.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        """One optimisation step on one batch; returns its loss (and metrics)
+        as `evaluate` does."""
+        return training.train_on_batch(self, x, y, sample_weight=sample_weight,
+                                       class_weight=class_weight, return_dict=return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """The loss (and metrics) of one batch, in inference mode."""
+        return training.test_on_batch(self, x, y, sample_weight=sample_weight,
+                                      return_dict=return_dict)
+
+    def predict_on_batch(self, x):
+        """The outputs for one batch, in inference mode."""
+        return training.predict_on_batch(self, x)
+
+    @property
+    def metrics_names(self) -> list:
+        """The names of `evaluate`'s values, in order: "loss", each output's
+        loss (several outputs), then the metrics ([] before `compile`)."""
+        trainer = getattr(self, "_trainer", None)
+        if trainer is None:
+            return []
+        objective = trainer.objective
+        if objective.names is None:  # a subclassed model before its first batch
+            return ["loss"] + list(trainer.metrics)
+        return objective.log_names
+
+    def get_layer(self, name: str = None, index: int = None) -> Layer:
+        """A layer of the model by its name or its index in `layers`
+        (Keras's `get_layer`)."""
+        layers = getattr(self, "layers", None) or self.sublayers()
+        if (name is None) == (index is None):
+            raise ValueError(f"Provide either a layer name or a layer index, not both or "
+                             f"neither. Received: name={name!r}, index={index!r}")
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, int) \
+                    or not -len(layers) <= index < len(layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index!r} but model "
+                                 f"{self.name!r} only has {len(layers)} layers.")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name!r}. Existing layers are: "
+                         f"{[layer.name for layer in layers]}.")
 
     # ----- files (zen.models.saving) -------------------------------------------------------
     def save(self, path, trainer=None) -> None:

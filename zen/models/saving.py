@@ -4,7 +4,8 @@ A model file is Zen's container (`zen.fileio`: an uncompressed npz archive
 written atomically exactly at the path given). It holds:
 - `zen_config`: a JSON document stored as uint8 bytes, with the format name
   ("zen.model" or "zen.weights") and version, the model as
-  `{"class_name", "name", "config"}` (`zen.nn.serialization`; a functional
+  `{"class_name", "name", "config"}` (`zen.nn.serialization`, which also
+  says how a user's class is named and found again; a functional
   model's config is its graph, see `zen.models.graph`), the input shape it
   was built for, the list of weights (name, shape, dtype) and, for a
   compiled model, the compile settings (optimizer and losses as `serialize`
@@ -16,9 +17,15 @@ written atomically exactly at the path given). It holds:
 
 Reading never unpickles (`allow_pickle=False`). A missing file raises
 FileNotFoundError; anything else wrong with a file (not a zip, truncated,
-a foreign npz, a newer format version, an unknown or unregistered layer
-class) raises `zen.fileio.ZenFileError`, a ValueError saying what is wrong.
+a foreign npz, a newer format version, a layer class that is neither Zen's,
+registered nor in `custom_objects`) raises `zen.fileio.ZenFileError`, a
+ValueError saying what is wrong.
+
+`to_json(model)` and `model_from_json(text)` are the architecture alone, as
+JSON text (Keras's `model.to_json()`): no weights, and a model rebuilt
+from it has fresh ones.
 """
+import json
 import os
 import warnings
 
@@ -31,7 +38,8 @@ from ..nn import losses, serialization
 from ..nn.layer import build_for_shape
 from . import training
 
-__all__ = ["save_model", "load_model", "save_weights", "load_weights"]
+__all__ = ["save_model", "load_model", "save_weights", "load_weights", "to_json",
+           "model_from_json"]
 
 _OPTIMIZER_PREFIX = "optimizer/"
 
@@ -57,7 +65,7 @@ def save_model(model, path, trainer=None) -> None:
         same = load_model("mnist.zen")
     """
     config = base_config(model, "zen.model")
-    config["model"] = serialization.serialize(model)  # an unregistered class fails here
+    config["model"] = serialization.serialize(model)  # before writing: it may refuse
     arrays = weight_arrays(model)
     trainer = trainer if trainer is not None else getattr(model, "_trainer", None)
     if trainer is not None:
@@ -122,17 +130,23 @@ def _is_serialized_loss(spec):
 
 
 # ----- reading ------------------------------------------------------------------------
-def load_model(path):
+def load_model(path, custom_objects: dict = None):
     """Rebuild the model saved at `path`: same layers, weights and, if it was
     compiled, optimizer (with its state), loss and metrics.
 
+    Args:
+        path: the file.
+        custom_objects: {class name: class} for the user's classes the file
+            names that are not registered (default: none).
+
     Example:
-        model = zen.nn.load_model("mnist.zen")
+        model = zen.load_model("mnist.zen", custom_objects={"Residual": Residual})
         model.evaluate(x_test, y_test)
     """
     path = os.fspath(path)
     config, arrays = read_file(path, ("zen.model",))
-    model = _rebuild(config, path)
+    with serialization.custom_object_scope(custom_objects):
+        model = _rebuild(config, path)
     weights = file_weights(config, arrays, path)
     check_weights_match(model, weights, path, ZenFileError)
     for (_, tensor), value in zip(model.named_tensors(), weights):
@@ -155,7 +169,7 @@ def load_weights(model, path) -> None:
     weights = file_weights(config, arrays, path)
     if not getattr(model, "built", False) and config.get("input_shape"):
         try:
-            _build(model, config["input_shape"])
+            build_for_input_shape(model, config["input_shape"])
         except REBUILD_ERRORS as error:
             raise ZenFileError(f"{path!r}: its input shape {config['input_shape']!r} does "
                                f"not build the model: {type(error).__name__}: {error}") from None
@@ -174,7 +188,7 @@ def _rebuild(config, path):
     try:
         model = serialization.deserialize(spec)
         if config.get("input_shape") and not model.built:
-            _build(model, config["input_shape"])
+            build_for_input_shape(model, config["input_shape"])
     except REBUILD_ERRORS as error:
         raise ZenFileError(f"{path!r}: cannot rebuild the model from its config: "
                            f"{type(error).__name__}: {error}") from None
@@ -183,7 +197,7 @@ def _rebuild(config, path):
     return model
 
 
-def _build(model, input_shape):
+def build_for_input_shape(model, input_shape):
     """Build `model` for the input shape its file records: a shape, a list
     of shapes, or a dict of them (a subclassed model whose call reads a dict)."""
     if isinstance(input_shape, dict):
@@ -205,3 +219,58 @@ def _recompile(model, settings, arrays, path):
     except REBUILD_ERRORS as error:
         raise ZenFileError(f"{path!r}: cannot restore the compile settings or optimizer "
                            f"state: {type(error).__name__}: {error}") from None
+
+
+# ----- the architecture as JSON ----------------------------------------------------------
+def to_json(model, **kwargs) -> str:
+    """The architecture of `model` as JSON text: `{"class_name", "name",
+    "config"}` as in a model file (plus "module" for a user's class that is
+    not registered), and "build_config" with the input shape it was built
+    for. No weights. `kwargs` go to `json.dumps` (e.g. `indent=2`).
+
+    Example:
+        text = to_json(model)
+        twin = model_from_json(text)   # same architecture, fresh weights
+    """
+    spec = serialization.serialize(model)
+    if getattr(model, "built", False) and model.input_shape is not None:
+        spec["build_config"] = {"input_shape": model.input_shape}
+    try:
+        return json.dumps(spec, **kwargs)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"The config of model {model.name!r} is not JSON-serialisable "
+                         f"({error})") from None
+
+
+def model_from_json(text, custom_objects: dict = None):
+    """The model `to_json` described, built, with freshly initialised weights.
+
+    Args:
+        text: the JSON text.
+        custom_objects: {class name: class} for the user's classes the text
+            names that are not registered (default: none).
+
+    Example:
+        model = model_from_json(text, custom_objects={"Residual": Residual})
+        model.set_weights(weights)
+    """
+    try:
+        spec = json.loads(text)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise ValueError(f"model_from_json expects the JSON text that to_json writes; it "
+                         f"cannot be read as JSON: {error}"[:500]) from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+        raise ValueError("model_from_json expects a JSON object with 'class_name' and "
+                         "'config', as to_json writes it")
+    with serialization.custom_object_scope(custom_objects):
+        try:
+            model = serialization.deserialize(spec)
+            build = spec.get("build_config") or {}
+            if not isinstance(build, dict):
+                raise ValueError(f"'build_config' is not an object: {build!r}"[:300])
+            if build.get("input_shape") and not model.built:
+                build_for_input_shape(model, build["input_shape"])
+        except REBUILD_ERRORS as error:
+            raise ValueError(f"Cannot rebuild the model from its JSON: "
+                             f"{type(error).__name__}: {error}") from None
+    return model

@@ -7,6 +7,8 @@ import numpy as np
 from ..backend import DEFAULT_DTYPE
 from ..nn import serialization
 from ..nn.layer import Layer, inference_mode
+from ..nn.symbolic import SymbolicTensor
+from .graph import InputLayer
 from .model import Model
 
 
@@ -17,21 +19,31 @@ def _check_layer(layer):
     return layer
 
 
+def _input_shape_of(item):
+    """The input shape (batch axis first) that `item` sets if it is an
+    `Input` (or its InputLayer); None for anything else."""
+    if isinstance(item, SymbolicTensor) and item.node is not None:
+        item = item.node.layer
+    return item.shape if isinstance(item, InputLayer) else None
+
+
 class Sequential(Model):
     """A linear stack of layers: `model(x)` runs them in order.
 
     Args:
-        layers: a list of Layers (default: none yet; see `add`).
+        layers: a list of Layers (default: none yet; see `add`), optionally
+            starting with a `zen.Input(shape)`, which sets the input shape
+            and builds the model at once (it is not one of `layers`).
         name: shown by `summary()` (default "sequential").
 
     Shapes: whatever the first layer takes -> whatever the last one gives.
-    The model builds on its first call, or explicitly with
-    `build(input_shape)`, the shape including the batch axis (None or any
-    size there), e.g. `build((None, 784))`.
+    The model builds at construction when it starts with an Input, else on
+    its first call, or explicitly with `build(input_shape)`, the shape
+    including the batch axis (None or any size there), e.g.
+    `build((None, 784))`.
 
     Example:
-        model = Sequential([Dense(128, activation="relu"), Dense(10)])
-        model.build((None, 784))
+        model = Sequential([zen.Input((784,)), Dense(128, activation="relu"), Dense(10)])
         model.summary()
         model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
         model.fit(x_train, y_train, epochs=5)
@@ -39,11 +51,26 @@ class Sequential(Model):
 
     def __init__(self, layers=None, name: str = None):
         super().__init__(name=name)
-        self.layers = [_check_layer(layer) for layer in (layers or [])]
+        self.layers = []
         self._output_shapes = []  # per layer, filled by build
+        for layer in layers or []:
+            self.add(layer)
 
     def add(self, layer: Layer) -> None:
-        """Append a layer; on a built model the new layer is built at once."""
+        """Append a layer; on a built model the new layer is built at once.
+        An `Input` (only as the first item) sets the input shape and builds
+        the model."""
+        input_shape = _input_shape_of(layer)
+        if input_shape is not None:
+            if self.layers or self.built:
+                raise ValueError(
+                    f"An Input can only be the first item of Sequential model {self.name!r}, "
+                    f"where it sets the input shape; received Input of shape {input_shape} "
+                    f"after {len(self.layers)} layer(s)"
+                    + (f" (the input shape is already {self.input_shape})" if self.built
+                       else ""))
+            self.build(input_shape)
+            return
         self.layers.append(_check_layer(layer))
         if self.built:
             last = self._output_shapes[-1] if self._output_shapes else self.input_shape
@@ -110,9 +137,12 @@ class Sequential(Model):
                 "build_input_shape": list(self.input_shape) if self.built else None}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Sequential":
-        """Rebuild the stack from `get_config()` (and build it, if it was built)."""
-        layers = [serialization.deserialize(entry) for entry in config.get("layers", [])]
+    def from_config(cls, config: dict, custom_objects: dict = None) -> "Sequential":
+        """Rebuild the stack from `get_config()` (and build it, if it was
+        built). `custom_objects`: {class name: class} for user classes the
+        config names that are not registered."""
+        layers = [serialization.deserialize(entry, custom_objects)
+                  for entry in config.get("layers", [])]
         model = cls(layers, name=config.get("name"))
         if config.get("build_input_shape") is not None:
             model.build(tuple(config["build_input_shape"]))

@@ -8,6 +8,7 @@ import importlib
 from . import activations, initializers
 from .activations import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .layer import Layer
+from .operators import TensorOperation  # and operators on symbolic tensors: x + 1, x[:, 0]
 from .core import Dense, Dropout, Embedding, Flatten
 from .conv import (AveragePooling2D, AvgPool2D, Conv2D, Conv2DTranspose, GlobalAveragePooling2D,
                    GlobalAvgPool2D, GlobalMaxPool2D, GlobalMaxPooling2D, MaxPool2D, MaxPooling2D,

@@ -94,7 +94,8 @@ class MultiHeadAttention(Layer):
 
     # ----- the computation -------------------------------------------------------------
     def call(self, query, value, key=None, attention_mask=None,
-             return_attention_scores: bool = False, use_causal_mask: bool = False):
+             return_attention_scores: bool = False, use_causal_mask: bool = False,
+             training=False):
         key = value if key is None else key
         created = hasattr(self, "query_kernel")
         dtype = self.query_kernel.dtype if created else DEFAULT_DTYPE
@@ -106,9 +107,9 @@ class MultiHeadAttention(Layer):
         mask = self._mask(attention_mask, query.shape, key.shape)
         q, k, v = (self._split_heads(x, name) for x, name in
                    ((query, "query"), (key, "key"), (value, "value")))
-        if return_attention_scores or (self.training and self.dropout > 0):
+        if return_attention_scores or (training and self.dropout > 0):
             scores = ad.attention_weights(q, k, mask, is_causal=use_causal_mask)
-            attended = ad.dropout(scores, self.dropout, self.training) @ v
+            attended = ad.dropout(scores, self.dropout, training) @ v
         else:
             scores = None
             attended = ad.scaled_dot_product_attention(q, k, v, mask, is_causal=use_causal_mask)

@@ -234,8 +234,8 @@ class _Augmentation(Layer):
     def _check_input(self, shape):
         self.build(shape)  # a later call may bring another image size
 
-    def call(self, x):
-        return self.augment(as_images(x)) if self.training else x
+    def call(self, x, training=False):
+        return self.augment(as_images(x)) if training else x
 
     def augment(self, x: Tensor) -> Tensor:
         """The randomly transformed batch (subclass hook)."""

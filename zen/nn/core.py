@@ -143,17 +143,17 @@ class Dropout(Layer):
 
     Example:
         drop = Dropout(0.5)
-        drop.eval_mode()
-        drop(x)                                        # x itself
+        drop(x, training=True)                         # about half zeroed, the rest doubled
+        drop(x)                                        # x itself (inference)
     """
 
     def __init__(self, rate: float, name: str = None):
         super().__init__(name)
         self.rate = check_float(rate, "rate", 0, 1, high_open=True)
 
-    def call(self, x):
+    def call(self, x, training=False):
         # always a Tensor out (ad.dropout hands back its input untouched when idle)
-        return activations.linear(ad.dropout(x, self.rate, self.training))
+        return activations.linear(ad.dropout(x, self.rate, training))
 
     def get_config(self):
         return {"rate": self.rate}

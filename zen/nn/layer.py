@@ -8,6 +8,7 @@ order.
 """
 import inspect
 import re
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -18,6 +19,25 @@ from . import symbolic
 
 LAYERS = {}  # class name -> Zen's own layer classes, for rebuilding models from configs
 _NAME_COUNTS = {}  # base name -> how many layers took it, for unique names
+_CALL = threading.local()  # .training: the value the outermost call in progress resolved
+_TAKES_TRAINING = {}  # layer class -> whether its `call` declares `training`
+
+
+def current_training():
+    """The `training` value of the layer call in progress (None outside one)."""
+    return getattr(_CALL, "training", None)
+
+
+@contextmanager
+def training_scope(training: bool):
+    """Layers called inside the block without their own `training` use this
+    one (Keras's call context: an outer call's value flows inward)."""
+    previous = getattr(_CALL, "training", None)
+    _CALL.training = training
+    try:
+        yield
+    finally:
+        _CALL.training = previous
 
 
 def snake_case(name: str) -> str:
@@ -66,12 +86,22 @@ class Layer:
                 and not abstract):
             LAYERS.setdefault(cls.__name__, cls)  # a user's class: register_serializable
 
+    _trainable = True  # (a class default: subclasses may set attributes before __init__)
+
+    def __new__(cls, *args, **kwargs):
+        """Record the constructor's arguments (Keras 3's automatic config, used
+        for a user's class that defines no `get_config`)."""
+        layer = super().__new__(cls)
+        layer._constructor_arguments = (args, kwargs)
+        return layer
+
     def __init__(self, name: str = None):
         self.name = unique_name(snake_case(type(self).__name__)) if name is None \
             else check_name(name, type(self).__name__)
-        self.training = True
+        self.training = False  # the default for calls without `training` (see train_mode)
         self.built = False
         self.input_shape = None
+        self._trainable = True
 
     def build(self, input_shape: tuple) -> None:
         """Create the weights for inputs of `input_shape` (batch axis included)."""
@@ -79,19 +109,47 @@ class Layer:
     def call(self, x):
         raise NotImplementedError(f"{type(self).__name__} must define call (subclass hook)")
 
-    def __call__(self, x, *args, **kwargs):
+    def __call__(self, x, *args, training=None, **kwargs):
+        """Build on the first call, then `call`. `training` (Keras's rule):
+        True or False as given; else the value of the layer call this one
+        runs inside; else this layer's mode (`train_mode`/`eval_mode`,
+        inference for a new layer). It reaches `call` when `call` declares
+        `training`, and every layer called inside it."""
         if isinstance(x, symbolic.SymbolicTensor) or (
                 (args or kwargs or isinstance(x, (list, tuple, dict)))
                 and symbolic.any_symbolic((x, args, kwargs))):
+            if training is not None:
+                kwargs["training"] = training
             return self._call_symbolic((x, *args), kwargs)
+        if training is None:
+            training = getattr(_CALL, "training", None)
+            if training is None:
+                training = self.training
         shape = _shape_of(x)
         if not self.built:
             self.input_shape = shape
             self.build(shape)
             self.built = True
+            if not self._trainable:
+                self.trainable = False  # weights built after the layer was frozen
         elif isinstance(shape, tuple) and isinstance(self.input_shape, tuple):
             self._check_input(shape)
-        return self.call(x, *args, **kwargs)
+        if self._takes_training():
+            kwargs["training"] = training
+        previous = getattr(_CALL, "training", None)
+        _CALL.training = training
+        try:
+            return self.call(x, *args, **kwargs)
+        finally:
+            _CALL.training = previous
+
+    @classmethod
+    def _takes_training(cls) -> bool:
+        takes = _TAKES_TRAINING.get(cls)
+        if takes is None:
+            takes = _TAKES_TRAINING[cls] = \
+                "training" in inspect.signature(cls.call).parameters
+        return takes
 
     def _call_symbolic(self, args, kwargs):
         """Record this call as a node of a functional graph; return symbolic
@@ -187,16 +245,64 @@ class Layer:
         """The trainable Tensors of this layer and its sublayers, in a stable order."""
         return [t for _, t in self.named_tensors() if t.trainable]
 
+    @property
+    def weights(self) -> list:
+        """Every weight Tensor, trainable or not, in `get_weights` order."""
+        return [t for _, t in self.named_tensors()]
+
+    @property
+    def trainable_weights(self) -> list:
+        return [t for t in self.weights if t.trainable]
+
+    @property
+    def non_trainable_weights(self) -> list:
+        return [t for t in self.weights if not t.trainable]
+
+    # ----- freezing ------------------------------------------------------------
+    @property
+    def trainable(self) -> bool:
+        """Whether `fit` trains this layer's weights (Keras's freezing).
+        Setting it sets it on every layer inside too; a frozen layer's
+        weights get no gradient and no update, count as non-trainable, and
+        a frozen BatchNorm runs in inference mode."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"Received an invalid value for `trainable` of layer "
+                             f"{self.name!r}, expected True or False. Received: {value!r}")
+        for layer in self.all_layers():
+            layer._trainable = bool(value)
+            layer._freeze_own_weights()
+
+    def _freeze_own_weights(self) -> None:
+        """Make this layer's own weights follow its `trainable` flag; weights
+        that are fixed by nature (BatchNorm's moving statistics) stay fixed."""
+        frozen = self.__dict__.setdefault("_frozen", set())  # the names it froze
+        for name, value in list(vars(self).items()):
+            if not isinstance(value, Tensor):
+                continue
+            if not self._trainable and value.trainable:
+                value.trainable = False
+                frozen.add(name)
+            elif self._trainable and name in frozen:
+                value.trainable = True
+                frozen.discard(name)
+
     def count_params(self) -> int:
         return sum(t.size for _, t in self.named_tensors())
 
     # ----- modes ---------------------------------------------------------------
     def train_mode(self) -> "Layer":
-        """Training behaviour (Dropout drops, BatchNorm uses batch statistics)."""
+        """Calls without `training` run in training mode (Dropout drops,
+        BatchNorm uses batch statistics), PyTorch's `train()` for hand-written
+        loops; an explicit `training=` still wins."""
         return self._set_training(True)
 
     def eval_mode(self) -> "Layer":
-        """Inference behaviour (Dropout is the identity, BatchNorm uses running statistics)."""
+        """Calls without `training` run in inference mode (the default of a
+        new, loaded or fitted model)."""
         return self._set_training(False)
 
     def _set_training(self, training):
@@ -275,22 +381,10 @@ class Layer:
 
 
 @contextmanager
-def modes_restored(model: Layer):
-    """Put every layer's training flag back as it was when the block ends."""
-    modes = [(layer, layer.training) for layer in model.all_layers()]
-    try:
-        yield
-    finally:
-        for layer, training in modes:
-            layer.training = training
-
-
-@contextmanager
-def inference_mode(model: Layer):
-    """Inference behaviour (Dropout off, BatchNorm's running statistics) and
-    no graph recording for the block; each layer's mode restored afterwards."""
-    with modes_restored(model), no_grad():
-        model.eval_mode()
+def inference_mode(model: Layer = None):
+    """Layer calls in the block run in inference mode (Dropout off,
+    BatchNorm's moving statistics) and record no graph."""
+    with training_scope(False), no_grad():
         yield
 
 

@@ -1,11 +1,15 @@
-"""Losses: callables `loss(pred, target) -> scalar Tensor`, the mean over samples.
+"""Losses, called as Keras calls them: `loss(y_true, y_pred, sample_weight=None)`
+-> scalar Tensor.
 
 Each loss is a class (configured in `__init__`, e.g. `Huber(delta=2.0)`)
-and also reachable by its Keras name through `get("mse")`. Targets are
-constants: numpy arrays of any numeric dtype, cast to the prediction's dtype
-(a float32 model stays float32). The cross-entropies are numerically stable
-for any logit size: logits go through log-softmax / softplus, and
-probabilities are clipped to [EPSILON, 1 - EPSILON] as Keras does.
+and also reachable by its Keras name through `get("mse")`. A loss computes
+one value per sample (per timestep for sequences) in `call(y_true, y_pred)`,
+as Keras's do, and reduces them as Keras does: the mean, or with sample
+weights sum(weight * value) / number of values. Targets are constants: numpy
+arrays of any numeric dtype, cast to the prediction's dtype (a float32 model
+stays float32). The cross-entropies are numerically stable for any logit
+size: logits go through log-softmax / softplus, and probabilities are
+clipped to [EPSILON, 1 - EPSILON] as Keras does.
 """
 import numpy as np
 
@@ -17,33 +21,44 @@ EPSILON = 1e-7  # Keras's backend epsilon
 
 
 class Loss:
-    """Base class: a subclass sets `name` and defines `compute(pred, target)`
-    on a prediction Tensor and a target array already checked and cast."""
+    """Base class: a subclass sets `name` and defines `call(y_true, y_pred)`,
+    returning the loss of each sample (a Tensor of shape (batch,), or
+    (batch, time) for sequences), from a target array already checked and
+    cast and a prediction Tensor; the base class reduces them.
+
+    Example:
+        class SquaredLog(Loss):
+            def call(self, y_true, y_pred):
+                return ad.reduce_mean((ad.log(1 + y_pred) - np.log1p(y_true)) ** 2, axis=-1)
+    """
 
     name = None
 
-    def __call__(self, pred, target) -> Tensor:
-        pred = pred if isinstance(pred, Tensor) else Tensor(pred, trainable=False)
-        if pred.size == 0:
+    def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
+        y_pred = y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred, trainable=False)
+        if y_pred.size == 0:
             raise ValueError(f"{type(self).__name__}: received an empty prediction of "
-                             f"shape {pred.shape}")
-        return self.compute(pred, self._target(pred, target))
+                             f"shape {y_pred.shape}")
+        return self.reduce(self._target(y_pred, y_true), y_pred, sample_weight)
+
+    def reduce(self, y_true, y_pred, sample_weight) -> Tensor:
+        """The reduced loss: `weighted_mean` of `call`'s values (a loss with a
+        fused form, e.g. sparse cross-entropy on logits, overrides this)."""
+        return weighted_mean(self.call(y_true, y_pred), sample_weight)
 
     def _target(self, pred, target):
-        """The target as an array of pred's dtype and shape."""
+        """The target as an array of pred's dtype, of pred's rank where the two
+        differ by a trailing axis of 1 (Keras's squeeze-or-expand)."""
         target = _numeric_array(target, type(self).__name__)
-        # (N,) targets for (N, 1) predictions and the reverse, as Keras allows
         if target.shape + (1,) == pred.shape:
             target = target[..., None]
         elif target.shape == pred.shape + (1,):
             target = target[..., 0]
-        if target.shape != pred.shape:
-            raise ValueError(f"{type(self).__name__}: the prediction has shape {pred.shape} "
-                             f"and the target has shape {target.shape}; expected equal shapes")
         return target.astype(pred.dtype, copy=False)
 
-    def compute(self, pred: Tensor, target) -> Tensor:
-        raise NotImplementedError(f"{type(self).__name__} must define compute (subclass hook)")
+    def call(self, y_true, y_pred) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred) "
+                                  f"(subclass hook)")
 
     def get_config(self) -> dict:
         """The constructor arguments (JSON-serialisable)."""
@@ -58,43 +73,96 @@ class Loss:
         return f"{type(self).__name__}({args})"
 
 
-class MSE(Loss):
-    """Mean squared error, mean((pred - target) ** 2).
+class _ElementwiseLoss(Loss):
+    """A loss of each element of equally shaped targets and predictions,
+    averaged over the last axis (Keras's per-sample value)."""
+
+    def _target(self, pred, target):
+        target = super()._target(pred, target)
+        if target.shape != pred.shape:
+            raise ValueError(f"{type(self).__name__}: the prediction has shape {pred.shape} "
+                             f"and the target has shape {target.shape}; expected equal shapes")
+        return target
+
+    def call(self, y_true, y_pred):
+        return per_sample(self.elementwise(y_true, y_pred))
+
+
+def per_sample(values: Tensor) -> Tensor:
+    """The mean over the last axis (features), as Keras reduces elementwise
+    losses; a 1-D batch (one value per sample) is kept as it is."""
+    return ad.reduce_mean(values, axis=-1) if values.ndim > 1 else values
+
+
+def weighted_mean(values: Tensor, sample_weight=None) -> Tensor:
+    """Keras's reduction "sum_over_batch_size": mean(values), or with
+    `sample_weight` (one per sample, or per value) sum(weight * values)
+    divided by the number of values."""
+    if not isinstance(values, Tensor):
+        values = Tensor(values, trainable=False)
+    if sample_weight is None:
+        return ad.reduce_mean(values)
+    weights = aligned_weights(sample_weight, values.shape, values.dtype)
+    weighted = values * weights
+    return ad.reduce_sum(weighted) / weighted.size
+
+
+def aligned_weights(sample_weight, shape, dtype):
+    """`sample_weight` as an array that broadcasts against values of `shape`:
+    a trailing axis of 1 is dropped and missing trailing axes are added
+    ((batch,) weights for (batch, time) values)."""
+    weights = np.asarray(getattr(sample_weight, "value", sample_weight))
+    if weights.dtype.kind not in "biuf":
+        raise TypeError(f"Received an invalid value for `sample_weight`, expected numbers. "
+                        f"Received an array of dtype {weights.dtype}")
+    if weights.ndim == len(shape) + 1 and weights.shape[-1] == 1:
+        weights = weights[..., 0]
+    if weights.ndim > len(shape) or weights.shape != tuple(shape[:weights.ndim]):
+        if not (weights.ndim == 0 or weights.shape == tuple(shape)):
+            raise ValueError(f"`sample_weight` of shape {weights.shape} does not match the "
+                             f"losses of shape {tuple(shape)} (one weight per sample, or "
+                             f"per value)")
+    weights = weights.reshape(weights.shape + (1,) * (len(shape) - weights.ndim))
+    return weights.astype(dtype, copy=False)
+
+
+class MSE(_ElementwiseLoss):
+    """Mean squared error, mean((y_pred - y_true) ** 2).
 
     Example:
-        MSE()(Tensor([1.0, 2.0]), np.array([0.0, 0.0]))   # 2.5
+        MSE()(np.array([0.0, 0.0]), Tensor([1.0, 2.0]))   # 2.5
     """
 
     name = "mse"
 
-    def compute(self, pred, target):
-        error = pred - target
-        return ad.reduce_mean(error * error)
+    def elementwise(self, y_true, y_pred):
+        error = y_pred - y_true
+        return error * error
 
 
-class MAE(Loss):
-    """Mean absolute error, mean(|pred - target|).
+class MAE(_ElementwiseLoss):
+    """Mean absolute error, mean(|y_pred - y_true|).
 
     Example:
-        MAE()(Tensor([1.0, -2.0]), np.array([0.0, 0.0]))  # 1.5
+        MAE()(np.array([0.0, 0.0]), Tensor([1.0, -2.0]))  # 1.5
     """
 
     name = "mae"
 
-    def compute(self, pred, target):
-        return ad.reduce_mean(ad.abs(pred - target))
+    def elementwise(self, y_true, y_pred):
+        return ad.abs(y_pred - y_true)
 
 
-class Huber(Loss):
+class Huber(_ElementwiseLoss):
     """Huber loss: 0.5 * e**2 where |e| <= delta, delta * (|e| - 0.5 * delta)
     beyond, e = pred - target; quadratic near zero, linear (robust to
-    outliers) far from it.
+    outliers) far from it; e = y_pred - y_true.
 
     Args:
         delta: where the loss turns linear (default 1.0), positive.
 
     Example:
-        Huber(delta=1.0)(Tensor([0.5, 3.0]), np.zeros(2))   # (0.125 + 2.5) / 2
+        Huber(delta=1.0)(np.zeros(2), Tensor([0.5, 3.0]))   # (0.125 + 2.5) / 2
     """
 
     name = "huber"
@@ -106,13 +174,13 @@ class Huber(Loss):
                              f"number. Received: delta={delta!r}")
         self.delta = float(delta)
 
-    def compute(self, pred, target):
-        error = ad.abs(pred - target)
+    def elementwise(self, y_true, y_pred):
+        error = ad.abs(y_pred - y_true)
         # min(|e|, delta) carries the quadratic part and the rest the linear
         # part: one smooth expression, no branch
         quadratic = ad.minimum(error, self.delta)
         linear = error - quadratic
-        return ad.reduce_mean(0.5 * quadratic * quadratic + self.delta * linear)
+        return 0.5 * quadratic * quadratic + self.delta * linear
 
     def get_config(self):
         return {"delta": self.delta}
@@ -129,8 +197,8 @@ class _CrossEntropy(Loss):
         return {"from_logits": self.from_logits}
 
 
-class BinaryCrossentropy(_CrossEntropy):
-    """-[y log p + (1 - y) log(1 - p)], averaged over every element.
+class BinaryCrossentropy(_CrossEntropy, _ElementwiseLoss):
+    """-[y log p + (1 - y) log(1 - p)], averaged over the last axis.
 
     Args:
         from_logits: whether `pred` holds logits (any real number) rather
@@ -138,16 +206,16 @@ class BinaryCrossentropy(_CrossEntropy):
             softplus(x) - x * y; probabilities are clipped to [1e-7, 1 - 1e-7].
 
     Example:
-        BinaryCrossentropy(from_logits=True)(Tensor([[0.0]]), np.array([[1.0]]))  # log 2
+        BinaryCrossentropy(from_logits=True)(np.array([[1.0]]), Tensor([[0.0]]))  # log 2
     """
 
     name = "binary_crossentropy"
 
-    def compute(self, pred, target):
+    def elementwise(self, y_true, y_pred):
         if self.from_logits:
-            return ad.reduce_mean(_softplus(pred) - pred * target)
-        p = ad.clip(pred, EPSILON, 1 - EPSILON)
-        return -ad.reduce_mean(target * ad.log(p) + (1 - target) * ad.log(1 - p))
+            return _softplus(y_pred) - y_pred * y_true
+        p = ad.clip(y_pred, EPSILON, 1 - EPSILON)
+        return -(y_true * ad.log(p) + (1 - y_true) * ad.log(1 - p))
 
 
 def _softplus(x):
@@ -157,7 +225,7 @@ def _softplus(x):
     return ad.logsumexp(ad.stack([zeros, x], axis=-1), axis=-1)
 
 
-class CategoricalCrossentropy(_CrossEntropy):
+class CategoricalCrossentropy(_CrossEntropy, _ElementwiseLoss):
     """-sum(y * log p) over the class axis (the last), averaged over samples;
     targets are one-hot (or any distribution over the classes).
 
@@ -169,14 +237,14 @@ class CategoricalCrossentropy(_CrossEntropy):
     Shapes: pred and target (..., classes).
 
     Example:
-        CategoricalCrossentropy()(Tensor([[0.5, 0.5]]), np.array([[1, 0]]))  # log 2
+        CategoricalCrossentropy()(np.array([[1, 0]]), Tensor([[0.5, 0.5]]))  # log 2
     """
 
     name = "categorical_crossentropy"
 
-    def compute(self, pred, target):
-        log_p = _log_probabilities(pred, self.from_logits)
-        return -ad.reduce_mean(ad.reduce_sum(target * log_p, axis=-1))
+    def call(self, y_true, y_pred):
+        log_p = _log_probabilities(y_pred, self.from_logits)
+        return -ad.reduce_sum(y_true * log_p, axis=-1)
 
 
 def _log_probabilities(pred, from_logits):
@@ -199,7 +267,7 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
     [0, classes), of any numeric dtype.
 
     Example:
-        SparseCategoricalCrossentropy(from_logits=True)(Tensor([[0.0, 0.0]]), np.array([1]))
+        SparseCategoricalCrossentropy(from_logits=True)(np.array([1]), Tensor([[0.0, 0.0]]))
     """
 
     name = "sparse_categorical_crossentropy"
@@ -216,16 +284,27 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
                              f"per sample)")
         return _checked_labels(labels, pred.shape[-1], type(self).__name__)
 
-    def compute(self, pred, labels):
-        classes = pred.shape[-1]
+    def call(self, y_true, y_pred):
+        classes = y_pred.shape[-1]
         if self.from_logits:
-            logits = pred if pred.ndim == 2 else ad.reshape(pred, (-1, classes))
-            return ad.sparse_softmax_cross_entropy(logits, labels.reshape(-1))
+            log_p = ad.reshape(ad.log_softmax(y_pred, axis=-1), (-1, classes))
         else:
-            p = pred / ad.reduce_sum(pred, axis=-1, keepdims=True)
-            p = ad.reshape(p, (-1, classes))[xp.arange(labels.size), labels.reshape(-1)]
-            picked = ad.log(ad.clip(p, EPSILON, 1 - EPSILON))
-        return -ad.reduce_mean(picked)
+            p = y_pred / ad.reduce_sum(y_pred, axis=-1, keepdims=True)
+            log_p = ad.log(ad.clip(ad.reshape(p, (-1, classes)), EPSILON, 1 - EPSILON))
+        picked = log_p[xp.arange(y_true.size), y_true.reshape(-1)]
+        return -ad.reshape(picked, y_true.shape)
+
+    def reduce(self, y_true, y_pred, sample_weight):
+        """On logits, one fused op (softmax, the picked log-probabilities and
+        the weighted mean, with a closed-form gradient)."""
+        if not self.from_logits:
+            return super().reduce(y_true, y_pred, sample_weight)
+        logits = y_pred if y_pred.ndim == 2 else ad.reshape(y_pred, (-1, y_pred.shape[-1]))
+        weights = None
+        if sample_weight is not None:
+            weights = np.broadcast_to(aligned_weights(sample_weight, y_true.shape, np.float64),
+                                      y_true.shape).reshape(-1) / y_true.size
+        return ad.sparse_softmax_cross_entropy(logits, y_true.reshape(-1), weights)
 
 
 def _numeric_array(target, owner):
@@ -263,7 +342,7 @@ _BY_NAME.update({cls.__name__: cls for cls in _CLASSES})
 
 def get(identifier):
     """A loss from its name ("mse", "categorical_crossentropy", ...), its class,
-    an instance, a `serialize` dict, or any callable `(pred, target) -> Tensor`
+    an instance, a `serialize` dict, or any callable `(y_true, y_pred) -> Tensor`
     (returned as is).
 
     Example:
@@ -282,7 +361,27 @@ def get(identifier):
     if callable(identifier):
         return identifier
     raise ValueError(f"Unknown loss {identifier!r}; expected a name such as 'mse', a "
-                     f"Loss class or instance, or a callable (pred, target) -> Tensor")
+                     f"Loss class or instance, or a callable (y_true, y_pred) -> Tensor")
+
+
+def compute(loss, y_true, y_pred, sample_weight=None) -> Tensor:
+    """`loss` (a Loss, or a user's function `fn(y_true, y_pred)` returning a
+    Tensor of per-sample values or their mean, as Keras takes) reduced over
+    the batch with `sample_weight` (see `weighted_mean`).
+
+    Example:
+        compute(lambda t, p: ad.reduce_mean(ad.abs(p - t), axis=-1), y, pred, weights)
+    """
+    if isinstance(loss, Loss):
+        return loss(y_true, y_pred, sample_weight)
+    if isinstance(y_pred, Tensor):
+        y_true = _numeric_array(y_true, "loss").astype(y_pred.dtype, copy=False)
+    values = loss(y_true, y_pred)
+    if not isinstance(values, Tensor):
+        raise TypeError(f"The loss function {getattr(loss, '__name__', loss)!r} must return "
+                        f"a Tensor computed from y_pred (per-sample values or their mean). "
+                        f"Received: {type(values).__name__}")
+    return weighted_mean(values, sample_weight)
 
 
 def serialize(loss: Loss) -> dict:

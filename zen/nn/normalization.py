@@ -34,7 +34,9 @@ class BatchNorm(Layer):
     scaled by `gamma` and shifted by `beta`; the moving statistics follow
     `moving = momentum * moving + (1 - momentum) * batch`, with the biased
     batch variance as Keras does (PyTorch uses the unbiased one). In
-    inference mode the moving statistics are used instead.
+    inference mode, and whenever the layer is frozen (`trainable = False`,
+    Keras's rule for fine-tuning), the moving statistics are used instead
+    and left unchanged.
 
     Args:
         momentum: weight of the old moving statistics (default 0.99).
@@ -53,7 +55,7 @@ class BatchNorm(Layer):
 
     Example:
         bn = BatchNorm()
-        y = bn(np.random.randn(32, 28, 28, 16))        # per-channel statistics
+        y = bn(np.random.randn(32, 28, 28, 16), training=True)  # the batch's statistics
     """
 
     replicas = None
@@ -90,17 +92,18 @@ class BatchNorm(Layer):
                              f"{(None,) + tuple(built[1:])} (channel axis {self.axis}), "
                              f"received an input of shape {shape}")
 
-    def call(self, x):
+    def call(self, x, training=False):
+        training = training and self.trainable  # a frozen BatchNorm runs in inference mode
         x = cast_input(x, self.gamma.dtype)
         shape = [1] * x.ndim
         shape[self._axis] = -1  # (1, ..., channels, ..., 1): broadcasts over the rest
         gamma, beta = self.gamma.reshape(shape), self.beta.reshape(shape)
-        if self.training and self._axis == x.ndim - 1:  # channels last: one fused op
+        if training and self._axis == x.ndim - 1:  # channels last: one fused op
             mean, variance = normalization.channel_moments(x.value, self.replicas)
             self._update_moving(mean, variance)
             return normalization.batch_normalize(x, self.gamma, self.beta, mean, variance,
                                                  self.epsilon, self.replicas)
-        if self.training:
+        if training:
             axes = tuple(i for i in range(x.ndim) if i != self._axis)
             mean, centred, variance = _moments(x, axes)
             self._update_moving(mean.value.reshape(-1), variance.value.reshape(-1))
@@ -147,7 +150,8 @@ class LayerNorm(Layer):
         self.gamma = Tensor(initializers.ones(features))
         self.beta = Tensor(initializers.zeros(features))
 
-    def call(self, x):
+    def call(self, x, training=False):
+        training = training and self.trainable  # a frozen BatchNorm runs in inference mode
         x = cast_input(x, self.gamma.dtype)
         return normalization.layer_normalize(x, self.gamma, self.beta, self.epsilon)
 

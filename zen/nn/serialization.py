@@ -1,30 +1,49 @@
 """Layers to and from JSON configs, and the classes a config may name.
 
 A layer is written as `{"class_name", "name", "config"}`, where `config` is
-its `get_config()`. Zen's own layers are known by their class names. A
-user's class must be registered with `register_serializable`, which files it
-under "package>Name" (Keras's convention), so it can never take the place of
-a built-in that happens to share its class name.
+its `get_config()`. The class name says which class rebuilds it:
+- Zen's own layers by their class name ("Dense"): only ever Zen's class;
+- a user's class registered with `register_serializable` as
+  "package>Name" (Keras's convention);
+- any other user's class by its class name, with a "module" entry saying
+  where it was defined: loading it needs the class in `custom_objects`
+  (or registered by then).
+A file can only name classes the process already holds (Zen's, registered
+or given as `custom_objects`): nothing in it is imported or run, and an
+entry naming a built-in is never a user's class, whatever `custom_objects`
+holds (as in Keras 3).
+
+A user's class that defines no `get_config` gets Keras 3's automatic
+config: the arguments its constructor was called with, when they are plain
+JSON values.
 """
+import inspect
+import threading
+from contextlib import contextmanager
+
 from .layer import LAYERS, Layer, check_name
 
-__all__ = ["register_serializable", "serialize", "deserialize", "registered_name"]
+__all__ = ["register_serializable", "serialize", "deserialize", "registered_name",
+           "custom_object_scope", "layer_config"]
 
 _CUSTOM = {}  # "package>Name" -> a user's class
+_SCOPE = threading.local()  # .objects: the custom_objects of the deserialization in progress
+# Zen's base classes: their get_config knows nothing of a subclass's arguments
+_BASE_CONFIGS = {("zen.nn.layer", "Layer"), ("zen.models.model", "Model")}
+_JSON_LEAVES = (str, int, float, bool, type(None))
 
 
 def register_serializable(package: str = "Custom", name: str = None):
     """Class decorator: make a Layer or Model subclass loadable from files
-    (its `get_config()` must return the arguments that rebuild it).
+    without `custom_objects` (rebuilt from its `get_config()`, or from the
+    arguments it was constructed with when it defines none).
 
     Example:
         @zen.models.register_serializable(package="my_package")
         class Residual(zen.Model):
-            def __init__(self, units, name=None):
+            def __init__(self, units=4, name=None):
                 super().__init__(name=name)
                 ...
-            def get_config(self):
-                return {"units": self.units}
     """
     if not isinstance(package, str) or not package or ">" in package:
         raise ValueError(f"Received an invalid value for `package`, expected a non-empty "
@@ -41,50 +60,163 @@ def register_serializable(package: str = "Custom", name: str = None):
     return register
 
 
-def registered_name(cls) -> str:
-    """The name a file gives to `cls`; ValueError for a user's class that
-    was not registered."""
+def registered_name(cls):
+    """The name a file gives to `cls`: "Dense" for Zen's own, "package>Name"
+    for a registered class, None for any other user's class."""
     key = cls.__dict__.get("_registered_name")
     if key is not None and _CUSTOM.get(key) is cls:
         return key
     if LAYERS.get(cls.__name__) is cls:
         return cls.__name__
-    raise ValueError(f"The layer class {cls.__name__} (module {cls.__module__}) is not "
-                     f"registered, so a file cannot name it. Decorate it with "
-                     f"@zen.models.register_serializable(package='my_package') and define "
-                     f"get_config() returning its constructor arguments.")
+    return None
 
 
+# ----- writing ----------------------------------------------------------------------------
 def serialize(layer: Layer) -> dict:
-    """`{"class_name", "name", "config"}` for `layer`."""
-    return {"class_name": registered_name(type(layer)), "name": layer.name,
-            "config": layer.get_config()}
+    """`{"class_name", "name", "config"}` for `layer`, plus `"module"` for a
+    user's class that is not registered."""
+    cls = type(layer)
+    key = registered_name(cls)
+    entry = {"class_name": key or cls.__name__, "name": layer.name,
+             "config": layer_config(layer)}
+    if key is None:
+        entry["module"] = cls.__module__
+    return entry
 
 
-def layer_class(class_name):
-    """The class a config names: a built-in, or a registered user's class."""
-    if isinstance(class_name, str):
-        cls = _CUSTOM.get(class_name) if ">" in class_name else LAYERS.get(class_name)
-        if cls is not None:
-            return cls
-    if isinstance(class_name, str) and ">" in class_name:  # a user's class, by package
+def layer_config(layer: Layer) -> dict:
+    """`layer.get_config()`; for a user's class that defines no get_config
+    (nor inherits one below Zen's Layer and Model), the arguments its
+    constructor received (Keras 3's automatic config)."""
+    if LAYERS.get(type(layer).__name__) is type(layer) or _defines_config(type(layer)) \
+            or getattr(layer, "_graph", None) is not None:  # a functional model's graph
+        return layer.get_config()
+    return auto_config(layer)
+
+
+def _defines_config(cls) -> bool:
+    owner = next(k for k in cls.__mro__ if "get_config" in vars(k))
+    return (owner.__module__, owner.__qualname__) not in _BASE_CONFIGS
+
+
+def auto_config(layer: Layer) -> dict:
+    """{argument name: value} for the arguments `layer`'s constructor was
+    called with (defaults left out), each a plain JSON value; ValueError
+    naming the argument where one is not."""
+    cls = type(layer)
+    args, kwargs = getattr(layer, "_constructor_arguments", ((), {}))
+    signature = inspect.signature(cls.__init__)
+    try:
+        bound = signature.bind(layer, *args, **kwargs).arguments
+    except TypeError as error:
+        raise ValueError(f"Cannot write the config of layer {layer.name!r} ({cls.__name__}): "
+                         f"its constructor arguments do not fit {cls.__name__}.__init__ "
+                         f"({error}). Add a get_config() method to {cls.__name__}.") from None
+    config = {}
+    for name, value in list(bound.items())[1:]:  # not `self`
+        kind = signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            _not_automatic(layer, f"*{name}", "positional arguments beyond the named ones "
+                                              "have no name to save")
+        config.update(value if kind is inspect.Parameter.VAR_KEYWORD else {name: value})
+    return {name: _plain_json(layer, name, value) for name, value in config.items()}
+
+
+def _plain_json(layer, name, value):
+    """`value` as plain JSON (tuples as lists), or ValueError."""
+    if isinstance(value, _JSON_LEAVES):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain_json(layer, name, item) for item in value]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {key: _plain_json(layer, name, item) for key, item in value.items()}
+    what = "a dict with keys that are not strings" if isinstance(value, dict) \
+        else f"a {type(value).__name__}"
+    _not_automatic(layer, name, f"{what} is not a plain JSON value (a number, string, "
+                               f"bool, None, or a list or dict of those)")
+
+
+def _not_automatic(layer, name, why):
+    cls = type(layer).__name__
+    raise ValueError(f"Cannot write the config of layer {layer.name!r} ({cls}): {cls} "
+                     f"defines no get_config(), and its constructor argument `{name}` "
+                     f"cannot be saved automatically: {why}. Add a get_config() method to "
+                     f"{cls} returning JSON-able constructor arguments (and a from_config() "
+                     f"classmethod if some must be rebuilt, e.g. a layer from its config).")
+
+
+# ----- reading ----------------------------------------------------------------------------
+@contextmanager
+def custom_object_scope(custom_objects=None):
+    """Within the block, configs may name the classes of `custom_objects`
+    ({class name: class}; inner scopes add to outer ones), so that layers
+    rebuilt inside other layers' `from_config` find them too."""
+    if custom_objects is not None and not isinstance(custom_objects, dict):
+        raise TypeError(f"Received an invalid value for `custom_objects`, expected a dict "
+                        f"{{class name: class}}. Received: {custom_objects!r}"[:300])
+    previous = getattr(_SCOPE, "objects", {})
+    _SCOPE.objects = {**previous, **(custom_objects or {})}
+    try:
+        yield
+    finally:
+        _SCOPE.objects = previous
+
+
+def layer_class(class_name, module=None):
+    """The class a config names: a built-in (by its class name, when no
+    module is given), a registered class ("package>Name"), or a class of
+    the `custom_objects` in scope."""
+    if not isinstance(class_name, str):
+        raise ValueError(f"Expected a layer class name in the model config. Received: "
+                         f"{class_name!r}"[:300])
+    if module is None and ">" not in class_name and class_name in LAYERS:
+        return LAYERS[class_name]
+    custom = getattr(_SCOPE, "objects", {})
+    short = class_name.rpartition(">")[2]
+    cls = _CUSTOM.get(class_name) or custom.get(class_name) or custom.get(short) \
+        or _registered_by_name(class_name, module)
+    if cls is None:
+        raise ValueError(_unknown_class_message(class_name, module))
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise ValueError(f"custom_objects[{class_name!r}] must be a Layer or Model "
+                         f"subclass. Received: {cls!r}"[:300])
+    return cls
+
+
+def _registered_by_name(class_name, module):
+    """The registered class called `class_name` defined in `module` (a
+    class saved before it was registered)."""
+    found = [cls for cls in _CUSTOM.values()
+             if cls.__name__ == class_name and cls.__module__ == module]
+    return found[0] if len(found) == 1 else None
+
+
+def _unknown_class_message(class_name, module):
+    class_name = class_name[:100]  # a hostile file's name need not fill the message
+    if ">" in class_name:  # registered when saved
         package, _, short = class_name.rpartition(">")
-        raise ValueError(f"Unknown layer class {class_name!r} in the model config: the class "
-                         f"{short} of package {package!r} is not registered. Import or "
-                         f"define it and register it before loading: decorate it with "
-                         f"@zen.models.register_serializable(package={package!r}).")
-    raise ValueError(f"Unknown layer class {class_name!r} in the model config. If it is "
-                     f"your own class, register it before loading: decorate it with "
-                     f"@zen.models.register_serializable(package='my_package') (it is "
-                     f"then saved as 'my_package>{class_name}').")
+        return (f"Unknown layer class {class_name!r} in the model config: the class {short} "
+                f"of package {package!r} is not registered. Import or define it and "
+                f"register it before loading: decorate it with "
+                f"@zen.models.register_serializable(package={package!r}); or pass it when "
+                f"loading: custom_objects={{{class_name!r}: {short}}}.")
+    where = "" if module is None else f" (a custom class of module {repr(module)[:100]})"
+    return (f"Unknown layer class {class_name!r} in the model config{where}. A file names "
+            f"a custom class but cannot hold its code: pass the class when loading, "
+            f"custom_objects={{{class_name!r}: {class_name}}}, or register it before "
+            f"loading: decorate it with "
+            f"@zen.models.register_serializable(package='my_package').")
 
 
-def deserialize(entry) -> Layer:
-    """The layer that `serialize` described (not yet built)."""
+def deserialize(entry, custom_objects: dict = None) -> Layer:
+    """The layer that `serialize` described (not yet built). `custom_objects`
+    ({class name: class}) supplies user classes the file names."""
     if not isinstance(entry, dict) or not isinstance(entry.get("config", {}), dict):
         raise ValueError(f"Expected a layer as {{'class_name', 'name', 'config'}}. "
                          f"Received: {entry!r}"[:300])
-    layer = layer_class(entry.get("class_name")).from_config(dict(entry.get("config", {})))
+    with custom_object_scope(custom_objects):
+        cls = layer_class(entry.get("class_name"), entry.get("module"))
+        layer = cls.from_config(dict(entry.get("config", {})))
     if entry.get("name") is not None:
         layer.name = check_name(entry["name"])
     return layer

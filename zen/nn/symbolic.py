@@ -8,6 +8,11 @@ functional `zen.Model(inputs, outputs)` runs.
 
 Arguments may be nested lists, tuples and dicts (a merge layer takes a list,
 attention takes `attention_mask=`); the helpers here walk such structures.
+
+Operators (`x + 1`, `inputs != 0`, `-x`, `abs(x)`, `x[:, 0]`) are calls of a
+layer too: zen.nn.operators records them. It builds on `Layer`, which builds
+on this module, so it hands its recording function here when it is imported
+(`set_operator_recorder`).
 """
 import numpy as np
 
@@ -39,9 +44,59 @@ class SymbolicTensor:
         raise TypeError("A symbolic tensor has no length: its batch size is unknown "
                         "until the model is called on data")
 
+    def __bool__(self):
+        raise TypeError("A symbolic tensor cannot be used as a boolean: it holds no values "
+                        "until the model runs (use `is` to compare tensors themselves)")
+
+    def __iter__(self):
+        raise TypeError("A symbolic tensor cannot be iterated: its batch size is unknown "
+                        "until the model is called on data")
+
+    # ----- operators: each records a node (see zen.nn.operators) ----------------
+    __array_ufunc__ = None      # ndarray <op> SymbolicTensor defers to the reflected op
+    __hash__ = object.__hash__  # identity, as graph code keys tensors (== records a node)
+
+    def __add__(self, other): return _operate("add", self, other)
+    def __radd__(self, other): return _operate("add", other, self)
+    def __sub__(self, other): return _operate("subtract", self, other)
+    def __rsub__(self, other): return _operate("subtract", other, self)
+    def __mul__(self, other): return _operate("multiply", self, other)
+    def __rmul__(self, other): return _operate("multiply", other, self)
+    def __truediv__(self, other): return _operate("true_divide", self, other)
+    def __rtruediv__(self, other): return _operate("true_divide", other, self)
+    def __pow__(self, other): return _operate("power", self, other)
+    def __rpow__(self, other): return _operate("power", other, self)
+    def __matmul__(self, other): return _operate("matmul", self, other)
+    def __rmatmul__(self, other): return _operate("matmul", other, self)
+    def __eq__(self, other): return _operate("equal", self, other)
+    def __ne__(self, other): return _operate("not_equal", self, other)
+    def __lt__(self, other): return _operate("less", self, other)
+    def __le__(self, other): return _operate("less_equal", self, other)
+    def __gt__(self, other): return _operate("greater", self, other)
+    def __ge__(self, other): return _operate("greater_equal", self, other)
+    def __neg__(self): return _operate("negative", self)
+    def __abs__(self): return _operate("absolute", self)
+    def __getitem__(self, key): return _operate("get_item", self, key=key)
+
     def __repr__(self):
         layer = self.node.layer.name if self.node is not None else None
         return f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, from layer={layer!r}>"
+
+
+_record = None  # zen.nn.operators's `record`, set when that module is imported
+
+
+def set_operator_recorder(record) -> None:
+    """Record the operators above with `record(operation, *operands, key=None)`."""
+    global _record
+    _record = record
+
+
+def _operate(operation, *operands, key=None):
+    if _record is None:
+        raise TypeError(f"Operators on symbolic tensors need zen.nn.operators, which is not "
+                        f"imported (import zen.nn). Received: {operation}")
+    return _record(operation, *operands, key=key)
 
 
 class Node:

@@ -7,16 +7,24 @@ list or dict of outputs) has a loss per output, combined as the weighted
 sum `loss = sum(loss_weight_i * loss_i)`, and logs, as Keras does:
 "loss" (the weighted total), "<output>_loss" and "<output>_<metric>".
 
-`loss`, `loss_weights` and `metrics` each come as one value (applied to
-every output), a list in output order, or a dict by output name. For
-metrics, "one value" is one metric or a flat list of metrics; a list with
-a list (or None) per output, or a dict, is per output.
+`loss`, `loss_weights`, `metrics` and `weighted_metrics` each come as one
+value (applied to every output), a list in output order, or a dict by
+output name. For metrics, "one value" is one metric or a flat list of
+metrics; a list with a list (or None) per output, or a dict, is per output.
+
+Sample weights (one array for every output, or one per output) weigh the
+losses as Keras does (sum(weight * loss) / batch size) and the
+`weighted_metrics` (sum(weight * value) / sum(weight)); plain `metrics`
+ignore them.
 """
+import numpy as np
+
 from .. import metrics as zen_metrics
+from .. import tree
 from ..autodiff import Tensor
 from ..nn import losses
 
-__all__ = ["Objective", "as_output_list"]
+__all__ = ["Objective", "as_output_list", "weights_per_output"]
 
 
 class Objective:
@@ -43,16 +51,18 @@ class Objective:
         total, logs = objective(preds, targets)
     """
 
-    def __init__(self, loss, metrics=None, loss_weights=None):
+    def __init__(self, loss, metrics=None, loss_weights=None, weighted_metrics=None):
         self.loss_spec, self.metric_spec, self.weight_spec = loss, metrics, loss_weights
+        self.weighted_metric_spec = weighted_metrics
         _check_structure(loss, "loss")
         _check_structure(loss_weights, "loss_weights")
         if not isinstance(loss, (list, tuple, dict)):
             self.single_loss = losses.get(loss)  # an unknown name fails at compile time
-        for metric in _metric_leaves(metrics):
-            zen_metrics.get(metric)  # an unknown name fails at compile time
-        if not isinstance(metrics, dict) and not _is_nested(metrics):
-            _metric_list(metrics)  # and so do duplicate names
+        for spec in (metrics, weighted_metrics):
+            for metric in _metric_leaves(spec):
+                zen_metrics.get(metric)  # an unknown name fails at compile time
+            if not isinstance(spec, dict) and not _is_nested(spec):
+                _metric_list(spec)  # and so do duplicate names
         self.names = None
 
     # ----- the output names --------------------------------------------------------------
@@ -70,19 +80,33 @@ class Objective:
             self.metric_spec, names)]
         self.metric_fns = [{zen_metrics.name_of(m): zen_metrics.get(m) for m in specs}
                            for specs in self.metric_specs]
+        weighted = [_metric_list(spec) for spec in _metrics_per_output(
+            self.weighted_metric_spec, names)]
+        self.metric_entries = _metric_entries(names, self.metric_fns, weighted)
         self.names = names
         return self
+
+    @property
+    def log_names(self) -> list:
+        """The keys of a batch's logs, in order: "loss", each output's loss
+        (several outputs), then the metrics (Keras's `metrics_names`)."""
+        names = ["loss"] + ([f"{name}_loss" for name in self.names] if self.multi_output
+                            else [])
+        return names + [key for key, *_ in self.metric_entries]
 
     @property
     def multi_output(self) -> bool:
         return self.names is not None and len(self.names) > 1
 
     # ----- computing ---------------------------------------------------------------------
-    def __call__(self, preds: list, targets: list):
+    def __call__(self, preds: list, targets: list, sample_weights: list = None):
         """(total loss as a scalar Tensor, {"loss": ..., "<output>_loss": ...})
-        for lists of predictions and targets in output order."""
-        parts = [_scalar_loss(loss(pred, target), name)
-                 for loss, pred, target, name in zip(self.losses, preds, targets, self.names)]
+        for lists of predictions, targets and sample weights (or None) in
+        output order."""
+        sample_weights = sample_weights or [None] * len(preds)
+        parts = [_scalar_loss(losses.compute(loss, target, pred, weight), name)
+                 for loss, pred, target, weight, name
+                 in zip(self.losses, preds, targets, sample_weights, self.names)]
         total = parts[0] if self.weights[0] == 1.0 else parts[0] * self.weights[0]
         for part, weight in zip(parts[1:], self.weights[1:]):
             total = total + (part if weight == 1.0 else part * weight)
@@ -92,36 +116,70 @@ class Objective:
                          for name, part in zip(self.names, parts)})
         return total, logs
 
-    def metric_logs(self, targets: list, preds: list) -> dict:
-        """Each output's metrics on arrays, keyed as History keys them."""
-        logs = {}
-        for name, fns, target, pred in zip(self.names, self.metric_fns, targets, preds):
-            for metric_name, fn in fns.items():
-                key = f"{name}_{metric_name}" if self.multi_output else metric_name
-                logs[key] = float(fn(target, pred))
-        return logs
+    def metric_sums(self, targets: list, preds: list, sample_weights: list = None) -> dict:
+        """{History key: (sum of values, their weight)} of each metric on a
+        batch of arrays: the batch's value is sum / weight, and an epoch's
+        the sum of sums over the sum of weights."""
+        sums = {}
+        for key, output, fn, weighted in self.metric_entries:
+            weight = sample_weights[output] if weighted and sample_weights else None
+            sums[key] = _weighted_sum(fn(targets[output], preds[output]), weight,
+                                      len(preds[output]))
+        return sums
+
+
+def _metric_entries(names, metric_fns, weighted_specs) -> list:
+    """(History key, output index, per-sample function, weighted) for each
+    metric, named as Keras names them: "<output>_<metric>" for several
+    outputs, and a weighted metric whose name is taken "weighted_<metric>"."""
+    multi = len(names) > 1
+    entries = [(f"{name}_{key}" if multi else key, i, zen_metrics.values_of(fn), False)
+               for i, (name, fns) in enumerate(zip(names, metric_fns))
+               for key, fn in fns.items()]
+    taken = {key for key, *_ in entries}
+    for i, (name, specs) in enumerate(zip(names, weighted_specs)):
+        for spec in specs:
+            key = zen_metrics.name_of(spec)
+            full = f"{name}_{key}" if multi else key
+            if full in taken:
+                full = f"{name}_weighted_{key}" if multi else f"weighted_{key}"
+            taken.add(full)
+            entries.append((full, i, zen_metrics.values_of(zen_metrics.get(spec)), True))
+    return entries
+
+
+def _weighted_sum(values, sample_weight, batch):
+    """(sum, weight) of a metric's values on a batch: per-sample values
+    summed (weighted), or a batch mean counted as `batch` samples."""
+    values = np.asarray(getattr(values, "value", values), dtype=np.float64)
+    if values.ndim == 0:
+        weight = batch if sample_weight is None else float(np.sum(sample_weight))
+        return float(values) * weight, weight
+    if sample_weight is None:
+        return float(values.sum()), values.size
+    weights = np.broadcast_to(losses.aligned_weights(sample_weight, values.shape, np.float64),
+                              values.shape)
+    return float((values * weights).sum()), float(weights.sum())
+
+
+def weights_per_output(sample_weight, names) -> list:
+    """Sample weights as a list in output order (None entries for none): one
+    array serves every output (Keras); else a list or a dict by output name."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, (dict, list, tuple)):
+        return tree.as_list(sample_weight, names, "sample weights")
+    return [sample_weight] * len(names)
 
 
 def as_output_list(structure, names, what):
     """A prediction or target structure (one array, a list, a dict by output
     name) as a list in output order; the wrong count or unknown names are a
     ValueError naming them."""
-    if isinstance(structure, dict):
-        unknown = sorted(set(structure) - set(names))
-        missing = [name for name in names if name not in structure]
-        if unknown or missing:
-            raise ValueError(f"The {what} dict must have one entry per model output "
-                             f"{names}. Unknown keys: {unknown}; missing: {missing}")
-        return [structure[name] for name in names]
-    if isinstance(structure, (list, tuple)):
-        if len(structure) != len(names):
-            raise ValueError(f"The model has {len(names)} output(s) {names}, but the {what} "
-                             f"is a list of {len(structure)}")
-        return list(structure)
-    if len(names) != 1:
-        raise ValueError(f"The model has {len(names)} outputs {names}: the {what} must be a "
-                         f"list of {len(names)} arrays or a dict by output name")
-    return [structure]
+    if isinstance(structure, (list, tuple)) and len(structure) != len(names):
+        raise ValueError(f"The model has {len(names)} output(s) {names}, but the {what} "
+                         f"is a list of {len(structure)}")
+    return tree.as_list(structure, names, f"{what} (model outputs)")
 
 
 # ----- checks -------------------------------------------------------------------------------

@@ -7,10 +7,12 @@
                                on_epoch_end(epoch, logs)
           on_train_end
 
-A step is the whole algorithm of training: forward pass in training mode,
-loss, backward pass, optimiser update, gradients reset. Logs are plain
-dicts of Python floats: "loss" and each metric as means over the samples
-seen (each batch mean weighted by the batch size), and "val_" versions.
+A step is the whole algorithm of training: forward pass in training mode
+(`training=True`), loss, backward pass, optimiser update, gradients reset.
+Batches are `(x, y)` or `(x, y, sample_weight)`. Logs are plain dicts of
+Python floats: "loss" and each metric as means over the samples seen (the
+loss and plain metrics weigh each sample alike, weighted metrics by its
+sample weight), and "val_" versions.
 """
 from contextlib import nullcontext
 from numbers import Integral
@@ -18,16 +20,18 @@ from numbers import Integral
 import numpy as np
 
 from .. import optim
-from ..autodiff import Tensor
-from ..nn.layer import inference_mode, modes_restored
-from ..tree import flatten
+from ..autodiff import Tensor, no_grad
+from ..data.dataset import get_batch
+from ..nn.layer import Layer, inference_mode
+from ..tree import batch_length
 from .backup import BackupAndRestore
 from .callbacks import Callback
+from .epochs import Epochs
 from .history import History
-from .objective import Objective, as_output_list
+from .objective import Objective, as_output_list, weights_per_output
 from .progress import ProgressLogger, check_verbose, format_logs, interactive_output
 
-__all__ = ["Trainer", "inference_mode", "predict_batches", "RunningMeans"]
+__all__ = ["Trainer", "inference_mode", "predict_batches", "RunningMeans", "batch_length"]
 
 
 class Trainer:
@@ -35,7 +39,7 @@ class Trainer:
 
     Args:
         model: a Layer (e.g. Sequential) called as `model(x) -> Tensor`.
-        loss: a loss called as `loss(pred, target)` -> scalar Tensor, or its
+        loss: a loss called as `loss(y_true, y_pred)` -> Tensor, or its
             name ("mse", "sparse_categorical_crossentropy", ...) or class;
             for a model with several outputs also a list (output order) or
             a dict by output name (see `zen.train.objective`).
@@ -46,11 +50,13 @@ class Trainer:
         callbacks: Callbacks used by every `fit` (default none).
         loss_weights: the weight of each output's loss in the total (a
             number, a list or a dict by output name; default 1 each).
+        weighted_metrics: metrics weighted by the batches' sample weights.
         distribute: how `fit` trains on several processes, e.g.
             `zen.distributed.DataParallel()` (default None: this process only).
 
-    Batches are (x, y): x one array or a list/dict of arrays (one per model
-    input), y one array or a list/dict (one per output).
+    Batches are (x, y) or (x, y, sample_weight): x one array or a list/dict
+    of arrays (one per model input), y one array or a list/dict (one per
+    output), sample_weight one array (every output) or one per output.
 
     Example:
         trainer = Trainer(model, "sparse_categorical_crossentropy", "adam", ["accuracy"])
@@ -60,12 +66,12 @@ class Trainer:
     """
 
     def __init__(self, model, loss, optimizer, metrics=None, callbacks=None, loss_weights=None,
-                 distribute=None):
+                 distribute=None, weighted_metrics=None):
         if not callable(model):
             raise TypeError(f"Received an invalid value for `model`, expected a callable "
                             f"model such as Sequential. Received: {model!r}")
         self.model = model
-        self.objective = Objective(loss, metrics, loss_weights)
+        self.objective = Objective(loss, metrics, loss_weights, weighted_metrics)
         if getattr(model, "output_names", None):  # else resolved at the first batch
             self.objective.resolve(model.output_names)
         self.optimizer = optim.get(optimizer)
@@ -94,7 +100,8 @@ class Trainer:
         if loss is self.loss or (isinstance(loss, list) and loss == self.loss):
             return
         old = self.objective
-        self.objective = Objective(loss, old.metric_spec, old.weight_spec)
+        self.objective = Objective(loss, old.metric_spec, old.weight_spec,
+                                   old.weighted_metric_spec)
         if old.names is not None:
             self.objective.resolve(old.names)
 
@@ -133,15 +140,17 @@ class Trainer:
 
     # ----- fit --------------------------------------------------------------------
     def fit(self, train_loader, epochs: int = 1, val_loader=None, verbose=1,
-            initial_epoch: int = 0, callbacks=None, distribute=None) -> History:
+            initial_epoch: int = 0, callbacks=None, distribute=None, steps_per_epoch=None,
+            validation_steps=None, validation_freq=1) -> History:
         """Train for epochs `initial_epoch .. epochs - 1` and return the History.
 
         Args:
-            train_loader: an iterable of (x, y) batches, re-iterated each
-                epoch (a DataLoader).
+            train_loader: the batches, `(x, y)` or `(x, y, sample_weight)`:
+                a DataLoader (re-iterated each epoch) or a generator (drawn
+                until it ends; see `zen.train.epochs`).
             epochs: the epoch to stop at (default 1); with `initial_epoch`
                 that is `epochs - initial_epoch` epochs, as in Keras.
-            val_loader: (x, y) batches evaluated after each epoch (optional).
+            val_loader: batches evaluated after each epoch (optional).
             verbose: 0 silent, 1 a progress bar per epoch, 2 a line per epoch.
             initial_epoch: the epoch to start from (to resume a run); a
                 callback may move it in `on_train_begin` (BackupAndRestore
@@ -149,16 +158,25 @@ class Trainer:
             callbacks: more Callbacks for this call only.
             distribute: for this call instead of the Trainer's `distribute`
                 (see zen.distributed.DataParallel).
+            steps_per_epoch: batches per epoch (default: one pass).
+            validation_steps: validation batches per validation (default all).
+            validation_freq: validate every this many epochs, or after the
+                epochs (counted from 1) of a list (default 1).
 
-        During the call `trainer.train_loader` is `train_loader` (a
-        BackupAndRestore saves and restores its generator state).
+        A model not built yet is built on the first sample before the first
+        epoch's order is drawn. During the call `trainer.train_loader` is
+        `train_loader` (a BackupAndRestore saves and restores its state).
         """
         _check_loader(train_loader, "train_loader")
         if val_loader is not None:
             _check_loader(val_loader, "val_loader")
         epochs = _check_int(epochs, "epochs", 0)
         initial_epoch = _check_int(initial_epoch, "initial_epoch", 0)
+        steps_per_epoch = _check_steps(steps_per_epoch, "steps_per_epoch")
+        validation_steps = _check_steps(validation_steps, "validation_steps")
+        validate_after = _validation_epochs(validation_freq)
         verbose = check_verbose(verbose)
+        build_on_first_sample(self.model, train_loader)
         self.history = History()
         hooks = _ordered(self.callbacks + _callback_list(callbacks, "callbacks"), self.history)
         if verbose:
@@ -167,7 +185,9 @@ class Trainer:
         if distribute is not None:  # shard the data, start from rank 0's state
             train_loader, val_loader, hooks = distribute.prepare(
                 self, train_loader, val_loader, hooks)
-        params = {"epochs": epochs, "steps": _length(train_loader), "verbose": verbose,
+        batches = Epochs(train_loader, steps_per_epoch)
+        validation = None if val_loader is None else Epochs(val_loader, validation_steps)
+        params = {"epochs": epochs, "steps": _length(batches), "verbose": verbose,
                   "initial_epoch": initial_epoch}
         for hook in hooks:
             hook.set_trainer(self)
@@ -177,50 +197,56 @@ class Trainer:
         self._distribute = distribute
         running = distribute.running() if distribute is not None else nullcontext()
         try:
-            with modes_restored(self.model), running:
-                self._loop(hooks, train_loader, val_loader, epochs)
+            with running:
+                self._loop(hooks, batches, validation, epochs, validate_after)
         finally:
             self.train_loader = None  # do not keep the data alive after fit
             self._distribute = None
         return self.history
 
-    def _loop(self, hooks, train_loader, val_loader, epochs):
+    def _loop(self, hooks, batches, validation, epochs, validate_after):
         logs = {}
         _fire(hooks, "on_train_begin", logs)
         # read after on_train_begin: a callback restoring a backup moves it
         for epoch in range(self.initial_epoch, epochs):
             _fire(hooks, "on_epoch_begin", epoch, {})
-            logs = self._train_epoch(hooks, train_loader)
-            if val_loader is not None:
-                validation = self.evaluate(val_loader)
-                logs.update({f"val_{key}": value for key, value in validation.items()})
+            epoch_logs = self._train_epoch(hooks, batches)
+            if epoch_logs is None:  # a generator that had run out: Keras stops
+                break
+            logs = epoch_logs
+            if validation is not None and validate_after(epoch + 1):
+                results = self.evaluate(validation)
+                logs.update({f"val_{key}": value for key, value in results.items()})
             _fire(hooks, "on_epoch_end", epoch, logs)
-            if self.stop_training:
+            if self.stop_training or batches.ended:
                 break
         _fire(hooks, "on_train_end", logs)
 
-    def _train_epoch(self, hooks, loader) -> dict:
+    def _train_epoch(self, hooks, batches):
+        """The epoch's logs; None when a one-shot source yielded nothing."""
         means = RunningMeans()
-        for batch, data in enumerate(loader):
+        for batch, data in enumerate(batches):
             _fire(hooks, "on_train_batch_begin", batch, {})
-            x, y = _unpack(data, "train_loader")
-            losses, preds = self.train_step(x, y)
-            means.add(self._batch_logs(losses, y, preds), batch_length(x))
+            x, y, sample_weight = unpack_batch(data, "train_loader")
+            losses, preds = self.train_step(x, y, sample_weight)
+            means.add(self._batch_sums(losses, y, preds, sample_weight, batch_length(x)))
             _fire(hooks, "on_train_batch_end", batch, means.result())
             if self.stop_training:
                 break
         if means.count == 0:
+            if batches.one_shot:
+                return None
             raise ValueError("`train_loader` yielded no batches: nothing to train on")
         return means.result()
 
-    def train_step(self, x, y):
+    def train_step(self, x, y, sample_weight=None):
         """One optimisation step on a batch; returns (the loss logs: "loss"
         and, with several outputs, "<output>_loss"; the predictions as a list
         of arrays in output order)."""
-        self.model.train_mode()
-        preds = self._outputs(self.model(x))
+        preds = self._outputs(call_model(self.model, x, training=True))
         targets = as_output_list(y, self.objective.names, "targets")
-        loss, logs = self.objective(preds, targets)
+        weights = weights_per_output(sample_weight, self.objective.names)
+        loss, logs = self.objective(preds, targets, weights)
         params = self.model.parameters()  # after the call: the first call builds them
         loss.backward()
         if self._distribute is not None:  # average the gradients over the processes
@@ -229,12 +255,22 @@ class Trainer:
         self.optimizer.zero_grad(params)
         return logs, [_values(pred) for pred in preds]
 
-    def _batch_logs(self, loss_logs: dict, y, preds: list) -> dict:
-        targets = as_output_list(y, self.objective.names, "targets")
-        return {**loss_logs, **self.objective.metric_logs(targets, preds)}
+    def _batch_sums(self, loss_logs: dict, y, preds: list, sample_weight, size) -> dict:
+        """{log key: (sum, weight)} of a batch (see `RunningMeans`)."""
+        names = self.objective.names
+        sums = {key: (value * size, size) for key, value in loss_logs.items()}
+        sums.update(self.objective.metric_sums(as_output_list(y, names, "targets"), preds,
+                                               weights_per_output(sample_weight, names)))
+        return sums
+
+    def _batch_logs(self, loss_logs: dict, y, preds: list, sample_weight=None) -> dict:
+        """The logs of one batch: its loss and metrics."""
+        means = RunningMeans()
+        means.add(self._batch_sums(loss_logs, y, preds, sample_weight, len(preds[0])))
+        return means.result()
 
     # ----- evaluate and predict -------------------------------------------------------
-    def evaluate(self, loader, verbose=0) -> dict:
+    def evaluate(self, loader, verbose=0, steps=None) -> dict:
         """Loss and metrics over all batches of `loader` (means over samples),
         in inference mode without recording a graph.
 
@@ -243,15 +279,18 @@ class Trainer:
         """
         _check_loader(loader, "loader")
         verbose = check_verbose(verbose)
+        batches = loader if isinstance(loader, Epochs) else Epochs(
+            loader, _check_steps(steps, "steps"))
         means = RunningMeans()
-        with inference_mode(self.model):
-            for data in _progress(loader, verbose, "Evaluate"):
-                x, y = _unpack(data, "loader")
-                preds = self._outputs(self.model(x))
-                _, loss_logs = self.objective(preds, as_output_list(
-                    y, self.objective.names, "targets"))
-                means.add(self._batch_logs(loss_logs, y, [_values(p) for p in preds]),
-                          batch_length(x))
+        with inference_mode():
+            for data in _progress(batches, verbose, "Evaluate"):
+                x, y, sample_weight = unpack_batch(data, "loader")
+                preds = self._outputs(call_model(self.model, x, training=False))
+                targets = as_output_list(y, self.objective.names, "targets")
+                weights = weights_per_output(sample_weight, self.objective.names)
+                _, loss_logs = self.objective(preds, targets, weights)
+                means.add(self._batch_sums(loss_logs, y, [_values(p) for p in preds],
+                                           sample_weight, batch_length(x)))
         if means.count == 0:
             raise ValueError("The loader yielded no batches: nothing to evaluate")
         result = means.result()
@@ -269,17 +308,19 @@ class Trainer:
                 f"optimizer={self.optimizer!r}, metrics={list(self.metrics)})")
 
 
-def predict_batches(model, loader, verbose=0) -> np.ndarray:
+def predict_batches(model, loader, verbose=0, steps=None) -> np.ndarray:
     """`model`'s outputs for every batch of `loader`, concatenated along the
     batch axis, in inference mode without a graph. Batches may be (x,),
-    (x, y) or bare arrays x. Needs no compiled loss or optimizer. A model
-    with several outputs gives a list (or dict) of arrays, as Keras does."""
+    (x, y), (x, y, sample_weight) or bare inputs x. Needs no compiled loss
+    or optimizer. A model with several outputs gives a list (or dict) of
+    arrays, as Keras does."""
     _check_loader(loader, "loader")
     outputs = []
-    with inference_mode(model):
-        for data in _progress(loader, check_verbose(verbose), "Predict"):
+    with inference_mode():
+        for data in _progress(Epochs(loader, _check_steps(steps, "steps")),
+                              check_verbose(verbose), "Predict"):
             x = data[0] if isinstance(data, tuple) else data
-            outputs.append(model(x))
+            outputs.append(call_model(model, x, training=False))
     if not outputs:
         raise ValueError("The loader yielded no batches: nothing to predict")
     first = outputs[0]
@@ -291,18 +332,24 @@ def predict_batches(model, loader, verbose=0) -> np.ndarray:
 
 
 class RunningMeans:
-    """Means over samples of logged batch means: each batch counts by its size."""
+    """Means over an epoch: for each log key, the sum of the batches' sums
+    over the sum of their weights (a batch's loss counts its size; a
+    weighted metric its sample weights)."""
 
     def __init__(self):
-        self.sums, self.count = {}, 0
+        self.sums, self.weights, self.count = {}, {}, 0
 
-    def add(self, logs: dict, size: int) -> None:
-        for key, value in logs.items():
-            self.sums[key] = self.sums.get(key, 0.0) + value * size
-        self.count += size
+    def add(self, sums: dict) -> None:
+        """`sums`: {key: (sum, weight)} of one batch; "loss" is always there,
+        weighted by the batch size."""
+        for key, (total, weight) in sums.items():
+            self.sums[key] = self.sums.get(key, 0.0) + total
+            self.weights[key] = self.weights.get(key, 0.0) + weight
+        self.count += sums["loss"][1]
 
     def result(self) -> dict:
-        return {key: total / self.count for key, total in self.sums.items()}
+        return {key: total / self.weights[key] if self.weights[key] else 0.0
+                for key, total in self.sums.items()}
 
 
 # ----- small checks ----------------------------------------------------------------------
@@ -333,11 +380,61 @@ def _callback_list(callbacks, name):
     return callbacks
 
 
+def call_model(model, x, training: bool):
+    """`model(x)` with Keras's explicit `training` (a Layer), or a plain
+    callable's `model(x)` run inside a training scope."""
+    if isinstance(model, Layer):
+        return model(x, training=training)
+    return model(x)
+
+
+def build_on_first_sample(model, loader) -> None:
+    """Build a Layer that is not built yet on the first sample of `loader`'s
+    dataset (in inference mode, without a graph), so that its weights are
+    drawn before anything else: a one-process and a data-parallel `fit`
+    then start alike. Other sources build at their first batch."""
+    dataset = getattr(loader, "dataset", None)
+    if not isinstance(model, Layer) or model.built or dataset is None or not len(dataset):
+        return
+    batch = get_batch(dataset, np.arange(1))
+    with no_grad():
+        call_model(model, batch[0] if isinstance(batch, tuple) else batch, training=False)
+
+
+def unpack_batch(data, name) -> tuple:
+    """(x, y, sample_weight or None) from an `(x, y)` or `(x, y, sample_weight)` batch."""
+    if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
+        got = f"a tuple of {len(data)} items" if isinstance(data, (tuple, list)) \
+            else type(data).__name__
+        raise ValueError(f"`{name}` must yield (x, y) or (x, y, sample_weight) batches. "
+                         f"Received: {got}")
+    return (data[0], data[1], data[2] if len(data) == 3 else None)
+
+
 def _check_loader(loader, name):
     if isinstance(loader, (np.ndarray, Tensor)) or not hasattr(loader, "__iter__"):
         raise TypeError(f"Received an invalid value for `{name}`, expected an iterable of "
                         f"(x, y) batches such as a zen.data.DataLoader (use model.fit for "
                         f"arrays). Received: {type(loader).__name__}")
+
+
+def _check_steps(steps, name):
+    if steps is None:
+        return None
+    return _check_int(steps, name, 1)
+
+
+def _validation_epochs(freq):
+    """A test `validate(epoch)` for epochs counted from 1: every `freq`-th
+    epoch (an int), or the epochs listed (Keras's validation_freq)."""
+    if isinstance(freq, Integral) and not isinstance(freq, bool) and freq >= 1:
+        return lambda epoch: epoch % int(freq) == 0
+    if isinstance(freq, (list, tuple, set, range)) and all(
+            isinstance(e, Integral) and not isinstance(e, bool) for e in freq):
+        listed = set(freq)
+        return lambda epoch: epoch in listed
+    raise ValueError(f"Received an invalid value for `validation_freq`, expected a positive "
+                     f"integer or a list of epochs. Received: validation_freq={freq!r}")
 
 
 def _check_int(value, name, low):
@@ -352,19 +449,6 @@ def _length(loader):
         return len(loader)
     except TypeError:
         return None
-
-
-def _unpack(data, name):
-    if not isinstance(data, (tuple, list)) or len(data) != 2:
-        got = f"a tuple of {len(data)} items" if isinstance(data, (tuple, list)) \
-            else type(data).__name__
-        raise ValueError(f"`{name}` must yield (x, y) batches. Received: {got}")
-    return data
-
-
-def batch_length(x) -> int:
-    """The number of samples in a batch: one array, or a list/dict of them."""
-    return len(flatten(x)[0])
 
 
 def _values(pred):
