@@ -156,7 +156,7 @@ class StopAt(zen.callbacks.Callback):
 
 
 def bits_per_char(model, validation) -> float:
-    return model.evaluate(*validation, batch_size=256)["loss"] / LN2
+    return model.evaluate(*validation, batch_size=256) / LN2
 
 
 def train(model, train_tokens, validation, settings, rng, label):

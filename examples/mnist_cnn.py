@@ -58,8 +58,8 @@ def main():
     history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
                         validation_data=(x_test, y_test), callbacks=[timer],
                         verbose=args.verbose)
-    result = model.evaluate(x_test, y_test, batch_size=500)
-    print(f"test accuracy: {result['accuracy']:.2%} (loss {result['loss']:.4f})")
+    loss, accuracy = model.evaluate(x_test, y_test, batch_size=500)
+    print(f"test accuracy: {accuracy:.2%} (loss {loss:.4f})")
     args.out.mkdir(parents=True, exist_ok=True)
     model.save(args.out / "model.zen")
     zen.plot_history(history, args.out / "curves.png")

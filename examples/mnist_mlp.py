@@ -71,8 +71,8 @@ def main():
         return
     model.summary()
 
-    result = model.evaluate(x_test, y_test, batch_size=1000)
-    print(f"test accuracy: {result['accuracy']:.2%} (loss {result['loss']:.4f}); "
+    loss, accuracy = model.evaluate(x_test, y_test, batch_size=1000)
+    print(f"test accuracy: {accuracy:.2%} (loss {loss:.4f}); "
           f"{seconds / args.epochs:.1f} s per epoch on 55,000 images"
           + (f" ({processes} processes)" if args.distributed else ""))
     args.out.mkdir(parents=True, exist_ok=True)

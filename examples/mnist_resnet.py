@@ -102,8 +102,8 @@ def main():
         return
     model.summary()
 
-    result = model.evaluate(x_test, y_test, batch_size=500)
-    print(f"test accuracy: {result['accuracy']:.2%} (loss {result['loss']:.4f}); "
+    loss, accuracy = model.evaluate(x_test, y_test, batch_size=500)
+    print(f"test accuracy: {accuracy:.2%} (loss {loss:.4f}); "
           f"{seconds / args.epochs:.1f} s per epoch on {len(x_train):,} images "
           f"({seconds / 60:.1f} min in all)")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -56,7 +56,7 @@ def main():
     model.compile(optimizer=zen.optim.Adam(lr=3e-3), loss="mse")
     model.fit(x[:split], y[:split], epochs=args.epochs, batch_size=32,
               validation_data=(x[split:], y[split:]), verbose=args.verbose)
-    mse = model.evaluate(x[split:], y[split:])["loss"]
+    mse = model.evaluate(x[split:], y[split:])
     print(f"validation MSE: {mse:.2e}")
     args.out.mkdir(parents=True, exist_ok=True)
     plot_prediction(y[split:, 0], model.predict(x[split:])[:, 0], args.out / "prediction.png")

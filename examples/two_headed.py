@@ -67,7 +67,8 @@ def main():
     seconds = time.perf_counter() - start
     print("History keys:", ", ".join(history.history))
 
-    result = model.evaluate([t1, t2], [test_digit, test_total], batch_size=1000)
+    result = model.evaluate([t1, t2], [test_digit, test_total], batch_size=1000,
+                            return_dict=True)
     print(f"test: digit accuracy {result['digit_accuracy']:.2%}, sum accuracy "
           f"{result['sum_accuracy']:.2%} (a sum needs both digits read right); "
           f"{seconds / args.epochs:.1f} s per epoch")

@@ -1,7 +1,8 @@
 """Model files for every kind of model: functional and registered
 subclassed models round-trip (graph, weights, compile settings, optimizer
 state) bitwise; user classes never replace built-ins; unregistered classes
-fail with a message saying how to register them; files in the format Zen
+save, and loading them without custom_objects says how to supply them
+(more in test_cloning_json.py); files in the format Zen
 wrote before functional models still load; and every layer kind survives a
 round trip inside a functional model."""
 import json
@@ -235,24 +236,36 @@ def test_a_user_class_named_like_a_built_in_never_replaces_it(tmp_path):
     assert serialization.layer_class("tests>Dense") is UserDense
 
 
-def test_saving_an_unregistered_class_says_how_to_register_it(tmp_path):
+def test_an_unregistered_class_saves_and_loading_it_says_how_to_supply_it(
+        tmp_path, monkeypatch):
     class Doubler(Layer):
         def call(self, x):
             return 2 * x
 
+    zen.set_seed(0)
     x = Input((4,))
     model = Model(x, Dense(2)(Doubler()(x)))
-    with pytest.raises(ValueError, match=r"Doubler.*not registered.*"
-                                         r"@zen\.models\.register_serializable\(package="):
-        model.save(tmp_path / "m.zen")
-    assert not (tmp_path / "m.zen").exists()
+    model.save(tmp_path / "m.zen")
+    entry = read_config(tmp_path / "m.zen")["model"]["config"]["layers"][1]
+    assert entry == {"class_name": "Doubler", "name": "doubler", "config": {},
+                     "module": __name__}
+    with pytest.raises(ZenFileError, match=r"'Doubler'.*custom_objects=\{'Doubler': Doubler\}"
+                                           r".*@zen\.models\.register_serializable\(package="):
+        load_model(tmp_path / "m.zen")
+    loaded = load_model(tmp_path / "m.zen", custom_objects={"Doubler": Doubler})
+    assert type(loaded.layers[1]) is Doubler
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    monkeypatch.setattr(serialization, "_CUSTOM", dict(serialization._CUSTOM))
+    register_serializable(package="tests")(Doubler)          # registered by the time it loads
+    assert type(load_model(tmp_path / "m.zen").layers[1]) is Doubler
 
     class Unregistered(Model):
         def call(self, x):
             return x
 
-    with pytest.raises(ValueError, match=r"Unregistered.*register_serializable"):
-        Unregistered().save(tmp_path / "s.zen")
+    Unregistered().save(tmp_path / "s.zen")
+    assert type(load_model(tmp_path / "s.zen", custom_objects={
+        "Unregistered": Unregistered})) is Unregistered
 
 
 def test_loading_a_file_that_names_an_unregistered_class_says_how_to_register_it(

@@ -62,15 +62,7 @@ class Sequential(Model):
         the model."""
         input_shape = _input_shape_of(layer)
         if input_shape is not None:
-            if self.layers or self.built:
-                raise ValueError(
-                    f"An Input can only be the first item of Sequential model {self.name!r}, "
-                    f"where it sets the input shape; received Input of shape {input_shape} "
-                    f"after {len(self.layers)} layer(s)"
-                    + (f" (the input shape is already {self.input_shape})" if self.built
-                       else ""))
-            self.build(input_shape)
-            return
+            return self._start_from_input(input_shape)
         self.layers.append(_check_layer(layer))
         if self.built:
             last = self._output_shapes[-1] if self._output_shapes else self.input_shape
@@ -79,6 +71,15 @@ class Sequential(Model):
             except Exception:
                 self.layers.pop()  # a layer that cannot take the input is not added
                 raise
+
+    def _start_from_input(self, input_shape):
+        if self.layers or self.built:
+            already = f" (its input shape is already {self.input_shape})" if self.built else ""
+            raise ValueError(f"An Input can only be the first item of Sequential model "
+                             f"{self.name!r}, where it sets the input shape; received an "
+                             f"Input of shape {input_shape} after {len(self.layers)} "
+                             f"layer(s){already}")
+        self.build(input_shape)
 
     # ----- building and calling ------------------------------------------------
     def build(self, input_shape: tuple) -> None:

@@ -200,9 +200,10 @@ def _unknown_class_message(class_name, module):
                 f"register it before loading: decorate it with "
                 f"@zen.models.register_serializable(package={package!r}); or pass it when "
                 f"loading: custom_objects={{{class_name!r}: {short}}}.")
-    where = "" if module is None else f" (a custom class of module {repr(module)[:100]})"
-    return (f"Unknown layer class {class_name!r} in the model config{where}. A file names "
-            f"a custom class but cannot hold its code: pass the class when loading, "
+    what = ("not one of Zen's layers. If it is your own class, pass it" if module is None
+            else f"a custom class (of module {repr(module)[:100]} when saved), whose code a "
+                 f"file does not hold. Pass it")
+    return (f"Unknown layer class {class_name!r} in the model config: {what} when loading, "
             f"custom_objects={{{class_name!r}: {class_name}}}, or register it before "
             f"loading: decorate it with "
             f"@zen.models.register_serializable(package='my_package').")
