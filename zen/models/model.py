@@ -269,6 +269,11 @@ class Model(Layer):
                          f"{[layer.name for layer in layers]}.")
 
     # ----- files (zen.models.saving) -------------------------------------------------------
+    def to_json(self, **kwargs) -> str:
+        """The model's architecture as JSON text (no weights), which
+        `zen.models.model_from_json` turns back into a model."""
+        return saving.to_json(self, **kwargs)
+
     def save(self, path, trainer=None) -> None:
         """One file: architecture config, weights and optimizer state (no
         pickle). `trainer`: whose optimizer state to save (default the one

@@ -66,6 +66,8 @@ def save_model(model, path, trainer=None) -> None:
     """
     config = base_config(model, "zen.model")
     config["model"] = serialization.serialize(model)  # before writing: it may refuse
+    config["frozen_layers"] = [i for i, layer in enumerate(_distinct_layers(model))
+                               if not layer.trainable]
     arrays = weight_arrays(model)
     trainer = trainer if trainer is not None else getattr(model, "_trainer", None)
     if trainer is not None:
@@ -151,9 +153,35 @@ def load_model(path, custom_objects: dict = None):
     check_weights_match(model, weights, path, ZenFileError)
     for (_, tensor), value in zip(model.named_tensors(), weights):
         tensor.value = value  # the file's dtype and bits exactly; Tensor ids are kept
+    _freeze(model, config.get("frozen_layers", []), path)  # before the optimizer state
     if config.get("compile") is not None:
         _recompile(model, config["compile"], arrays, path)
     return model
+
+
+def _distinct_layers(model) -> list:
+    """Every layer of `model`, itself first, each once (a shared layer where
+    it is first met): the order `frozen_layers` indexes."""
+    seen, layers = set(), []
+    for layer in model.all_layers():
+        if id(layer) not in seen:
+            seen.add(id(layer))
+            layers.append(layer)
+    return layers
+
+
+def _freeze(model, frozen, path) -> None:
+    """Freeze the layers a file lists as frozen, each on its own (a layer
+    unfrozen inside a frozen one stays as it was saved)."""
+    layers = _distinct_layers(model)
+    if not isinstance(frozen, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(layers)
+            for i in frozen):
+        raise ZenFileError(f"{path!r}: 'frozen_layers' must list layer positions below "
+                           f"{len(layers)}. Received: {frozen!r}"[:300])
+    for i in frozen:
+        layers[i]._trainable = False
+        layers[i]._freeze_own_weights()
 
 
 def load_weights(model, path) -> None:

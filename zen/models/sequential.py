@@ -33,7 +33,8 @@ class Sequential(Model):
     Args:
         layers: a list of Layers (default: none yet; see `add`), optionally
             starting with a `zen.Input(shape)`, which sets the input shape
-            and builds the model at once (it is not one of `layers`).
+            and builds the model at once (it is not one of `layers`); so
+            does `input_shape=` on the first layer, as in Keras.
         name: shown by `summary()` (default "sequential").
 
     Shapes: whatever the first layer takes -> whatever the last one gives.
@@ -64,7 +65,9 @@ class Sequential(Model):
         if input_shape is not None:
             return self._start_from_input(input_shape)
         self.layers.append(_check_layer(layer))
-        if self.built:
+        if len(self.layers) == 1 and layer.declared_input_shape is not None:
+            self.build(layer.declared_input_shape)  # Dense(4, input_shape=(8,)), Keras's way
+        elif self.built:
             last = self._output_shapes[-1] if self._output_shapes else self.input_shape
             try:
                 self._output_shapes.extend(self._probe([layer], last))

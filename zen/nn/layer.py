@@ -6,6 +6,7 @@ the first `__call__`, so a layer never needs its input size), the maths in
 as an attribute (or a list of Layers) is part of the layer, in assignment
 order.
 """
+import functools
 import inspect
 import re
 import threading
@@ -80,13 +81,18 @@ class Layer:
 
     def __init_subclass__(cls, abstract=False, **kwargs):
         """Files Zen's own concrete layers in LAYERS; a base class declared
-        `class Base(Layer, abstract=True)` is never rebuilt from a file."""
+        `class Base(Layer, abstract=True)` is never rebuilt from a file.
+        Every constructor also takes Keras's `input_shape=` (see
+        `declared_input_shape`)."""
         super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            cls.__init__ = _taking_input_shape(cls.__init__)
         if (cls.__module__.split(".")[0] == "zen" and not cls.__name__.startswith("_")
                 and not abstract):
             LAYERS.setdefault(cls.__name__, cls)  # a user's class: register_serializable
 
     _trainable = True  # (a class default: subclasses may set attributes before __init__)
+    declared_input_shape = None  # set by `input_shape=` (batch axis first)
 
     def __new__(cls, *args, **kwargs):
         """Record the constructor's arguments (Keras 3's automatic config, used
@@ -378,6 +384,20 @@ class Layer:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items()
                          if k not in defaults or not _same(defaults[k], v))
         return f"{type(self).__name__}({args})"
+
+
+def _taking_input_shape(init):
+    """`init` that also takes `input_shape=` (a sample's shape, as Keras's
+    layers do: the first layer of a Sequential builds the model for it),
+    kept as `layer.declared_input_shape`."""
+    @functools.wraps(init)
+    def __init__(self, *args, input_shape=None, **kwargs):
+        init(self, *args, **kwargs)
+        if input_shape is not None:
+            if isinstance(input_shape, int) and not isinstance(input_shape, bool):
+                input_shape = (input_shape,)
+            self.declared_input_shape = (None,) + as_shape(input_shape)
+    return __init__
 
 
 @contextmanager

@@ -81,6 +81,8 @@ def serialize(layer: Layer) -> dict:
              "config": layer_config(layer)}
     if key is None:
         entry["module"] = cls.__module__
+    if not layer.trainable:
+        entry["trainable"] = False  # Keras keeps the flag in the config
     return entry
 
 
@@ -105,6 +107,7 @@ def auto_config(layer: Layer) -> dict:
     naming the argument where one is not."""
     cls = type(layer)
     args, kwargs = getattr(layer, "_constructor_arguments", ((), {}))
+    kwargs = {k: v for k, v in kwargs.items() if k != "input_shape"}  # not an __init__ argument
     signature = inspect.signature(cls.__init__)
     try:
         bound = signature.bind(layer, *args, **kwargs).arguments
@@ -220,4 +223,9 @@ def deserialize(entry, custom_objects: dict = None) -> Layer:
         layer = cls.from_config(dict(entry.get("config", {})))
     if entry.get("name") is not None:
         layer.name = check_name(entry["name"])
+    if entry.get("trainable", True) is not True:
+        if entry["trainable"] is not False:
+            raise ValueError(f"A layer's 'trainable' must be true or false. Received: "
+                             f"{entry['trainable']!r}"[:300])
+        layer.trainable = False
     return layer
