@@ -9,6 +9,8 @@ Scenarios:
   every rank-0-only path, into OUT/files with the rank in each name; the
   "stop" run has rank 1 alone stop training after batch 2 of epoch 1.
 - "raise", "kill": rank 1 raises (or SIGKILLs itself) at the start of epoch 1.
+- "raise_before_fit": rank 1 raises before training, in a script that never
+  calls `dist.init()` (importing zen.distributed is enough to end the job).
 - "model_mismatch", "data_mismatch": rank 1 builds a wider model (or drops
   samples): every rank must raise SetupError before training.
 - "sync_bn_empty_step": synchronised batch norm where rank 1 would have an
@@ -59,6 +61,10 @@ def functional():
     return zen.Model(inputs, outputs)
 
 
+def unbuilt():
+    return nn.Sequential([nn.Dense(16, activation="relu"), nn.Dense(3)])
+
+
 def batchnorm():
     model = nn.Sequential([nn.Dense(16), nn.BatchNorm(momentum=0.9), nn.ReLU(), nn.Dense(3)])
     model.build((None, 6))
@@ -84,6 +90,7 @@ def adam():
 CASES = {
     "seq_sgd": (sequential, sgd, 122, "fit"),
     "seq_adam": (sequential, adam, 122, "fit"),
+    "seq_unbuilt": (unbuilt, adam, 122, "fit"),
     "fun_sgd": (functional, sgd, 122, "fit"),
     "fun_adam": (functional, adam, 122, "fit"),
     "trainer_seeded": (sequential, adam, 100, "trainer"),
@@ -185,6 +192,11 @@ def main():
     out, scenario = Path(sys.argv[1]), sys.argv[2]
     import zen.distributed as dist  # the reference side of the tests runs without MPI
 
+    if scenario == "raise_before_fit":  # no init(): the README's one-argument script
+        if dist.rank() == 1:
+            raise_error()
+        train_case("seq_sgd", B, dist.DataParallel())
+        return
     dist.init()
     if scenario == "equivalence":
         equivalence(out, dist)

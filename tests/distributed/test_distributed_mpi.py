@@ -29,7 +29,8 @@ import dp_child  # noqa: E402  (tests/distributed is on the path of its tests)
 CHILD = Path(__file__).with_name("dp_child.py")
 MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-EQUIVALENT = ["seq_sgd", "seq_adam", "fun_sgd", "fun_adam", "trainer_seeded", "sync_bn"]
+EQUIVALENT = ["seq_sgd", "seq_adam", "seq_unbuilt", "fun_sgd", "fun_adam", "trainer_seeded",
+              "sync_bn"]
 
 
 def launch(out, scenario, timeout=60):
@@ -134,6 +135,12 @@ def test_an_exception_on_one_rank_aborts_the_job_with_its_traceback(tmp_path):
     status, _, stderr, seconds = launch(tmp_path, "raise")
     assert status != 0 and seconds < 30
     assert "rank 1 of 2 failed; aborting the job" in stderr
+    assert "RuntimeError: rank 1 could not go on" in stderr
+
+
+def test_a_rank_raising_before_fit_ends_the_job_without_init(tmp_path):
+    status, _, stderr, seconds = launch(tmp_path, "raise_before_fit")
+    assert status != 0 and seconds < 30
     assert "RuntimeError: rank 1 could not go on" in stderr
 
 

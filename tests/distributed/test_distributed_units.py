@@ -211,10 +211,11 @@ def blobs(n=90):
     return x, (x[:, 0] + x[:, 1] > 0).astype(np.int64)
 
 
-def trained(distribute, api="fit", model=None):
+def trained(distribute, api="fit", model=None, built=True):
     zen.set_seed(1)
     model = model or nn.Sequential([nn.Dense(8, activation="relu"), nn.BatchNorm(), nn.Dense(2)])
-    model.build((None, 5))
+    if built:
+        model.build((None, 5))
     x, y = blobs()
     loss = nn.losses.SparseCategoricalCrossentropy(from_logits=True)
     if api == "fit":
@@ -239,6 +240,18 @@ def test_one_process_trains_exactly_as_plain_fit(job, api):
     assert history == plain_history
     steps = 3 * (5 if api == "fit" else 6)  # 72 or 90 samples at batch 16
     assert distribute.stats["steps"] == steps and distribute.stats["buckets"] > 1
+
+
+@needs_mpi
+@pytest.mark.parametrize("api", ["fit", "trainer"])
+def test_one_process_trains_exactly_as_plain_fit_with_the_defaults(job, api):
+    """An unbuilt model and shuffle on: both builds draw the weights before
+    the first epoch's order."""
+    weights, history = trained(dist.DataParallel(), api, built=False)
+    plain_weights, plain_history = trained(None, api, built=False)
+    for a, b in zip(weights, plain_weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert history == plain_history
 
 
 @needs_mpi

@@ -5,6 +5,8 @@ Run the same script on N processes, `mpiexec -n N python train.py`, and pass
 `distribute=DataParallel()` to `fit`: each process trains on its shard of
 every global batch and the gradients are averaged before every step (see
 `parallel.py`, and docs/distributed.md for running it on a cluster).
+Importing it joins the job (`init()`): from then on an uncaught exception
+on any process ends every process, whether or not the script calls `init()`.
 
 Example:
     import zen
@@ -27,6 +29,8 @@ except (ImportError, RuntimeError) as error:  # no mpi4py, or no MPI library for
 from .comm import allreduce_mean, barrier, broadcast_weights, init, is_main, rank, size
 from .faults import SetupError
 from .parallel import DataParallel
+
+init()  # from the import on, an exception on any process ends the whole job
 
 __all__ = ["init", "rank", "size", "is_main", "barrier", "broadcast_weights",
            "allreduce_mean", "DataParallel", "SetupError"]

@@ -25,8 +25,8 @@ _initialised = False
 def init() -> None:
     """Join the job: abort every process when one of them raises (instead
     of leaving the others waiting forever) and let only rank 0 write files
-    (models, checkpoints, backups, CSV logs, plots). Idempotent; `DataParallel`
-    calls it, and a script may call it first thing.
+    (models, checkpoints, backups, CSV logs, plots). Idempotent; importing
+    `zen.distributed` calls it, and so does `DataParallel`.
 
     Example:
         import zen.distributed as dist
