@@ -132,8 +132,9 @@ def test_multi_output_compile_settings_survive_save_and_load(tmp_path):
                                 "reg": {"class_name": "MAE", "config": {}}}
     assert settings["loss_weights"] == {"cls": 0.5, "reg": 2.0}
     assert settings["metrics"] == {"cls": ["accuracy"], "reg": ["mse", "mae"]}
-    logs = loaded.evaluate(x, y)
-    assert logs == model.evaluate(x, y)
+    logs = loaded.evaluate(x, y, return_dict=True)
+    assert logs == model.evaluate(x, y, return_dict=True)
+    assert loaded.evaluate(x, y) == [logs[name] for name in loaded.metrics_names]
     assert sorted(logs) == ["cls_accuracy", "cls_loss", "loss", "reg_loss", "reg_mae",
                             "reg_mse"]
     assert logs["loss"] == pytest.approx(0.5 * logs["cls_loss"] + 2.0 * logs["reg_loss"],

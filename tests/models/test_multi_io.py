@@ -97,7 +97,7 @@ def test_history_keys_follow_keras():
 def test_the_total_loss_is_the_weighted_sum_of_the_output_losses(loss_weights, w):
     model = two_in_two_out(loss_weights=loss_weights)
     fit(model, [XA, XB], [Y_REG, Y_CLS])
-    logs = model.evaluate([XA, XB], [Y_REG, Y_CLS], batch_size=7)   # uneven batches
+    logs = model.evaluate([XA, XB], [Y_REG, Y_CLS], batch_size=7, return_dict=True)   # uneven batches
     assert logs["loss"] == pytest.approx(w[0] * logs["reg_loss"] + w[1] * logs["cls_loss"],
                                          abs=1e-6)
     # each output's loss is that output's loss alone, as a one-output model computes it

@@ -229,7 +229,7 @@ def test_dict_outputs_and_targets_of_a_subclassed_model():
     y = {"second": Y[:, :1], "first": Y}
     history = model.fit(X, y, epochs=1, batch_size=8, verbose=0).history
     assert sorted(history) == ["first_loss", "loss", "second_loss"]
-    logs = model.evaluate(X, y)
+    logs = model.evaluate(X, y, return_dict=True)
     assert logs["loss"] == pytest.approx(logs["first_loss"] + 0.5 * logs["second_loss"],
                                          abs=1e-6)
     out = model.predict(X)

@@ -192,35 +192,47 @@ def test_output_is_interactive_in_a_terminal_or_a_notebook(monkeypatch):
     assert zen.train.progress.interactive_output() is True
 
 
-def test_modes_train_in_fit_eval_in_validation_and_restored():
+class TrainingSpy(zen.nn.Layer):
+    """The identity, recording the `training` value each call receives."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def call(self, x, training=False):
+        self.seen.append(training)
+        return x
+
+
+def spied_mlp():
+    zen.set_seed(0)
+    model = Sequential([Dense(16, activation="relu"), TrainingSpy(), Dense(3)])
+    model.build((None, 2))
+    return model, model.layers[1]
+
+
+def test_fit_trains_with_training_true_and_validates_with_false_leaving_modes_alone():
     train, val = loaders()
-    model = mlp(dropout=0.5)
-    model.eval_mode()
-    modes = []
-    spy = LambdaCallback(on_batch_end=lambda b, logs: modes.append(model.layers[1].training))
-    Trainer(model, LOSS, "sgd").fit(train, epochs=1, val_loader=val, callbacks=[spy],
-                                    verbose=0)
-    assert modes == [True, True, True]
-    assert model.training is False and model.layers[1].training is False  # restored
+    model, spy = spied_mlp()
+    spy.seen.clear()  # the build's probe
+    Trainer(model, LOSS, "sgd").fit(train, epochs=1, val_loader=val, verbose=0)
+    assert spy.seen == [True, True, True, False]  # 3 steps, then 1 validation batch
+    assert model.training is False and spy.training is False  # a fitted model infers
 
 
-class SwitchesDropoutOff(Callback):
-    """Records the Dropout's mode after each step, then turns it off."""
-
-    def __init__(self, dropout):
-        self.dropout, self.modes = dropout, []
+class SwitchesModes(Callback):
+    """Flips the model's default mode after each step."""
 
     def on_train_batch_end(self, batch, logs=None):
-        self.modes.append(self.dropout.training)
-        self.dropout.eval_mode()
+        self.model.eval_mode() if batch % 2 else self.model.train_mode()
 
 
-def test_a_mode_switched_mid_epoch_is_overruled_at_the_next_step():
+def test_the_modes_a_callback_sets_do_not_change_the_training_steps():
     train, _ = loaders()
-    model = mlp(dropout=0.5)
-    switch = SwitchesDropoutOff(model.layers[1])
-    Trainer(model, LOSS, "sgd").fit(train, epochs=2, callbacks=[switch], verbose=0)
-    assert switch.modes == [True] * 6
+    model, spy = spied_mlp()
+    spy.seen.clear()
+    Trainer(model, LOSS, "sgd").fit(train, epochs=2, callbacks=[SwitchesModes()], verbose=0)
+    assert spy.seen == [True] * 6
 
 
 def test_a_weight_thawed_mid_epoch_is_trained_from_the_next_step():
@@ -267,14 +279,16 @@ def test_a_layer_first_reached_late_in_an_epoch_is_trained_at_once():
 def test_train_step_uses_dropout_and_evaluate_does_not():
     x, y = blobs(64)
     model = mlp(dropout=0.9)
+    model.train_mode()  # a default that the Trainer's explicit `training` overrules
     trainer = Trainer(model, LOSS, zen.optim.SGD(lr=0.0))
     loader = DataLoader(ArrayDataset(x, y), batch_size=64)
     first, second = trainer.evaluate(loader), trainer.evaluate(loader)
     assert first == second  # inference mode is deterministic
+    model.eval_mode()
     zen.set_seed(3)
     train_losses = {trainer.train_step(x, y)[0]["loss"] for _ in range(3)}
     assert len(train_losses) == 3  # dropout active while training
-    assert model.training is True
+    assert model.training is False
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
@@ -296,8 +310,8 @@ def test_loader_errors():
     x, y = blobs(8)
     with pytest.raises(TypeError, match="DataLoader"):
         trainer.fit(x)
-    with pytest.raises(ValueError, match=r"\(x, y\) batches"):
-        trainer.fit(DataLoader(ArrayDataset(x, y, y), batch_size=4), verbose=0)
+    with pytest.raises(ValueError, match=r"\(x, y\) or \(x, y, sample_weight\) batches"):
+        trainer.fit(DataLoader(ArrayDataset(x, y, y, y), batch_size=4), verbose=0)
     with pytest.raises(ValueError, match="no batches"):
         trainer.fit([], verbose=0)
 
@@ -314,10 +328,18 @@ def test_constructor_errors(kwargs, error):
         Trainer(mlp(), **args)
 
 
-def test_non_scalar_loss_is_an_error():
+def test_a_loss_function_returning_per_sample_values_is_reduced_to_their_mean():
     x, y = blobs(8)
-    trainer = Trainer(mlp(), lambda pred, target: pred * 1.0, "sgd")
-    with pytest.raises(ValueError, match="scalar"):
+    model = mlp()
+    per_sample = Trainer(model, lambda y_true, y_pred: (y_pred * y_pred).sum(axis=-1), "sgd")
+    logs, preds = per_sample.train_step(x, y)
+    assert logs["loss"] == pytest.approx(float((preds[0] ** 2).sum(axis=-1).mean()), rel=1e-6)
+
+
+def test_a_loss_function_returning_no_tensor_is_a_type_error():
+    x, y = blobs(8)
+    trainer = Trainer(mlp(), lambda y_true, y_pred: np.zeros(3), "sgd")
+    with pytest.raises(TypeError, match="must return a Tensor"):
         trainer.train_step(x, y)
 
 
