@@ -48,12 +48,13 @@ def test_central_differences_in_float64():
 def test_float32_stays_float32_and_the_layer_uses_it():
     x = np.random.default_rng(2).normal(size=(8, 4, 4, 3)).astype(np.float32)
     layer = zen.nn.BatchNorm()
-    out = layer(x)
+    out = layer(x, training=True)  # training: the batch's statistics, through the fused op
     assert out.dtype == np.float32
     assert out._ctx is None or type(out._ctx).__name__ == "BatchNormalize"
     np.testing.assert_allclose(out.value.mean(axis=(0, 1, 2)), 0, atol=1e-5)
     np.testing.assert_allclose(layer.moving_mean.value, 0.01 * x.mean(axis=(0, 1, 2)),
                                rtol=1e-5, atol=1e-7)
+    assert layer(x).dtype == np.float32  # inference (a plain call): float32 too
 
 
 def test_float32_gradients_stay_accurate_over_many_rows():

@@ -9,7 +9,7 @@ def test_two_layer_mlp_fits_xor():
     zen.set_seed(0)
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
     y = np.array([[0], [1], [1], [0]], np.float32)
-    model = nn.Sequential([nn.Dense(8, activation="tanh"), nn.Dense(1, activation="sigmoid")])
+    model = zen.Sequential([nn.Dense(8, activation="tanh"), nn.Dense(1, activation="sigmoid")])
     model.compile(optimizer=zen.optim.Adam(lr=0.05), loss="binary_crossentropy",
                   metrics=["accuracy"])
     history = model.fit(x, y, epochs=300, batch_size=4, verbose=0)
@@ -27,9 +27,11 @@ def test_convnet_tells_horizontal_from_vertical_stripes():
     stripes = (np.arange(12) % 4 < 2).astype(np.float32)
     images[labels == 0] += stripes[None, :, None, None]
     images[labels == 1] += stripes[None, None, :, None]
-    model = nn.Sequential([nn.Conv2D(4, 3, activation="relu"), nn.MaxPool2D(2),
+    model = zen.Sequential([nn.Conv2D(4, 3, activation="relu"), nn.MaxPool2D(2),
                            nn.Flatten(), nn.Dense(2)])
     model.compile(optimizer="adam", metrics=["accuracy"],
                   loss=nn.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(images[:192], labels[:192], epochs=15, batch_size=32, verbose=0)
-    assert model.evaluate(images[192:], labels[192:])["accuracy"] >= 0.95
+    assert model.metrics_names == ["loss", "accuracy"]
+    loss, accuracy = model.evaluate(images[192:], labels[192:])       # [loss, *metrics]
+    assert accuracy >= 0.95

@@ -1,7 +1,9 @@
-"""Image augmentation layers: the identity in inference, known transforms by
-hand (one-pixel shifts, flips, half and quarter turns, zoom 0, pinned
-contrast), every fill mode, reproducibility under zen.set_seed, float64
-gradient checks through the sampling op, configs and argument errors."""
+"""Image augmentation layers: the identity in inference (a new layer's
+default, Keras's rule), active with training=True, train_mode() or an outer
+training call; known transforms by hand (one-pixel shifts, flips, half and
+quarter turns, zoom 0, pinned contrast), every fill mode, reproducibility
+under zen.set_seed, float64 gradient checks through the sampling op, configs
+and argument errors."""
 import json
 
 import numpy as np
@@ -11,6 +13,7 @@ import zen
 from zen.autodiff import Tensor, grad_check
 from zen.nn import RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from zen.nn import symbolic
+from zen.nn.layer import inference_mode
 
 rng = np.random.default_rng(0)
 FILL_MODES = ["constant", "nearest", "reflect", "wrap"]
@@ -34,7 +37,7 @@ def seeded(layer, seed=0):
     """The layer as a function of its input, with the random draws repeated."""
     def run(x):
         zen.set_seed(seed)
-        return layer(x)
+        return layer(x, training=True)
     return run
 
 
@@ -55,31 +58,55 @@ LAYERS = [
 # ----- modes, shapes, dtypes ------------------------------------------------------------
 @pytest.mark.parametrize("make", LAYERS, ids=described)
 def test_inference_is_the_identity(make):
-    layer = make().eval_mode()
+    """A new layer runs in inference (Keras's rule), as does one in eval_mode
+    and any call with training=False, whatever the layer's mode."""
     x = images()
-    assert layer(x) is x
     t = Tensor(x)
-    assert layer(t) is t
+    for layer in (make(), make().eval_mode()):
+        assert layer(x) is x
+        assert layer(t) is t
+    for layer in (make(), make().eval_mode(), make().train_mode()):
+        assert layer(x, training=False) is x
+        assert layer(t, training=False) is t
+
+
+@pytest.mark.parametrize("make", LAYERS, ids=described)
+def test_training_mode_by_argument_mode_and_outer_call(make):
+    """training=True transforms even in eval_mode; train_mode() makes calls
+    without `training` transform; an outer call's value reaches the layer."""
+    x = images((8, 6, 6, 2))
+    assert not np.allclose(make().eval_mode()(x, training=True).value, x)
+    layer = make().train_mode()
+    assert not np.allclose(layer(x).value, x)
+    assert layer.eval_mode()(x) is x
+    model = zen.Sequential([make()])
+    assert not np.allclose(model(x, training=True).value, x)
+    assert model(x) is x                                # a plain call: inference
+    model.train_mode()
+    assert not np.allclose(model(x).value, x)
+    assert model(x, training=False) is x
+    with inference_mode():
+        assert make().train_mode()(x) is x
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("make", LAYERS, ids=described)
 def test_training_keeps_shape_and_dtype(make, dtype):
     x = images((3, 6, 7, 2), dtype)
-    y = make()(x)
+    y = make()(x, training=True)
     assert y.shape == x.shape and y.dtype == dtype
     assert make().get_weights() == [] and make().count_params() == 0
 
 
 @pytest.mark.parametrize("make", LAYERS, ids=described)
 def test_integer_images_become_float32(make):
-    assert make()(images().astype(np.uint8)).dtype == np.float32
+    assert make()(images().astype(np.uint8), training=True).dtype == np.float32
 
 
 @pytest.mark.parametrize("make", LAYERS, ids=described)
 def test_training_changes_images(make):
     x = images((8, 6, 6, 2))
-    assert not np.allclose(make()(x).value, x)
+    assert not np.allclose(make()(x, training=True).value, x)
 
 
 @pytest.mark.parametrize("make", LAYERS, ids=described)
@@ -93,7 +120,7 @@ def test_reproducible_under_set_seed(make):
 @pytest.mark.parametrize("make", LAYERS, ids=described)
 def test_one_draw_per_image(make):
     x = np.repeat(images((1, 6, 6, 2)), 16, axis=0)     # 16 copies of one image
-    y = make()(x).value
+    y = make()(x, training=True).value
     assert not all(np.array_equal(y[0], y[i]) for i in range(1, 16))
 
 
@@ -106,10 +133,10 @@ def test_symbolic_call_keeps_the_shape(make):
 # ----- known transforms ------------------------------------------------------------------
 def test_translation_by_one_pixel():
     x = images((2, 4, 4, 3))
-    down = RandomTranslation((0.25, 0.25), 0.0)(x).value        # 0.25 * 4 = one row down
+    down = RandomTranslation((0.25, 0.25), 0.0)(x, training=True).value   # 0.25 * 4: a row down
     np.testing.assert_allclose(down[:, 1:], x[:, :-1])
     np.testing.assert_array_equal(down[:, 0], 0.0)
-    left = RandomTranslation(0.0, (-0.25, -0.25), fill_value=7.0)(x).value
+    left = RandomTranslation(0.0, (-0.25, -0.25), fill_value=7.0)(x, training=True).value
     np.testing.assert_allclose(left[:, :, :-1], x[:, :, 1:])
     np.testing.assert_array_equal(left[:, :, -1], 7.0)
 
@@ -122,40 +149,41 @@ def test_translation_by_one_pixel():
 ])
 def test_fill_modes_on_a_two_pixel_shift(fill_mode, expected_first_rows):
     x = images((2, 4, 3, 2))
-    y = RandomTranslation((0.5, 0.5), 0.0, fill_mode=fill_mode)(x).value
+    y = RandomTranslation((0.5, 0.5), 0.0, fill_mode=fill_mode)(x, training=True).value
     np.testing.assert_allclose(y[:, 2:], x[:, :2])
     np.testing.assert_allclose(y[:, :2], expected_first_rows(x))
 
 
 def test_half_pixel_shift_is_the_mean_of_neighbours():
     x = images((2, 4, 4, 1))
-    y = RandomTranslation(0.0, (0.125, 0.125), fill_mode="nearest")(x).value
+    y = RandomTranslation(0.0, (0.125, 0.125), fill_mode="nearest")(x, training=True).value
     np.testing.assert_allclose(y[:, :, 1:], (x[:, :, 1:] + x[:, :, :-1]) / 2, rtol=1e-6)
-    nearest = RandomTranslation(0.0, (0.2, 0.2), interpolation="nearest")(x).value  # 0.8 px
+    nearest = RandomTranslation(0.0, (0.2, 0.2), interpolation="nearest")(  # 0.8 px
+        x, training=True).value
     np.testing.assert_array_equal(nearest[:, :, 1:], x[:, :, :-1])
 
 
 def test_rotation_by_a_half_turn_is_rot90_twice():
     x = images((3, 5, 6, 2), np.float64)
     for factor in [(0.5, 0.5), (-0.5, -0.5)]:
-        y = RandomRotation(factor)(x).value
+        y = RandomRotation(factor)(x, training=True).value
         np.testing.assert_allclose(y, np.rot90(x, 2, axes=(1, 2)), atol=1e-9)
 
 
 def test_rotation_by_a_quarter_turn_is_counter_clockwise():
     x = images((2, 5, 5, 1), np.float64)
-    np.testing.assert_allclose(RandomRotation((0.25, 0.25))(x).value,
+    np.testing.assert_allclose(RandomRotation((0.25, 0.25))(x, training=True).value,
                                np.rot90(x, 1, axes=(1, 2)), atol=1e-9)
-    np.testing.assert_allclose(RandomRotation((-0.25, -0.25))(x).value,
+    np.testing.assert_allclose(RandomRotation((-0.25, -0.25))(x, training=True).value,
                                np.rot90(x, -1, axes=(1, 2)), atol=1e-9)
 
 
 @pytest.mark.parametrize("fill_mode", FILL_MODES)
 def test_zoom_factor_zero_is_the_identity(fill_mode):
     x = images((3, 5, 6, 2))
-    np.testing.assert_array_equal(RandomZoom(0.0, fill_mode=fill_mode)(x).value, x)
-    np.testing.assert_array_equal(RandomRotation(0.0, fill_mode=fill_mode)(x).value, x)
-    np.testing.assert_array_equal(RandomTranslation(0.0, 0.0, fill_mode=fill_mode)(x).value, x)
+    for layer in (RandomZoom(0.0, fill_mode=fill_mode), RandomRotation(0.0, fill_mode=fill_mode),
+                  RandomTranslation(0.0, 0.0, fill_mode=fill_mode)):
+        np.testing.assert_array_equal(layer(x, training=True).value, x)
 
 
 def test_zoom_in_and_out_about_the_centre():
@@ -164,16 +192,17 @@ def test_zoom_in_and_out_about_the_centre():
     h, w = 5, 7
     rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
     ramp = (10.0 * rows + cols)[None, :, :, None]
-    zoomed_in = RandomZoom((-0.5, -0.5))(ramp).value[0, :, :, 0]       # z = 0.5
+    zoomed_in = RandomZoom((-0.5, -0.5))(ramp, training=True).value[0, :, :, 0]       # z = 0.5
     expected = 10.0 * (2 + 0.5 * (rows - 2)) + (3 + 0.5 * (cols - 3))
     np.testing.assert_allclose(zoomed_in, expected, atol=1e-12)
-    wide = RandomZoom((0.0, 0.0), (1.0, 1.0), fill_mode="nearest")(ramp).value[0, :, :, 0]
+    wide = RandomZoom((0.0, 0.0), (1.0, 1.0), fill_mode="nearest")(
+        ramp, training=True).value[0, :, :, 0]
     np.testing.assert_allclose(wide, 10.0 * rows + np.clip(3 + 2 * (cols - 3), 0, w - 1))
 
 
 def test_horizontal_flip():
     x = images((32, 3, 4, 2))
-    y = RandomFlip("horizontal")(x).value
+    y = RandomFlip("horizontal")(x, training=True).value
     flipped = [np.array_equal(y[i], x[i, :, ::-1]) for i in range(32)]
     kept = [np.array_equal(y[i], x[i]) for i in range(32)]
     assert all(f or k for f, k in zip(flipped, kept)) and 4 < sum(flipped) < 28
@@ -181,9 +210,9 @@ def test_horizontal_flip():
 
 def test_vertical_and_both_flips():
     x = images((64, 3, 4, 1))
-    y = RandomFlip("vertical")(x).value
+    y = RandomFlip("vertical")(x, training=True).value
     assert all(np.array_equal(y[i], x[i]) or np.array_equal(y[i], x[i, ::-1]) for i in range(64))
-    y = RandomFlip("horizontal_and_vertical")(x).value
+    y = RandomFlip("horizontal_and_vertical")(x, training=True).value
     outcomes = [[np.array_equal(y[i], v) for v in (x[i], x[i, :, ::-1], x[i, ::-1],
                                                   x[i, ::-1, ::-1])] for i in range(64)]
     assert all(sum(o) == 1 for o in outcomes)
@@ -194,9 +223,9 @@ def test_contrast_with_a_pinned_factor():
     x = images((3, 4, 5, 2), np.float64)
     mean = x.mean(axis=(1, 2), keepdims=True)
     for factor, c in [((0.5, -0.5), 0.5), ((-0.5, 0.5), 1.5), ((0.0, 0.0), 1.0)]:
-        y = RandomContrast(factor)(x).value
+        y = RandomContrast(factor)(x, training=True).value
         np.testing.assert_allclose(y, np.clip((x - mean) * c + mean, 0, 255))
-    y = RandomContrast((-0.5, 0.5), value_range=(50, 200))(x).value
+    y = RandomContrast((-0.5, 0.5), value_range=(50, 200))(x, training=True).value
     np.testing.assert_allclose(y, np.clip((x - mean) * 1.5 + mean, 50, 200))
     assert y.min() == 50 and y.max() == 200
 
@@ -204,7 +233,7 @@ def test_contrast_with_a_pinned_factor():
 def test_contrast_factor_range_per_image_and_channel():
     x = images((64, 4, 4, 3), np.float64)
     mean = x.mean(axis=(1, 2), keepdims=True)
-    y = RandomContrast(0.3, value_range=(-1e6, 1e6))(x).value
+    y = RandomContrast(0.3, value_range=(-1e6, 1e6))(x, training=True).value
     c = (y - mean) / (x - mean)
     np.testing.assert_allclose(c, c[:, :1, :1, :1] * np.ones_like(c))   # one factor per image
     assert 0.7 <= c.min() < 0.8 and 1.2 < c.max() <= 1.3
@@ -213,7 +242,7 @@ def test_contrast_factor_range_per_image_and_channel():
 def test_contrast_on_sequences():
     x = images((2, 6, 3), np.float64)                       # (batch, time, channels)
     mean = x.mean(axis=1, keepdims=True)
-    y = RandomContrast((0.5, -0.5), value_range=(-1e6, 1e6))(x).value
+    y = RandomContrast((0.5, -0.5), value_range=(-1e6, 1e6))(x, training=True).value
     np.testing.assert_allclose(y, (x - mean) * 0.5 + mean)
 
 
@@ -244,7 +273,7 @@ def test_gradient_reaches_earlier_layers():
         y = zen.autodiff.conv2d(x, kernel, padding="same")
         zen.set_seed(1)
         for layer in layers:
-            y = layer(y)
+            y = layer(y, training=True)
         return y
 
     grad_check(model, [x, kernel])
@@ -315,15 +344,19 @@ def test_bad_arguments_raise(make, argument):
     (lambda: RandomContrast(0.1), (2, 28)),
 ])
 def test_bad_input_shapes_raise(make, shape):
-    layer = make()
-    with pytest.raises(ValueError, match=type(layer).__name__ + r".*" + re_shape(shape)):
-        layer(np.zeros(shape, np.float32))
+    for training in (True, None):       # in training and in inference alike
+        layer = make()
+        with pytest.raises(ValueError, match=type(layer).__name__ + r".*" + re_shape(shape)):
+            layer(np.zeros(shape, np.float32), training=training)
 
 
 def test_inputs_of_another_size_after_the_first_call():
     layer = RandomRotation(0.1)
-    layer(np.zeros((2, 8, 8, 1), np.float32))
+    layer(np.zeros((2, 8, 8, 1), np.float32), training=True)
+    assert layer(np.zeros((1, 5, 7, 3), np.float32), training=True).shape == (1, 5, 7, 3)
     assert layer(np.zeros((1, 5, 7, 3), np.float32)).shape == (1, 5, 7, 3)
+    with pytest.raises(ValueError, match="RandomRotation"):
+        layer(np.zeros((1, 5, 7), np.float32), training=True)
     with pytest.raises(ValueError, match="RandomRotation"):
         layer(np.zeros((1, 5, 7), np.float32))
 

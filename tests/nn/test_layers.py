@@ -1,6 +1,8 @@
 """The core, convolution and normalisation layers: output shapes and weight
 counts as Keras documents them, values against hand computations, float64
-gradient checks of every input and weight, configs and argument errors."""
+gradient checks of every input and weight, the `training` argument (Keras's
+rule: a new layer runs in inference, training=True or train_mode() trains),
+configs and argument errors."""
 import json
 
 import numpy as np
@@ -14,8 +16,8 @@ from zen.nn import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Embedding, Fla
 rng = np.random.default_rng(0)
 
 
-def shape_of(layer, input_shape, dtype=np.float32):
-    return layer(np.zeros(input_shape, dtype)).shape
+def shape_of(layer, input_shape, dtype=np.float32, training=None):
+    return layer(np.zeros(input_shape, dtype), training=training).shape
 
 
 # ----- output shapes ---------------------------------------------------------------
@@ -41,6 +43,7 @@ SHAPES = [
 @pytest.mark.parametrize("make, input_shape, expected", SHAPES, ids=str)
 def test_output_shape(make, input_shape, expected):
     assert shape_of(make(), input_shape) == expected
+    assert shape_of(make(), input_shape, training=True) == expected
 
 
 def test_embedding_output_shape():
@@ -120,6 +123,7 @@ def test_pools_take_max_and_mean_of_each_window():
 def test_float32_layers_stay_float32(make, dtype):
     x = np.ones((2, 3, 3, 2), dtype)
     assert make()(x).dtype == np.float32
+    assert make()(x, training=True).dtype == np.float32
 
 
 # ----- gradients (float64 central differences) ----------------------------------------------
@@ -147,9 +151,15 @@ def distinct(*shape):
 
 
 def seeded_dropout(layer):
-    """Fix Dropout's mask: the same seed before every call."""
+    """Training mode, with Dropout's mask fixed: the same seed before every call."""
+    layer.train_mode()
     call = layer.call
-    layer.call = lambda x: (zen.set_seed(3), call(x))[1]
+    layer.call = lambda x, training=False: (zen.set_seed(3), call(x, training=training))[1]
+
+
+def train(layer):
+    """Training mode for the calls of the check (batch statistics)."""
+    layer.train_mode()
 
 
 def eval_with_moving_statistics(layer):
@@ -168,9 +178,9 @@ GRADIENTS = {
     "avg_pool": (lambda: AvgPool2D((2, 3)), (2, 4, 6, 2), None),
     "flatten": (lambda: Flatten(), (2, 3, 2, 2), None),
     "dropout_train": (lambda: Dropout(0.4), (5, 6), seeded_dropout),
-    "batchnorm_train_dense": (lambda: BatchNorm(momentum=0.9), (6, 3), None),
-    "batchnorm_train_conv": (lambda: BatchNorm(), (2, 3, 3, 2), None),
-    "batchnorm_train_axis1": (lambda: BatchNorm(axis=1), (3, 2, 4), None),
+    "batchnorm_train_dense": (lambda: BatchNorm(momentum=0.9), (6, 3), train),
+    "batchnorm_train_conv": (lambda: BatchNorm(), (2, 3, 3, 2), train),
+    "batchnorm_train_axis1": (lambda: BatchNorm(axis=1), (3, 2, 4), train),
     "batchnorm_eval": (lambda: BatchNorm(), (4, 3), eval_with_moving_statistics),
     "layernorm": (lambda: LayerNorm(), (3, 2, 5), None),
 }
@@ -199,59 +209,122 @@ def test_embedding_gradient_and_repeated_indices():
 
 
 # ----- Dropout -------------------------------------------------------------------------------
-def test_dropout_in_training_drops_rate_and_keeps_the_mean():
+@pytest.mark.parametrize("mode", ["argument", "train_mode"])
+def test_dropout_in_training_drops_rate_and_keeps_the_mean(mode):
     zen.set_seed(0)
     x = np.ones((200, 500), np.float32)
-    y = Dropout(0.3)(x).value
+    y = Dropout(0.3)(x, training=True).value if mode == "argument" \
+        else Dropout(0.3).train_mode()(x).value
     assert abs((y == 0).mean() - 0.3) < 0.01
     np.testing.assert_allclose(y[y != 0], 1 / 0.7, rtol=1e-6)
     assert abs(y.mean() - 1) < 0.02
 
 
-@pytest.mark.parametrize("rate, training", [(0.5, False), (0.0, True), (0, False)])
+@pytest.mark.parametrize("rate, training", [(0.5, False), (0.5, None), (0.0, True), (0, False),
+                                            (0, None)])
 def test_dropout_identity_in_inference_or_at_rate_zero(rate, training):
+    """training=False, or no `training` on a new layer (inference, Keras's
+    rule), or a rate of zero: the input comes back unchanged, as a Tensor."""
     x = rng.normal(size=(4, 5))
     layer = Dropout(rate)
-    layer.training = training
-    y = layer(x)
+    assert layer.training is False
+    y = layer(x, training=training)
     assert isinstance(y, Tensor)
     np.testing.assert_array_equal(y.value, x)
+    if training is not None:  # the same through the layer's mode
+        y = (layer.train_mode() if training else layer.eval_mode())(x)
+        np.testing.assert_array_equal(y.value, x)
+
+
+def test_dropout_explicit_training_wins_over_the_mode():
+    zen.set_seed(0)
+    x = np.ones((50, 40), np.float32)
+    np.testing.assert_array_equal(Dropout(0.5).train_mode()(x, training=False).value, x)
+    assert (Dropout(0.5).eval_mode()(x, training=True).value == 0).mean() > 0.4
+
+
+def test_an_outer_call_passes_training_to_inner_layers():
+    """A layer called inside another layer's call, without `training`, takes
+    the outer call's value; a plain call of the outer layer is inference."""
+    class Block(zen.nn.Layer):
+        def __init__(self):
+            super().__init__()
+            self.drop = Dropout(0.5)
+
+        def call(self, x):
+            return self.drop(x)
+
+    zen.set_seed(0)
+    x = np.ones((50, 40), np.float32)
+    block = Block()
+    np.testing.assert_array_equal(block(x).value, x)
+    assert (block(x, training=True).value == 0).mean() > 0.4
+    block.drop.train_mode()                               # the outer call's value wins
+    np.testing.assert_array_equal(block(x, training=False).value, x)
+    with zen.nn.layer.inference_mode():
+        np.testing.assert_array_equal(block.train_mode()(x).value, x)
 
 
 # ----- BatchNorm and LayerNorm --------------------------------------------------------------
 def test_batchnorm_training_normalises_per_channel_and_updates_moving_statistics():
     x = rng.normal(3, 2, size=(8, 4, 4, 3))
     bn = BatchNorm(momentum=0.9, epsilon=1e-3)
-    y = bn(x).value
+    y = bn(x, training=True).value
     mean, var = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))   # biased, as Keras
     np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-3), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(bn.moving_mean.value, 0.1 * mean, rtol=1e-5)
     np.testing.assert_allclose(bn.moving_variance.value, 0.9 + 0.1 * var, rtol=1e-5)
-    bn(x)  # a second step: moving = 0.9 * moving + 0.1 * batch
+    bn.train_mode()(x)  # a second step: moving = 0.9 * moving + 0.1 * batch
+    np.testing.assert_allclose(bn.moving_mean.value, 0.19 * mean, rtol=1e-5)
+    np.testing.assert_allclose(bn.moving_variance.value, 0.81 + 0.19 * var, rtol=1e-5)
+    bn.eval_mode()(x)   # inference: the moving statistics stay
     np.testing.assert_allclose(bn.moving_mean.value, 0.19 * mean, rtol=1e-5)
     np.testing.assert_allclose(bn.moving_variance.value, 0.81 + 0.19 * var, rtol=1e-5)
 
 
-def test_batchnorm_inference_uses_moving_statistics_and_updates_nothing():
+@pytest.mark.parametrize("how", ["new layer", "eval_mode", "training=False",
+                                 "inference_mode", "frozen"])
+def test_batchnorm_inference_uses_moving_statistics_and_updates_nothing(how):
+    """A new BatchNorm runs in inference (Keras's rule), as does one in
+    eval_mode, a call with training=False even in train_mode, a call inside
+    inference_mode, and a frozen one (trainable = False) even with
+    training=True."""
     x = rng.normal(size=(5, 2))
     bn = BatchNorm(epsilon=0.01)
     bn(x)
+    np.testing.assert_array_equal(bn.moving_mean.value, [0, 0])   # the build call: inference
+    np.testing.assert_array_equal(bn.moving_variance.value, [1, 1])
     bn.gamma.value[...] = [2, 3]
     bn.beta.value[...] = [1, -1]
     bn.moving_mean.value[...] = [0.5, -0.5]
     bn.moving_variance.value[...] = [4, 0.25]
-    bn.eval_mode()
     expected = (x - [0.5, -0.5]) / np.sqrt(np.array([4, 0.25]) + 0.01) * [2, 3] + [1, -1]
-    np.testing.assert_allclose(bn(x).value, expected, rtol=1e-5)
+    if how == "new layer":
+        y = bn(x)
+    elif how == "eval_mode":
+        y = bn.train_mode().eval_mode()(x)
+    elif how == "training=False":
+        y = bn.train_mode()(x, training=False)
+    elif how == "inference_mode":
+        with zen.nn.layer.inference_mode():
+            y = bn.train_mode()(x)
+    else:
+        bn.trainable = False
+        y = bn(x, training=True)
+        assert bn.parameters() == []
+    np.testing.assert_allclose(y.value, expected, rtol=1e-5)
     np.testing.assert_array_equal(bn.moving_mean.value, [0.5, -0.5])
+    np.testing.assert_array_equal(bn.moving_variance.value, [4, 0.25])
 
 
 def test_batchnorm_channel_axis_1():
     x = rng.normal(size=(4, 3, 5))
     bn = BatchNorm(momentum=0.0, axis=1)
-    bn(x)
+    bn(x, training=True)
     np.testing.assert_allclose(bn.moving_mean.value, x.mean(axis=(0, 2)), rtol=1e-5)
-    bn(rng.normal(size=(4, 3, 7)))  # channels-first: the width may change
+    np.testing.assert_allclose(bn.moving_variance.value, x.var(axis=(0, 2)), rtol=1e-5)
+    bn(rng.normal(size=(4, 3, 7)), training=True)  # channels-first: the width may change
+    bn(rng.normal(size=(4, 3, 7)))
 
 
 def test_layernorm_normalises_each_sample():

@@ -225,7 +225,7 @@ def test_learns_the_mean_of_a_sequence(cls):
     for _ in range(150):
         for p in params:
             p.zero_grad()
-        loss = mse(layer(x) @ head, y)
+        loss = mse(y, layer(x) @ head)
         loss.backward()
         opt.step(params)
         history.append(loss.item())

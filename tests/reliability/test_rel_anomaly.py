@@ -13,27 +13,27 @@ X = np.random.default_rng(2).normal(size=(64, 3)).astype(np.float32)
 Y = np.ones((64, 1), np.float32)
 
 
-def log_loss(pred, target):
-    return (pred - 100.0).log().mean()  # log of a negative number: NaN
+def log_loss(y_true, y_pred):           # Keras's order: the targets first
+    return (y_pred - 100.0).log().mean()  # log of a negative number: NaN
 
 
-def sqrt_loss(pred, target):
-    return (pred * 0.0).sqrt().mean()   # finite forward, infinite gradient at 0
+def sqrt_loss(y_true, y_pred):
+    return (y_pred * 0.0).sqrt().mean()   # finite forward, infinite gradient at 0
 
 
 def model(loss):
     zen.set_seed(0)
-    net = nn.Sequential([nn.Dense(4, activation="relu"), nn.Dense(1)])
+    net = zen.Sequential([nn.Dense(4, activation="relu"), nn.Dense(1)])
     net.compile("sgd", loss)
     return net
 
 
 @pytest.mark.parametrize("loss, message", [
     (log_loss, r"Log forward produced NaN or Inf in its output \(input shapes \(16, 1\)\); "
-               r"created at .*test_rel_anomaly\.py:\d+: return \(pred - 100\.0\)\.log\(\)"),
+               r"created at .*test_rel_anomaly\.py:\d+: return \(y_pred - 100\.0\)\.log\(\)"),
     (sqrt_loss, r"Sqrt backward produced NaN or Inf in the gradient of input 0 \(input "
                 r"shapes \(16, 1\)\); created at .*test_rel_anomaly\.py:\d+: "
-                r"return \(pred \* 0\.0\)\.sqrt\(\)"),
+                r"return \(y_pred \* 0\.0\)\.sqrt\(\)"),
 ])
 def test_detect_anomaly_names_the_op_the_shapes_and_the_user_line(loss, message):
     net = model(loss)

@@ -21,7 +21,7 @@ LOSS = nn.losses.SparseCategoricalCrossentropy(from_logits=True)
 def keras_run(seed):
     """fit with Dropout, shuffling and a validation split; (weights, history)."""
     zen.set_seed(seed)
-    model = nn.Sequential([nn.Dense(16, activation="relu"), nn.Dropout(0.4), nn.Dense(2)])
+    model = zen.Sequential([nn.Dense(16, activation="relu"), nn.Dropout(0.4), nn.Dense(2)])
     model.compile(Adam(lr=schedules.ExponentialDecay(0.01, 5, 0.9)), LOSS, ["accuracy"])
     history = model.fit(X, Y, epochs=3, batch_size=16, validation_split=0.25, shuffle=True,
                         verbose=0)
@@ -32,7 +32,7 @@ def trainer_run(seed):
     """Trainer.fit on a DataLoader(shuffle=True, seed=None) and a random_split."""
     zen.set_seed(seed)
     train, val = random_split(ArrayDataset(X, Y), [0.75, 0.25])
-    model = nn.Sequential([nn.Dense(8, activation="tanh"), nn.Dropout(0.2), nn.Dense(2)])
+    model = zen.Sequential([nn.Dense(8, activation="tanh"), nn.Dropout(0.2), nn.Dense(2)])
     trainer = zen.Trainer(model, LOSS, "adam", ["accuracy"])
     history = trainer.fit(DataLoader(train, 16, shuffle=True), epochs=2,
                           val_loader=DataLoader(val, 64), verbose=0)
@@ -84,10 +84,11 @@ def test_dropout_and_shuffling_draw_from_zen_rng():
     zen.set_seed(3)
     state = zen.rng.get_state()
     layer = nn.Dropout(0.5)
-    first = layer(np.ones((4, 5), np.float32)).value
+    first = layer(np.ones((4, 5), np.float32), training=True).value
+    assert (first == 0).any() and (first != 0).any()   # a drawn mask
     order = list(DataLoader(ArrayDataset(np.arange(10)), 10, shuffle=True))[0][0]
     zen.rng.set_state(state)   # the same state gives the same draws
-    assert np.array_equal(layer(np.ones((4, 5), np.float32)).value, first)
+    assert np.array_equal(layer(np.ones((4, 5), np.float32), training=True).value, first)
     assert np.array_equal(list(DataLoader(ArrayDataset(np.arange(10)), 10, shuffle=True))[0][0],
                           order)
 
@@ -97,9 +98,9 @@ def test_validation_split_takes_the_last_samples_without_randomness():
     seen = []
 
     def check(epoch, logs):
-        seen.append((logs["val_loss"], model.evaluate(X[90:], Y[90:])["loss"]))
+        seen.append((logs["val_loss"], model.evaluate(X[90:], Y[90:])))  # no metrics: the loss
     zen.set_seed(1)
-    model = nn.Sequential([nn.Dense(2)])
+    model = zen.Sequential([nn.Dense(2)])
     model.compile("sgd", LOSS)
     model.fit(X, Y, epochs=2, validation_split=0.25, verbose=0,
               callbacks=[zen.callbacks.LambdaCallback(on_epoch_end=check)])

@@ -13,7 +13,7 @@ Y = np.arange(20) % 2
 
 def model(built=True):
     zen.set_seed(0)
-    net = nn.Sequential([nn.Dense(4, activation="relu"), nn.Dense(2)])
+    net = zen.Sequential([nn.Dense(4, activation="relu"), nn.Dense(2)])
     if built:
         net.build((None, 3))
     net.compile("sgd", nn.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -51,7 +51,23 @@ FIT_CASES = [
     (dict(validation_data=(NAN_X, Y)), ValueError, r"`x_val`, expected finite.*2 NaN"),
     (dict(validation_data=(X, Y[:5])), ValueError, r"same number of samples. Received: x_val: 20, y_val: 5"),
     (dict(validation_data=(X,)), ValueError, r"`validation_data`, expected a tuple \(x_val, "
-                                             r"y_val\). Received: a sequence of 1 items"),
+                                             r"y_val\) or \(x_val, y_val, val_sample_weight\)\. "
+                                             r"Received: a sequence of 1 items"),
+    (dict(validation_data=(X, Y, np.ones(20), 1)), ValueError,
+     r"`validation_data`, expected a tuple.*Received: a sequence of 4 items"),
+    (dict(validation_data=(X, Y, np.ones(5))), ValueError,
+     r"`val_sample_weight` must have one weight per sample: 20 samples, received 5"),
+    (dict(validation_data=(X, Y, np.full(20, np.nan))), ValueError,
+     r"`val_sample_weight`, expected finite numbers.*20 NaN"),
+    (dict(validation_data=(X, Y, np.array(["a"] * 20))), TypeError,
+     r"`val_sample_weight`, expected a numeric array"),
+    (dict(sample_weight=np.ones(5)), ValueError,
+     r"`sample_weight` must have one weight per sample: 20 samples, received 5"),
+    (dict(sample_weight=with_value(np.ones(20), 4, np.inf)), ValueError,
+     r"`sample_weight`, expected finite numbers.*0 NaN and 1 infinite.*sample 4"),
+    (dict(sample_weight=np.array(["a"] * 20)), TypeError,
+     r"`sample_weight`, expected a numeric array"),
+    (dict(class_weight={0: 1.0}), ValueError, r"`class_weight` must contain every class"),
     (dict(validation_split=0.99), ValueError, r"20 samples.*one side would be empty"),
     (dict(validation_split=1.0), ValueError, r"`validation_split`, expected a number in "
                                              r"\[0, 1\)"),
@@ -69,6 +85,17 @@ def test_fit_refuses_bad_inputs_with_a_clear_message(kwargs, error, message):
     with pytest.raises(error, match=message):
         net.fit(**arguments)
     assert all(np.array_equal(a, b) for a, b in zip(before, net.get_weights()))
+
+
+def test_validation_data_takes_sample_weights():
+    """`validation_data=(x, y, sample_weight)`: the validation loss is the
+    weighted one, the same number `evaluate` gives with those weights."""
+    weights = np.linspace(0.0, 2.0, 20)
+    net = model()
+    history = net.fit(X, Y, validation_data=(X, Y, weights), verbose=0)
+    weighted = net.evaluate(X, Y, sample_weight=weights)
+    assert history.history["val_loss"][0] == pytest.approx(weighted, rel=1e-6)
+    assert weighted != pytest.approx(net.evaluate(X, Y), rel=1e-3)
 
 
 def test_an_unbuilt_model_checks_validation_data_against_x():

@@ -97,32 +97,37 @@ def per_sample(values: Tensor) -> Tensor:
 def weighted_mean(values: Tensor, sample_weight=None) -> Tensor:
     """Keras's reduction "sum_over_batch_size": mean(values), or with
     `sample_weight` (one per sample, or per value) sum(weight * values)
-    divided by the number of values."""
+    divided by the number of weighted values."""
     if not isinstance(values, Tensor):
         values = Tensor(values, trainable=False)
     if sample_weight is None:
         return ad.reduce_mean(values)
-    weights = aligned_weights(sample_weight, values.shape, values.dtype)
-    weighted = values * weights
+    weighted = values * aligned_weights(sample_weight, values.shape, values.dtype)
     return ad.reduce_sum(weighted) / weighted.size
 
 
 def aligned_weights(sample_weight, shape, dtype):
-    """`sample_weight` as an array that broadcasts against values of `shape`:
-    a trailing axis of 1 is dropped and missing trailing axes are added
-    ((batch,) weights for (batch, time) values)."""
+    """`sample_weight` as an array that broadcasts against values of `shape`
+    (Keras's rules): a trailing axis of 1 beyond `shape` is dropped and
+    missing trailing axes are added, so (batch,) and (batch, 1) weights
+    weigh each sample of (batch, time) values. A scalar value (a loss
+    function that returned its mean) takes the weights' shape."""
     weights = np.asarray(getattr(sample_weight, "value", sample_weight))
     if weights.dtype.kind not in "biuf":
         raise TypeError(f"Received an invalid value for `sample_weight`, expected numbers. "
                         f"Received an array of dtype {weights.dtype}")
+    shape = tuple(shape)
     if weights.ndim == len(shape) + 1 and weights.shape[-1] == 1:
         weights = weights[..., 0]
-    if weights.ndim > len(shape) or weights.shape != tuple(shape[:weights.ndim]):
-        if not (weights.ndim == 0 or weights.shape == tuple(shape)):
-            raise ValueError(f"`sample_weight` of shape {weights.shape} does not match the "
-                             f"losses of shape {tuple(shape)} (one weight per sample, or "
-                             f"per value)")
-    weights = weights.reshape(weights.shape + (1,) * (len(shape) - weights.ndim))
+    if shape and weights.ndim <= len(shape):
+        weights = weights.reshape(weights.shape + (1,) * (len(shape) - weights.ndim))
+    try:
+        fits = not shape or np.broadcast_shapes(weights.shape, shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"`sample_weight` of shape {np.shape(sample_weight)} does not match "
+                         f"the losses of shape {shape} (one weight per sample, or per value)")
     return weights.astype(dtype, copy=False)
 
 

@@ -150,8 +150,7 @@ class LayerNorm(Layer):
         self.gamma = Tensor(initializers.ones(features))
         self.beta = Tensor(initializers.zeros(features))
 
-    def call(self, x, training=False):
-        training = training and self.trainable  # a frozen BatchNorm runs in inference mode
+    def call(self, x):
         x = cast_input(x, self.gamma.dtype)
         return normalization.layer_normalize(x, self.gamma, self.beta, self.epsilon)
 

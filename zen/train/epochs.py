@@ -36,7 +36,6 @@ class Epochs:
     def __init__(self, source, steps: int = None):
         self.source, self.steps = source, steps
         self.one_shot = iter(source) is source
-        self.ended = False    # a one-shot source has run out
         self._iterator = None
         self._seen = 0        # batches drawn from the current pass
 
@@ -53,7 +52,6 @@ class Epochs:
                 batch = next(iterator)
             except StopIteration:
                 self._iterator = None
-                self.ended = self.one_shot
                 if self.steps is not None or (self.one_shot and drawn == 0):
                     warnings.warn(RAN_OUT, UserWarning, stacklevel=2)
                 return

@@ -218,7 +218,7 @@ class Trainer:
                 results = self.evaluate(validation)
                 logs.update({f"val_{key}": value for key, value in results.items()})
             _fire(hooks, "on_epoch_end", epoch, logs)
-            if self.stop_training or batches.ended:
+            if self.stop_training:
                 break
         _fire(hooks, "on_train_end", logs)
 
