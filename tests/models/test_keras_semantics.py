@@ -300,3 +300,25 @@ def test_bad_sample_weights_are_value_errors_naming_them():
         model.evaluate(X, Y, sample_weight=np.full(40, np.nan))
     with pytest.raises(TypeError, match="sample_weight"):
         model.evaluate(X, Y, sample_weight=np.array(["a"] * 40))
+
+
+# ----- errors quote the user's shapes ---------------------------------------------------------
+@pytest.mark.parametrize("build", [
+    lambda: zen.Sequential([Dense(4), nn.Reshape((3, 3))]).build((None, 5)),
+    lambda: zen.Sequential([zen.Input((5,)), Dense(4), nn.Reshape((3, 3))]),
+    lambda: nn.Reshape((3, 3))(Dense(4)(zen.Input((5,)))),
+    lambda: zen.Sequential([Dense(4, input_shape=(5,)), nn.Reshape((3, 3))]),
+])
+def test_a_build_error_quotes_the_batch_as_none_not_the_probe_batch(build):
+    with pytest.raises(ValueError, match=r"inputs of shape \(None, 4\)") as info:
+        build()
+    assert "(1, 4)" not in str(info.value)
+
+
+def test_an_error_on_data_quotes_the_data_shape():
+    with pytest.raises(ValueError, match=r"inputs of shape \(7, 4\)"):
+        nn.Reshape((3, 3))(np.zeros((7, 4)))
+    model = zen.Sequential([nn.Conv2D(4, 3), nn.Flatten()])
+    with pytest.raises(ValueError, match=r"'conv2d.*' \(Conv2D\) cannot be called on inputs of "
+                                         r"shape \(None, 2, 2, 1\)"):
+        model.build((None, 2, 2, 1))

@@ -25,7 +25,7 @@ into `zen.models.saving`, the table into `zen.models.summary`.
 """
 import numpy as np
 
-from ..nn.layer import Layer, as_shape, inference_mode, unique_name, zeros_for_shape
+from ..nn.layer import Layer, as_shape, build_probe, unique_name, zeros_for_shape
 from . import saving, summary, training
 from .graph import Graph
 
@@ -137,7 +137,7 @@ class Model(Layer):
             shape = as_shape(input_shape)
         self.built = True  # so that the call below does not come back here
         try:
-            with inference_mode(self):
+            with build_probe():
                 self.call(zeros_for_shape(shape))
         except BaseException:
             self.built = False

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..backend import DEFAULT_DTYPE
 from ..nn import serialization
-from ..nn.layer import Layer, inference_mode
+from ..nn.layer import Layer, build_probe
 from ..nn.symbolic import SymbolicTensor
 from .graph import InputLayer
 from .model import Model
@@ -104,10 +104,13 @@ class Sequential(Model):
         """Output shapes of `layers` fed one after another from `input_shape`."""
         x = np.zeros([1 if n is None else n for n in input_shape], DEFAULT_DTYPE)
         shapes = []
-        with inference_mode(self):
+        with build_probe():
             for layer in layers:
                 layer_input = (None,) + tuple(x.shape[1:])
-                x = layer(x)
+                try:
+                    x = layer(x)
+                except (ValueError, TypeError, IndexError) as error:
+                    raise layer.call_error(layer_input, error) from None
                 layer.input_shape = layer_input  # not the probe's batch of 1
                 shapes.append((None,) + tuple(x.shape[1:]))
         return shapes

@@ -133,8 +133,9 @@ class Layer:
                 training = self.training
         shape = _shape_of(x)
         if not self.built:
-            self.input_shape = shape
-            self.build(shape)
+            # a build probe's batch of 1 is no size of the user's: build for None
+            self.input_shape = _any_batch(shape) if getattr(_CALL, "probing", False) else shape
+            self.build(self.input_shape)
             self.built = True
             if not self._trainable:
                 self.trainable = False  # weights built after the layer was frozen
@@ -191,16 +192,22 @@ class Layer:
             return leaf
         arrays, named = tree.map_structure(concrete, (args, kwargs))
         try:
-            with inference_mode(self):
+            with build_probe():
                 result = self(*arrays, **named)
         except (ValueError, TypeError, IndexError) as error:
             shapes = tree.map_structure(
                 lambda t: t.shape if isinstance(t, symbolic.SymbolicTensor) else t,
                 args[0] if len(args) == 1 else list(args))
-            raise ValueError(f"Layer {self.name!r} ({type(self).__name__}) cannot be called "
-                             f"on inputs of shape {shapes}: {error}") from None
+            raise self.call_error(shapes, error) from None
         return tree.map_structure(
             lambda t: t.value if isinstance(t, Tensor) else np.asarray(t), result)
+
+    def call_error(self, shapes, error) -> ValueError:
+        """The error of a call on inputs of `shapes` (the user's) that raised
+        `error`, naming the layer once."""
+        title = f"Layer {self.name!r} ({type(self).__name__}) "
+        reason = str(error).removeprefix(title)
+        return ValueError(f"{title}cannot be called on inputs of shape {shapes}: {reason}")
 
     def _check_input(self, shape):
         built = self.input_shape
@@ -408,6 +415,20 @@ def inference_mode(model: Layer = None):
         yield
 
 
+@contextmanager
+def build_probe():
+    """Inference mode for a call on stand-in zeros (batch 1) that builds
+    layers or finds output shapes: layers build for a batch of None, so
+    their errors quote the user's shapes, not the stand-in's."""
+    previous = getattr(_CALL, "probing", False)
+    _CALL.probing = True
+    try:
+        with inference_mode():
+            yield
+    finally:
+        _CALL.probing = previous
+
+
 def build_for_shape(layer: Layer, input_shape) -> None:
     """Build `layer` for inputs of `input_shape` (batch axis first, None
     allowed there; for several inputs a list of shapes): its own `build`
@@ -417,7 +438,7 @@ def build_for_shape(layer: Layer, input_shape) -> None:
     layer.build(shape)
     if layer.built:
         return
-    with inference_mode(layer):
+    with build_probe():
         layer(zeros_for_shape(shape))
     layer.input_shape = shape
 
@@ -450,6 +471,15 @@ def _shape_of(x):
     if isinstance(x, (list, tuple)) and x and all(hasattr(item, "shape") for item in x):
         return [tuple(item.shape) for item in x]
     return None
+
+
+def _any_batch(shape):
+    """`shape` with None for the batch size (each shape of a list of them)."""
+    if isinstance(shape, tuple) and shape:
+        return (None,) + shape[1:]
+    if isinstance(shape, list):
+        return [_any_batch(s) for s in shape]
+    return shape
 
 
 def _free_sizes(args, kwargs):

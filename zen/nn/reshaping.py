@@ -59,6 +59,9 @@ class Reshape(ShapeFreeLayer):
         super().__init__(name)
         self.target_shape = check_target_shape(target_shape)
 
+    def build(self, input_shape):
+        self.sample_shape(input_shape)  # a target that cannot fit fails here, at build
+
     def call(self, x):
         x = as_tensor(x)
         return ad.reshape(x, x.shape[:1] + self.sample_shape(x.shape))
