@@ -91,6 +91,7 @@ CASES = {
     "seq_sgd": (sequential, sgd, 122, "fit"),
     "seq_adam": (sequential, adam, 122, "fit"),
     "seq_unbuilt": (unbuilt, adam, 122, "fit"),
+    "seq_weighted": (sequential, adam, 122, "fit"),
     "fun_sgd": (functional, sgd, 122, "fit"),
     "fun_adam": (functional, adam, 122, "fit"),
     "trainer_seeded": (sequential, adam, 100, "trainer"),
@@ -118,10 +119,13 @@ def train_case(name, batch_size, distribute=None, callbacks=(), model=None, samp
                               val_loader=DataLoader(ArrayDataset(x[80:], y[80:]), 16),
                               verbose=0, callbacks=hooks)
     else:
-        model.compile(optimizer(), LOSS, ["accuracy"])
+        weighted = name == "seq_weighted"  # sample weights and a weighted metric
+        model.compile(optimizer(), LOSS, ["accuracy"],
+                      weighted_metrics=["accuracy"] if weighted else None)
         history = model.fit(x, y, epochs=EPOCHS, batch_size=batch_size, validation_split=0.2,
                             verbose=2 if name == "seq_sgd" else 0, callbacks=hooks,
-                            distribute=distribute)
+                            distribute=distribute,
+                            sample_weight=np.linspace(0.2, 2.0, len(x)) if weighted else None)
     return model, history, draws
 
 

@@ -29,8 +29,8 @@ import dp_child  # noqa: E402  (tests/distributed is on the path of its tests)
 CHILD = Path(__file__).with_name("dp_child.py")
 MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-EQUIVALENT = ["seq_sgd", "seq_adam", "seq_unbuilt", "fun_sgd", "fun_adam", "trainer_seeded",
-              "sync_bn"]
+EQUIVALENT = ["seq_sgd", "seq_adam", "seq_unbuilt", "seq_weighted", "fun_sgd", "fun_adam",
+              "trainer_seeded", "sync_bn"]
 
 
 def launch(out, scenario, timeout=60):

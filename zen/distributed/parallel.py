@@ -220,17 +220,18 @@ class _Run:
         self.synced = True
 
     def mean_logs(self, logs: dict) -> None:
-        """The epoch logs, each a mean over this process's samples, replaced
-        (in place) by the means over every process's samples."""
+        """The epoch logs, each a mean over this process's samples (weighted
+        metrics: over its sample weights), replaced (in place) by the means
+        over every process's."""
         keys = sorted(logs)
-        trained = self.train.samples
-        validated = 0 if self.val is None else self.val.shard_size()
-        counts = [validated if key.startswith("val_") else trained for key in keys]
-        totals = np.array([float(logs[key]) * n for key, n in zip(keys, counts)]
-                          + [trained, validated], np.float64)
+        weights = self.trainer.log_weights
+        counts = [weights.get(key, 0.0) for key in keys]
+        totals = np.array([float(logs[key]) * n for key, n in zip(keys, counts)] + counts,
+                          np.float64)
         comm.sum_in_place(totals, self.control)
         for i, key in enumerate(keys):
-            logs[key] = float(totals[i] / (totals[-1] if key.startswith("val_") else totals[-2]))
+            weight = totals[len(keys) + i]
+            logs[key] = float(totals[i] / weight) if weight else 0.0
 
     def empty_step(self) -> None:
         """Take part in a step without a sample: zero gradient, same update."""

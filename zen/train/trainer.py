@@ -81,6 +81,7 @@ class Trainer:
         self.train_loader = None    # the running fit's train loader
         self.distribute = distribute
         self._distribute = None     # the running fit's (see train_step)
+        self.log_weights = {}       # what each key of the last epoch's logs is a mean over
 
     # ----- the compiled loss and metrics ------------------------------------------------
     @property
@@ -215,8 +216,11 @@ class Trainer:
                 break
             logs = epoch_logs
             if validation is not None and validate_after(epoch + 1):
+                train_weights = self.log_weights
                 results = self.evaluate(validation)
                 logs.update({f"val_{key}": value for key, value in results.items()})
+                self.log_weights = {**train_weights, **{
+                    f"val_{key}": weight for key, weight in self.log_weights.items()}}
             _fire(hooks, "on_epoch_end", epoch, logs)
             if self.stop_training:
                 break
@@ -237,6 +241,7 @@ class Trainer:
             if batches.one_shot:
                 return None
             raise ValueError("`train_loader` yielded no batches: nothing to train on")
+        self.log_weights = dict(means.weights)
         return means.result()
 
     def train_step(self, x, y, sample_weight=None):
@@ -293,6 +298,7 @@ class Trainer:
                                            sample_weight, batch_length(x)))
         if means.count == 0:
             raise ValueError("The loader yielded no batches: nothing to evaluate")
+        self.log_weights = dict(means.weights)
         result = means.result()
         if verbose == 2:
             print(format_logs(result), flush=True)
