@@ -322,3 +322,13 @@ def test_an_error_on_data_quotes_the_data_shape():
     with pytest.raises(ValueError, match=r"'conv2d.*' \(Conv2D\) cannot be called on inputs of "
                                          r"shape \(None, 2, 2, 1\)"):
         model.build((None, 2, 2, 1))
+
+
+def test_a_sequential_builds_at_once_from_input_shape_or_a_built_model_first():
+    first = zen.Sequential([Dense(4, input_shape=(5,), activation="relu"), Dense(3)])
+    assert first.built and first.input_shape == (None, 5) and first.count_params() == 39
+    stacked = zen.Sequential([first, Dense(2)])
+    assert stacked.built and stacked.count_params() == 39 + 8
+    assert zen.Sequential([Dense(4, input_shape=5)]).input_shape == (None, 5)
+    with pytest.raises(ValueError, match="input shape"):
+        Dense(4, input_shape="five")

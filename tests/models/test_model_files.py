@@ -17,7 +17,7 @@ from zen.models import Input, Model, Sequential, load_model, register_serializab
 from zen.nn import (LSTM, Add, BatchNorm, Concatenate, Dense, Dropout, Flatten, Layer,
                     serialization)
 from zen.nn.losses import SparseCategoricalCrossentropy
-from zen.nn.symbolic import flatten
+from zen.tree import flatten
 
 rng = np.random.default_rng(0)
 N = 32

@@ -26,9 +26,6 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import rng
-from ..autodiff import no_grad
-from ..data.dataset import get_batch
-from ..nn.layer import inference_mode
 from ..nn.normalization import BatchNorm
 from ..train.backup import BackupAndRestore
 from ..train.callbacks import CSVLogger
@@ -64,9 +61,8 @@ class DataParallel:
             DDP does; the moving statistics are averaged every epoch).
 
     What `fit` does on each process: see the module docstring. A model not
-    built yet is built on one sample before training (build it first, or
-    give it an Input, for a run that must repeat a one-process run exactly:
-    a one-process fit builds it after drawing the first epoch's order).
+    built yet is built on its first sample before training, as a
+    one-process fit builds it, so the two start from the same weights.
     `train_on_batch`, `evaluate` and `predict` stay per process. Run one
     backward pass per training step (the Trainer does).
 
@@ -162,11 +158,10 @@ class _Run:
 
     def _check(self, train_loader, val_loader) -> None:
         """Raise, alike on every process, what would make the processes
-        diverge; build the model if it is not built yet. Changes nothing else."""
+        diverge (the Trainer has built the model). Changes nothing."""
         _check_loader(train_loader, "train_loader")
         if val_loader is not None:
             _check_loader(val_loader, "val_loader")
-        _build(self.model, train_loader.dataset)
         check_same(comm.world(), _facts(self.trainer, train_loader, val_loader),
                    "model and data")
 
@@ -284,16 +279,6 @@ def _check_loader(loader, name):
         raise TypeError(f"DataParallel shards a zen.data.DataLoader's dataset; "
                         f"`{name}` is a {type(loader).__name__}. Wrap the data in "
                         f"DataLoader(dataset, batch_size, shuffle=...)")
-
-
-def _build(model, dataset) -> None:
-    """Build a model that is not built yet on one sample, so that its weights
-    exist before rank 0's are broadcast."""
-    if getattr(model, "built", True):
-        return
-    batch = get_batch(dataset, np.arange(1))
-    with no_grad(), inference_mode(model):
-        model(batch[0] if isinstance(batch, tuple) else batch)
 
 
 def _facts(trainer, train_loader, val_loader) -> dict:

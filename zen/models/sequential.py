@@ -27,6 +27,16 @@ def _input_shape_of(item):
     return item.shape if isinstance(item, InputLayer) else None
 
 
+def _known_input_shape(layer):
+    """The input shape a first layer brings: `input_shape=` given to it, or
+    a built model's own (a single input)."""
+    if layer.declared_input_shape is not None:
+        return layer.declared_input_shape
+    if isinstance(layer, Model) and layer.built and isinstance(layer.input_shape, tuple):
+        return layer.input_shape
+    return None
+
+
 class Sequential(Model):
     """A linear stack of layers: `model(x)` runs them in order.
 
@@ -34,7 +44,8 @@ class Sequential(Model):
         layers: a list of Layers (default: none yet; see `add`), optionally
             starting with a `zen.Input(shape)`, which sets the input shape
             and builds the model at once (it is not one of `layers`); so
-            does `input_shape=` on the first layer, as in Keras.
+            do `input_shape=` on the first layer and a built model first,
+            as in Keras.
         name: shown by `summary()` (default "sequential").
 
     Shapes: whatever the first layer takes -> whatever the last one gives.
@@ -65,8 +76,8 @@ class Sequential(Model):
         if input_shape is not None:
             return self._start_from_input(input_shape)
         self.layers.append(_check_layer(layer))
-        if len(self.layers) == 1 and layer.declared_input_shape is not None:
-            self.build(layer.declared_input_shape)  # Dense(4, input_shape=(8,)), Keras's way
+        if len(self.layers) == 1 and _known_input_shape(layer) is not None:
+            self.build(_known_input_shape(layer))  # Dense(4, input_shape=(8,)), a built model
         elif self.built:
             last = self._output_shapes[-1] if self._output_shapes else self.input_shape
             try:

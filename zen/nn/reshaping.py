@@ -13,7 +13,7 @@ from ..autodiff import Function
 from ..autodiff.ops import as_tensor
 from ..backend import xp
 from .. import tree
-from . import activations, symbolic
+from . import activations
 from .core import callable_name, check_positive_int
 from .layer import Layer
 

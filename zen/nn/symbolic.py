@@ -16,7 +16,7 @@ on this module, so it hands its recording function here when it is imported
 """
 import numpy as np
 
-from ..tree import flatten, map_structure  # noqa: F401  (re-exported)
+from ..tree import flatten
 
 
 class SymbolicTensor:
