@@ -46,7 +46,7 @@ class ZenTrainee:
         self.params = model.parameters()
 
     def step(self) -> float:
-        loss = self.loss(self.model(self.x), self.y)
+        loss = self.loss(self.y, self.model(self.x, training=True))
         loss.backward()
         self.optimizer.step(self.params)
         self.optimizer.zero_grad(self.params)

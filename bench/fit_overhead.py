@@ -109,7 +109,7 @@ class Workload:
         order = self.zen.rng.generator().permutation(len(self.x))
         for start in range(0, len(self.x), self.batch_size):
             indices = order[start:start + self.batch_size]
-            loss = loss_fn(model(self.x[indices]), self.y[indices])
+            loss = loss_fn(self.y[indices], model(self.x[indices], training=True))
             loss.backward()
             optimizer.step(params)
             optimizer.zero_grad(params)

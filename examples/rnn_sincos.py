@@ -1,8 +1,8 @@
 """A recurrent network learns sin(x) * cos(x): from a window of 50 values,
 predict the next one (the blog series' RNN task).
 
-Trains SimpleRNN(32)-Dense(1) with Adam, prints the validation MSE and plots
-prediction against truth.
+Trains SimpleRNN(32)-Dense(1) with Adam, its learning rate decaying on a
+cosine, prints the validation MSE and plots prediction against truth.
 
 Run: python examples/rnn_sincos.py [--epochs 30] [--out runs/rnn_sincos]
 """
@@ -53,7 +53,9 @@ def main():
     x, y = make_windows()
     split = int(0.8 * len(x))
     model = nn.Sequential([nn.RNN(32), nn.Dense(1)])
-    model.compile(optimizer=zen.optim.Adam(lr=3e-3), loss="mse")
+    steps = args.epochs * -(-split // 32)
+    schedule = zen.optim.schedules.CosineDecay(3e-3, decay_steps=steps, alpha=0.01)
+    model.compile(optimizer=zen.optim.Adam(lr=schedule), loss="mse")  # settles as lr falls
     model.fit(x[:split], y[:split], epochs=args.epochs, batch_size=32,
               validation_data=(x[split:], y[split:]), verbose=args.verbose)
     mse = model.evaluate(x[split:], y[split:])

@@ -267,6 +267,16 @@ def test_weighted_loss_and_weighted_metrics_follow_keras_arithmetic():
     assert model.metrics_names == ["loss", "accuracy", "weighted_accuracy"]
 
 
+def test_weighted_metrics_survive_save_and_load(tmp_path):
+    model = mlp()
+    model.compile("sgd", SCCE, metrics=["accuracy"], weighted_metrics=["accuracy"])
+    model.save(tmp_path / "m.zen")
+    loaded = zen.load_model(tmp_path / "m.zen")
+    w = np.linspace(0.0, 2.0, len(X))
+    assert loaded.metrics_names == ["loss", "accuracy", "weighted_accuracy"]
+    assert loaded.evaluate(X, Y, sample_weight=w) == model.evaluate(X, Y, sample_weight=w)
+
+
 def test_class_weight_equals_the_equivalent_sample_weight():
     weights = {0: 0.3, 1: 2.0}
     histories = []

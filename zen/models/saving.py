@@ -100,6 +100,7 @@ def _compile_config(trainer):
                 "loss": _map_leaves(lambda l: losses.serialize(losses.get(l)),
                                     objective.loss_spec),
                 "metrics": _map_leaves(_metric_name, objective.metric_spec) or [],
+                "weighted_metrics": _map_leaves(_metric_name, objective.weighted_metric_spec),
                 "loss_weights": objective.weight_spec}
     except (TypeError, ValueError, AttributeError) as error:
         warnings.warn(f"The model is saved without its compile settings, which cannot be "
@@ -239,6 +240,7 @@ def _recompile(model, settings, arrays, path):
         loss = _map_leaves(losses.get, settings["loss"])
         training.compile(model, optimizer=optim.get(settings["optimizer"]), loss=loss,
                          metrics=settings.get("metrics"),
+                         weighted_metrics=settings.get("weighted_metrics"),
                          loss_weights=settings.get("loss_weights"))
         state = {key[len(_OPTIMIZER_PREFIX):]: value for key, value in arrays.items()
                  if key.startswith(_OPTIMIZER_PREFIX)}

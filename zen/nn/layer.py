@@ -24,11 +24,6 @@ _CALL = threading.local()  # .training: the value the outermost call in progress
 _TAKES_TRAINING = {}  # layer class -> whether its `call` declares `training`
 
 
-def current_training():
-    """The `training` value of the layer call in progress (None outside one)."""
-    return getattr(_CALL, "training", None)
-
-
 @contextmanager
 def training_scope(training: bool):
     """Layers called inside the block without their own `training` use this
@@ -107,7 +102,6 @@ class Layer:
         self.training = False  # the default for calls without `training` (see train_mode)
         self.built = False
         self.input_shape = None
-        self._trainable = True
 
     def build(self, input_shape: tuple) -> None:
         """Create the weights for inputs of `input_shape` (batch axis included)."""
@@ -408,7 +402,7 @@ def _taking_input_shape(init):
 
 
 @contextmanager
-def inference_mode(model: Layer = None):
+def inference_mode():
     """Layer calls in the block run in inference mode (Dropout off,
     BatchNorm's moving statistics) and record no graph."""
     with training_scope(False), no_grad():
