@@ -13,8 +13,10 @@ $(VENV)/.installed: pyproject.toml setup.cfg
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# The suite in parallel, a worker per core (pytest-xdist), one BLAS thread each:
+# two 2-thread BLAS pools on 2 cores would slow each other down many times over.
 test: data
-	$(PY) -m pytest
+	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n auto
 
 # The main job: train the MLP of examples/mnist_mlp.py on MNIST, print the
 # test accuracy, save the model and runs/mnist_mlp/curves.png.

@@ -39,7 +39,7 @@ BINARY_OPS = {
 
 
 @pytest.mark.parametrize("name", BINARY_OPS)
-@pytest.mark.parametrize("shapes", BINARY_SHAPES, ids=str)
+@pytest.mark.parametrize("shapes", BINARY_SHAPES)
 def test_binary_op_gradients(name, shapes):
     a, b = positive(*shapes[0]), positive(*shapes[1])
     if name in ("maximum", "minimum"):
@@ -85,7 +85,7 @@ def test_unary_op_gradients(name):
 AXES = [None, 0, 1, -1, (0, 2)]
 
 
-@pytest.mark.parametrize("axis", AXES, ids=str)
+@pytest.mark.parametrize("axis", AXES)
 @pytest.mark.parametrize("keepdims", [False, True])
 @pytest.mark.parametrize("reduce", [ad.reduce_sum, ad.reduce_mean, ad.reduce_max,
                                     ad.reduce_min, ad.logsumexp])
@@ -104,7 +104,7 @@ MATMUL_SHAPES = [((3, 4), (4, 5)), ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)),
                  ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 2))]
 
 
-@pytest.mark.parametrize("shapes", MATMUL_SHAPES, ids=str)
+@pytest.mark.parametrize("shapes", MATMUL_SHAPES)
 def test_matmul_gradients(shapes):
     a, b = normal(*shapes[0]), normal(*shapes[1])
     grad_check(ad.matmul, [a, b])
@@ -144,15 +144,15 @@ def test_where_gradients():
     grad_check(lambda a, b: ad.where(cond, a, b), [normal(3, 4), normal(4)])
 
 
-@pytest.mark.parametrize("stride", [1, 2, (1, 2)], ids=str)
-@pytest.mark.parametrize("padding", ["valid", "same", 0, 1, 2], ids=str)
+@pytest.mark.parametrize("stride", [1, 2, (1, 2)])
+@pytest.mark.parametrize("padding", ["valid", "same", 0, 1, 2])
 def test_conv2d_gradients(stride, padding):
     x, w, b = normal(2, 6, 5, 3), normal(3, 3, 3, 4), normal(4)
     grad_check(lambda x, w, b: ad.conv2d(x, w, b, stride=stride, padding=padding), [x, w, b])
 
 
 @pytest.mark.parametrize("pool", [ad.max_pool2d, ad.avg_pool2d])
-@pytest.mark.parametrize("size,stride", [(2, None), (3, 1), (3, 2), ((2, 3), (1, 2))], ids=str)
+@pytest.mark.parametrize("size,stride", [(2, None), (3, 1), (3, 2), ((2, 3), (1, 2))])
 def test_pool_gradients(pool, size, stride):
     grad_check(lambda x: pool(x, size, stride), [distinct(2, 6, 7, 3)])
 
@@ -178,7 +178,7 @@ def test_max_pool_gives_a_tied_window_gradient_to_its_first_maximum():
     np.testing.assert_array_equal(x.gradient.reshape(2, 2), [[1, 0], [0, 0]])
 
 
-@pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3), (3,)], ids=str)
+@pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3), (3,)])
 @pytest.mark.parametrize("with_bias", [True, False])
 def test_linear_gradients_and_value(x_shape, with_bias):
     x, w, b = normal(*x_shape), normal(3, 4), normal(4)

@@ -70,7 +70,7 @@ SHAPES = [  # layer, query, value, key, output shape, count_params
 ]
 
 
-@pytest.mark.parametrize("make, query, value, key, expected, count", SHAPES, ids=str)
+@pytest.mark.parametrize("make, query, value, key, expected, count", SHAPES)
 def test_output_shapes_and_parameter_counts(make, query, value, key, expected, count):
     layer = make()
     key_array = None if key is None else np.zeros(key, np.float32)
@@ -316,7 +316,7 @@ BAD_ARGUMENTS = [
 ]
 
 
-@pytest.mark.parametrize("kwargs, name", BAD_ARGUMENTS, ids=str)
+@pytest.mark.parametrize("kwargs, name", BAD_ARGUMENTS)
 def test_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         MultiHeadAttention(**kwargs)
@@ -333,7 +333,7 @@ BAD_CALLS = [  # query, value, key, mask, message
 ]
 
 
-@pytest.mark.parametrize("query, value, key, mask, message", BAD_CALLS, ids=str)
+@pytest.mark.parametrize("query, value, key, mask, message", BAD_CALLS)
 def test_bad_calls(query, value, key, mask, message):
     layer = MultiHeadAttention(2, 3)
     with pytest.raises(ValueError, match=message):

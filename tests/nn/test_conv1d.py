@@ -77,7 +77,7 @@ SHAPES = [
 ]
 
 
-@pytest.mark.parametrize("make, input_shape, expected", SHAPES, ids=str)
+@pytest.mark.parametrize("make, input_shape, expected", SHAPES)
 def test_output_shape_and_float32(make, input_shape, expected):
     y = make()(np.zeros(input_shape, np.float32))
     assert y.shape == expected
@@ -116,7 +116,7 @@ CONV_CASES = [  # kernel size, stride, padding, dilation
 ]
 
 
-@pytest.mark.parametrize("k, stride, padding, dilation", CONV_CASES, ids=str)
+@pytest.mark.parametrize("k, stride, padding, dilation", CONV_CASES)
 def test_conv1d_layer_matches_a_direct_correlation(k, stride, padding, dilation):
     x = normal(2, 9, 3)
     conv = Conv1D(4, k, strides=stride, padding=padding, dilation_rate=dilation)
@@ -150,7 +150,7 @@ POOL_CASES = [(2, None, "valid"), (3, 2, "valid"), (3, 2, "same"), (4, 3, "same"
               (3, 1, "same"), (2, 2, "same"), (5, 1, "valid")]
 
 
-@pytest.mark.parametrize("size, stride, padding", POOL_CASES, ids=str)
+@pytest.mark.parametrize("size, stride, padding", POOL_CASES)
 def test_pools_match_references(size, stride, padding):
     x = normal(2, 9, 3)
     step = size if stride is None else stride
@@ -174,7 +174,7 @@ def test_global_pools():
 
 
 # ----- gradients (float64 central differences) --------------------------------------------
-@pytest.mark.parametrize("k, stride, padding, dilation", CONV_CASES, ids=str)
+@pytest.mark.parametrize("k, stride, padding, dilation", CONV_CASES)
 def test_conv1d_op_gradients(k, stride, padding, dilation):
     x, w, b = normal(2, 7, 3), normal(k, 3, 2), normal(2)
     grad_check(lambda x, w, b: ad.conv1d(x, w, b, stride, padding, dilation), [x, w, b])
@@ -188,7 +188,7 @@ def test_conv1d_op_gradients_without_bias_and_for_one_input():
 
 
 @pytest.mark.parametrize("pool", [ad.max_pool1d, ad.avg_pool1d])
-@pytest.mark.parametrize("size, stride, padding", POOL_CASES, ids=str)
+@pytest.mark.parametrize("size, stride, padding", POOL_CASES)
 def test_pool_op_gradients(pool, size, stride, padding):
     grad_check(lambda x: pool(x, size, stride, padding), [distinct(2, 9, 2)])
 

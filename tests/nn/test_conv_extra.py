@@ -62,7 +62,7 @@ SHAPES = [  # layer, input shape, output shape, count_params
 ]
 
 
-@pytest.mark.parametrize("make, input_shape, expected, count", SHAPES, ids=str)
+@pytest.mark.parametrize("make, input_shape, expected, count", SHAPES)
 def test_output_shape_and_parameter_count(make, input_shape, expected, count):
     layer = make()
     assert layer(np.zeros(input_shape, np.float32)).shape == expected
@@ -114,7 +114,7 @@ TRANSPOSE_CASES = [  # kernel_size, strides, padding
 ]
 
 
-@pytest.mark.parametrize("kernel_size, strides, padding", TRANSPOSE_CASES, ids=str)
+@pytest.mark.parametrize("kernel_size, strides, padding", TRANSPOSE_CASES)
 def test_conv2d_transpose_matches_the_loop_reference(kernel_size, strides, padding):
     x = rng.normal(size=(2, 4, 3, 3))
     layer = Conv2DTranspose(5, kernel_size, strides=strides, padding=padding)
@@ -125,7 +125,7 @@ def test_conv2d_transpose_matches_the_loop_reference(kernel_size, strides, paddi
     np.testing.assert_allclose(layer(x).value, expected, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("kernel_size, strides, padding", TRANSPOSE_CASES, ids=str)
+@pytest.mark.parametrize("kernel_size, strides, padding", TRANSPOSE_CASES)
 def test_conv2d_transpose_is_the_adjoint_of_conv2d(kernel_size, strides, padding):
     """<conv2d_transpose(x, w), z> == <x, conv2d(z, w)> for every z."""
     kernel = (kernel_size,) * 2 if isinstance(kernel_size, int) else kernel_size
@@ -180,7 +180,7 @@ def test_weightless_layers_keep_float64(make):
 
 
 # ----- gradients (float64 central differences) -----------------------------------------
-@pytest.mark.parametrize("kernel_size, strides, padding", TRANSPOSE_CASES, ids=str)
+@pytest.mark.parametrize("kernel_size, strides, padding", TRANSPOSE_CASES)
 def test_conv2d_transpose_op_gradients(kernel_size, strides, padding):
     kernel = (kernel_size,) * 2 if isinstance(kernel_size, int) else kernel_size
     x, w, b = rng.normal(size=(2, 3, 3, 2)), rng.normal(size=(*kernel, 3, 2)), rng.normal(size=3)

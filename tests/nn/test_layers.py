@@ -40,7 +40,7 @@ SHAPES = [
 ]
 
 
-@pytest.mark.parametrize("make, input_shape, expected", SHAPES, ids=str)
+@pytest.mark.parametrize("make, input_shape, expected", SHAPES)
 def test_output_shape(make, input_shape, expected):
     assert shape_of(make(), input_shape) == expected
     assert shape_of(make(), input_shape, training=True) == expected
@@ -66,7 +66,7 @@ COUNTS = [  # layer, input shape, count_params, len(parameters())
 ]
 
 
-@pytest.mark.parametrize("make, input_shape, count, n_params", COUNTS, ids=str)
+@pytest.mark.parametrize("make, input_shape, count, n_params", COUNTS)
 def test_parameter_counts(make, input_shape, count, n_params):
     layer = make()
     layer(np.zeros(input_shape, np.float32))

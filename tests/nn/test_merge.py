@@ -59,7 +59,7 @@ SHAPES = [  # layer, input shapes, output shape
 ]
 
 
-@pytest.mark.parametrize("layer, shapes, expected", SHAPES, ids=str)
+@pytest.mark.parametrize("layer, shapes, expected", SHAPES)
 def test_output_shape(layer, shapes, expected):
     assert layer(inputs(*shapes)).shape == expected
 
@@ -93,7 +93,7 @@ VALUE_SHAPES = [[(2, 3), (2, 3)], [(2, 3), (2, 3), (2, 3)], [(2, 4, 3), (2, 1)],
                 [(2, 4), (2, 4, 1)], [(3, 1, 2), (3, 5, 1)]]
 
 
-@pytest.mark.parametrize("shapes", VALUE_SHAPES, ids=str)
+@pytest.mark.parametrize("shapes", VALUE_SHAPES)
 @pytest.mark.parametrize("layer_class", ELEMENTWISE, ids=lambda c: c.__name__)
 def test_elementwise_values(layer_class, shapes):
     shapes = shapes[:2] if layer_class is Subtract else shapes
@@ -142,7 +142,7 @@ GRAD_CASES = [[(2, 3), (2, 3)], [(2, 3), (2, 3), (2, 3)], [(2, 4, 3), (2, 3)],
               [(2, 3, 1), (2, 1, 4)]]
 
 
-@pytest.mark.parametrize("shapes", GRAD_CASES, ids=str)
+@pytest.mark.parametrize("shapes", GRAD_CASES)
 @pytest.mark.parametrize("layer_class", ELEMENTWISE, ids=lambda c: c.__name__)
 def test_elementwise_gradients(layer_class, shapes):
     shapes = shapes[:2] if layer_class is Subtract else shapes
@@ -198,7 +198,7 @@ CONFIGS = [(Add(), {}), (Subtract(), {}), (Multiply(), {}), (Average(), {}),
            (Concatenate(axis=1), {"axis": 1})]
 
 
-@pytest.mark.parametrize("layer, config", CONFIGS, ids=str)
+@pytest.mark.parametrize("layer, config", CONFIGS)
 def test_config_round_trip(layer, config):
     assert layer.get_config() == config
     rebuilt = type(layer).from_config(json.loads(json.dumps(layer.get_config())))
@@ -255,7 +255,7 @@ BAD_SHAPES = [  # shapes, what the message says
 ]
 
 
-@pytest.mark.parametrize("shapes, reason", BAD_SHAPES, ids=str)
+@pytest.mark.parametrize("shapes, reason", BAD_SHAPES)
 @pytest.mark.parametrize("layer_class", ELEMENTWISE, ids=lambda c: c.__name__)
 def test_incompatible_shapes_name_the_layer_and_every_shape(layer_class, shapes, reason):
     shapes = shapes[-2:] if layer_class is Subtract else shapes
@@ -276,7 +276,7 @@ CONCAT_BAD = [  # axis, shapes, what the message says
 ]
 
 
-@pytest.mark.parametrize("axis, shapes, reason", CONCAT_BAD, ids=str)
+@pytest.mark.parametrize("axis, shapes, reason", CONCAT_BAD)
 def test_concatenate_bad_shapes(axis, shapes, reason):
     layer = Concatenate(axis=axis)
     with pytest.raises(ValueError) as info:

@@ -38,12 +38,12 @@ SHAPES = [  # layer, input shape, output shape (Keras 3's)
 ]
 
 
-@pytest.mark.parametrize("layer, input_shape, expected", SHAPES, ids=str)
+@pytest.mark.parametrize("layer, input_shape, expected", SHAPES)
 def test_output_shape(layer, input_shape, expected):
     assert layer(np.zeros(input_shape, np.float32)).shape == expected
 
 
-@pytest.mark.parametrize("layer, input_shape, expected", SHAPES, ids=str)
+@pytest.mark.parametrize("layer, input_shape, expected", SHAPES)
 def test_no_weights(layer, input_shape, expected):
     layer(np.zeros(input_shape, np.float32))
     assert layer.get_weights() == [] and layer.count_params() == 0
@@ -59,7 +59,7 @@ SYMBOLIC = [  # layer, symbolic input shape, output shape
 ]
 
 
-@pytest.mark.parametrize("layer, input_shape, expected", SYMBOLIC, ids=str)
+@pytest.mark.parametrize("layer, input_shape, expected", SYMBOLIC)
 def test_symbolic_shapes(layer, input_shape, expected):
     assert layer(SymbolicTensor(input_shape)).shape == expected
 
@@ -94,7 +94,7 @@ ACTIVATIONS = [  # name, numpy reference
 ]
 
 
-@pytest.mark.parametrize("name, reference", ACTIVATIONS, ids=str)
+@pytest.mark.parametrize("name, reference", ACTIVATIONS)
 def test_activation_values(name, reference):
     x = normal(3, 5)
     np.testing.assert_allclose(Activation(name)(x).value, reference(x), rtol=1e-12, atol=1e-15)
@@ -123,7 +123,7 @@ def test_shapes_are_checked_on_every_call_not_fixed_at_build():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("layer, input_shape, expected", SHAPES, ids=str)
+@pytest.mark.parametrize("layer, input_shape, expected", SHAPES)
 def test_dtype_is_kept(layer, input_shape, expected, dtype):
     assert layer(np.ones(input_shape, dtype)).dtype == dtype
 
@@ -139,7 +139,7 @@ GRADIENTS = [
 ]
 
 
-@pytest.mark.parametrize("layer, input_shape", GRADIENTS, ids=str)
+@pytest.mark.parametrize("layer, input_shape", GRADIENTS)
 def test_gradients(layer, input_shape):
     grad_check(layer, [normal(*input_shape)])
 
@@ -163,7 +163,7 @@ CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize("layer, config, input_shape", CONFIGS, ids=str)
+@pytest.mark.parametrize("layer, config, input_shape", CONFIGS)
 def test_config_round_trip(layer, config, input_shape):
     assert layer.get_config() == config
     rebuilt = type(layer).from_config(json.loads(json.dumps(layer.get_config())))
@@ -205,7 +205,7 @@ BAD_ARGUMENTS = [
 ]
 
 
-@pytest.mark.parametrize("layer_class, argument, value", BAD_ARGUMENTS, ids=str)
+@pytest.mark.parametrize("layer_class, argument, value", BAD_ARGUMENTS)
 def test_bad_arguments(layer_class, argument, value):
     with pytest.raises(ValueError, match=re.escape(f"`{argument}`") + ".*" +
                        re.escape(f"{argument}={value!r}")):
@@ -222,7 +222,7 @@ BAD_INPUTS = [  # layer, input shape, what the message names
 ]
 
 
-@pytest.mark.parametrize("layer, input_shape, names", BAD_INPUTS, ids=str)
+@pytest.mark.parametrize("layer, input_shape, names", BAD_INPUTS)
 def test_bad_input_shapes(layer, input_shape, names):
     with pytest.raises(ValueError) as info:
         layer(np.zeros(input_shape))

@@ -1,0 +1,22 @@
+"""Suite-wide settings."""
+
+
+def pytest_make_parametrize_id(config, val, argname):
+    """Test names that every worker of a parallel run (pytest-xdist) collects
+    alike: a function by its __name__ ("<lambda>", numbered by pytest), never
+    by its address; a tuple or list by its text, functions inside by name."""
+    if callable(val) and hasattr(val, "__name__") and not isinstance(val, type):
+        return val.__name__
+    if isinstance(val, (tuple, list)):
+        return _text(val)
+    return None
+
+
+def _text(value):
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(_text(item) for item in value)
+        return f"({inner}{',' if len(value) == 1 else ''})" if isinstance(value, tuple) \
+            else f"[{inner}]"
+    if callable(value) and hasattr(value, "__name__") and not isinstance(value, type):
+        return value.__name__
+    return repr(value)
