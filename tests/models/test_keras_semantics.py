@@ -199,8 +199,12 @@ def test_an_outer_calls_training_flows_into_a_nested_model():
     outer = zen.Sequential([zen.Input((5,)), inner, Dense(2)])
     np.testing.assert_array_equal(outer(X).value, outer(X).value)
     assert not np.array_equal(outer(X, training=True).value, outer(X).value)
-    inner.train_mode()  # a default: the outer inference call still wins
-    np.testing.assert_array_equal(outer(X).value, outer(X, training=False).value)
+    inner.train_mode()  # a default (PyTorch's train()), for calls given no `training`...
+    assert not np.array_equal(outer(X).value, outer(X).value)
+    np.testing.assert_allclose(outer(X, training=False).value, outer.predict(X))  # ...or inferring
+    outer.train_mode()  # PyTorch's idiom: train the model, then keep a part in inference
+    inner.eval_mode()
+    np.testing.assert_array_equal(outer(X).value, outer(X).value)
 
 
 def test_a_functional_model_passes_training_through_its_graph():
@@ -287,8 +291,19 @@ def test_class_weight_equals_the_equivalent_sample_weight():
         histories.append(model.fit(X, Y, epochs=2, batch_size=8, shuffle=False, verbose=0,
                                    **kwargs).history)
     assert histories[0] == histories[1]
-    with pytest.raises(ValueError, match="missing classes \\[1\\]"):
-        model.fit(X, Y, class_weight={0: 1.0}, verbose=0)
+    one_left_out = mlp()  # a class left out weighs 1, as in Keras
+    one_left_out.compile("sgd", SCCE, weighted_metrics=["accuracy"])
+    assert one_left_out.fit(X, Y, class_weight={1: 2.0}, epochs=1, shuffle=False,
+                            verbose=0).history == mlp_history(np.where(Y == 1, 2.0, 1.0))
+    with pytest.raises(ValueError, match="class index >= 0"):
+        model.fit(X, Y, class_weight={-1: 1.0}, verbose=0)
+
+
+def mlp_history(sample_weight):
+    model = mlp()
+    model.compile("sgd", SCCE, weighted_metrics=["accuracy"])
+    return model.fit(X, Y, sample_weight=sample_weight, epochs=1, shuffle=False,
+                     verbose=0).history
 
 
 def test_validation_data_takes_sample_weights():
@@ -342,3 +357,99 @@ def test_a_sequential_builds_at_once_from_input_shape_or_a_built_model_first():
     assert zen.Sequential([Dense(4, input_shape=5)]).input_shape == (None, 5)
     with pytest.raises(ValueError, match="input shape"):
         Dense(4, input_shape="five")
+
+
+# ----- corners of freezing and of the training loop ---------------------------------------------
+def test_a_layer_unfrozen_inside_a_frozen_model_stays_so_through_files(tmp_path):
+    x, y = X, np.eye(2)[Y].astype(np.float32)
+    inner = zen.Sequential([Dense(4), Dense(3)])
+    model = zen.Sequential([zen.Input((5,)), inner, Dense(2)])
+    inner.trainable = False
+    inner.layers[1].trainable = True
+    assert len(model.trainable_weights) == 4
+    model.compile("adam", "mse")
+    model.fit(x, y, verbose=0)
+    model.save(tmp_path / "m.zen")
+    for copy in (zen.load_model(tmp_path / "m.zen"), zen.models.clone_model(model),
+                 zen.models.model_from_json(model.to_json())):
+        assert len(copy.trainable_weights) == 4
+    zen.load_model(tmp_path / "m.zen").fit(x, y, verbose=0)  # the optimizer state lines up
+
+
+@pytest.mark.parametrize("case", ["attention", "time_distributed", "bidirectional"])
+def test_weights_created_after_freezing_are_frozen(case):
+    """Attention creates its weights in its first call, the wrappers build
+    their inner layers themselves: frozen beforehand, all stay frozen."""
+    sequence = np.random.default_rng(2).normal(size=(2, 3, 4)).astype(np.float32)
+    if case == "attention":
+        layer = built = nn.MultiHeadAttention(2, 4)
+        layer.trainable = False
+        built(sequence, sequence)
+    else:
+        layer = Dense(3) if case == "time_distributed" else nn.LSTM(3)
+        layer.trainable = False
+        built = (nn.TimeDistributed if case == "time_distributed" else nn.Bidirectional)(layer)
+        built(sequence)
+    assert built.weights and built.trainable_weights == []
+
+
+def test_a_plain_loss_function_gets_targets_of_the_predictions_rank():
+    def my_mae(y_true, y_pred):
+        return zen.autodiff.reduce_mean(zen.autodiff.abs(y_pred - y_true), axis=-1)
+
+    model = zen.Sequential([zen.Input((5,)), Dense(1)])
+    targets = X[:, 0]  # (N,) targets for (N, 1) predictions: compared row by row
+    model.compile("sgd", my_mae)
+    own = model.evaluate(X, targets)
+    model.compile("sgd", "mae")
+    assert own == pytest.approx(model.evaluate(X, targets), rel=1e-6)
+
+
+def test_a_validation_generator_that_runs_out_leaves_validation_out():
+    def batches(n):
+        for _ in range(n):
+            yield X[:8], Y[:8]
+
+    model = mlp()
+    model.compile("sgd", SCCE)
+    with pytest.warns(UserWarning, match="ran out of data"):
+        history = model.fit(batches(6), steps_per_epoch=2, epochs=3,
+                            validation_data=batches(1), verbose=0).history
+    assert len(history["loss"]) == 3 and len(history["val_loss"]) == 1
+
+
+def test_a_wholly_frozen_model_fits_with_keras_warning():
+    model = mlp()
+    model.trainable = False
+    model.compile("sgd", SCCE, metrics=["accuracy"])
+    before = model.get_weights()
+    with pytest.warns(UserWarning, match="does not have any trainable weights"):
+        history = model.fit(X, Y, epochs=1, verbose=0).history
+    assert set(history) == {"loss", "accuracy"}
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_several_outputs_list_each_outputs_metrics_then_its_weighted_ones():
+    inputs = zen.Input((5,))
+    model = zen.Model(inputs, [Dense(1, name="a")(inputs), Dense(1, name="b")(inputs)])
+    model.compile("sgd", "mse", metrics=[["mae"], ["mae"]], weighted_metrics=[["mae"], ["mae"]])
+    assert model.metrics_names == ["loss", "a_loss", "b_loss", "a_mae", "a_weighted_mae",
+                                   "b_mae", "b_weighted_mae"]
+
+
+def test_constructors_take_keras_trainable_and_a_layer_may_own_input_shape():
+    assert Dense(4, trainable=False).trainable is False
+
+    class Positions(nn.Layer):
+        def __init__(self, input_shape, name=None):
+            super().__init__(name)
+            self.size = input_shape
+
+    assert Positions(input_shape=(3,)).size == (3,)
+
+
+def test_metrics_names_of_a_subclassed_model_before_its_first_batch():
+    model = Net()
+    model.compile("sgd", SCCE, metrics=["accuracy"], weighted_metrics=["accuracy"])
+    assert model.metrics_names == ["loss", "accuracy", "weighted_accuracy"]

@@ -67,7 +67,7 @@ FIT_CASES = [
      r"`sample_weight`, expected finite numbers.*0 NaN and 1 infinite.*sample 4"),
     (dict(sample_weight=np.array(["a"] * 20)), TypeError,
      r"`sample_weight`, expected a numeric array"),
-    (dict(class_weight={0: 1.0}), ValueError, r"`class_weight` must contain every class"),
+    (dict(class_weight={-1: 1.0}), ValueError, r"`class_weight`, expected a dict \{class index >= 0"),
     (dict(validation_split=0.99), ValueError, r"20 samples.*one side would be empty"),
     (dict(validation_split=1.0), ValueError, r"`validation_split`, expected a number in "
                                              r"\[0, 1\)"),

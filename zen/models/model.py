@@ -26,6 +26,7 @@ into `zen.models.saving`, the table into `zen.models.summary`.
 import numpy as np
 
 from ..nn.layer import Layer, as_shape, build_probe, unique_name, zeros_for_shape
+from ..train.objective import Objective
 from . import saving, summary, training
 from .graph import Graph
 
@@ -169,9 +170,11 @@ class Model(Layer):
         return {"name": self.name, **self._graph.get_config()}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Model":
+    def from_config(cls, config: dict, custom_objects: dict = None) -> "Model":
+        """The model `get_config` describes; `custom_objects` ({class name:
+        class}) supplies user classes a functional config names."""
         if "nodes" in config or cls is Model:  # a Model of its own is functional
-            graph = Graph.from_config(config)
+            graph = Graph.from_config(config, custom_objects)
             return cls(graph.inputs, graph.outputs, name=config.get("name"))
         return cls(**config)
 
@@ -245,8 +248,10 @@ class Model(Layer):
         if trainer is None:
             return []
         objective = trainer.objective
-        if objective.names is None:  # a subclassed model before its first batch
-            return ["loss"] + list(trainer.metrics)
+        if objective.names is None:  # a subclassed model before its first batch: one output
+            objective = Objective(objective.loss_spec, objective.metric_spec,
+                                  objective.weight_spec, objective.weighted_metric_spec)
+            objective.resolve(["output"])
         return objective.log_names
 
     def get_layer(self, name: str = None, index: int = None) -> Layer:

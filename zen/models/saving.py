@@ -172,8 +172,9 @@ def _distinct_layers(model) -> list:
 
 
 def _freeze(model, frozen, path) -> None:
-    """Freeze the layers a file lists as frozen, each on its own (a layer
-    unfrozen inside a frozen one stays as it was saved)."""
+    """Freeze the layers a file lists as frozen, each on its own, so that a
+    layer unfrozen inside a frozen one stays trainable (the layers of a
+    subclassed model have no config entries to carry their flags)."""
     layers = _distinct_layers(model)
     if not isinstance(frozen, list) or not all(
             isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(layers)
@@ -181,8 +182,7 @@ def _freeze(model, frozen, path) -> None:
         raise ZenFileError(f"{path!r}: 'frozen_layers' must list layer positions below "
                            f"{len(layers)}. Received: {frozen!r}"[:300])
     for i in frozen:
-        layers[i]._trainable = False
-        layers[i]._freeze_own_weights()
+        layers[i]._set_trainable_alone(False)
 
 
 def load_weights(model, path) -> None:

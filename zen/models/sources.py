@@ -120,24 +120,26 @@ class WithClassWeights:
 
 def class_weights_for(y, class_weight: dict) -> np.ndarray:
     """Each sample's weight from `class_weight` {class: weight}: by its integer
-    label, or the argmax of its one-hot row (Keras's rule). One output only."""
-    if not isinstance(class_weight, dict) or not class_weight:
+    label, or the argmax of its one-hot row (Keras's rule); a class left out
+    weighs 1. One output only."""
+    if not isinstance(class_weight, dict) or not class_weight or not all(
+            isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0
+            for k in class_weight):
         raise ValueError(f"Received an invalid value for `class_weight`, expected a dict "
-                         f"{{class index: weight}}. Received: class_weight={class_weight!r}")
+                         f"{{class index >= 0: weight}}. Received: class_weight={class_weight!r}")
     if tree.is_nested(y) and len(tree.flatten(y)) > 1:
         raise ValueError("`class_weight` is only supported for models with a single output")
     y = np.asarray(tree.flatten(y)[0])
     labels = y.argmax(axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y))
-    if labels.dtype.kind == "f":
-        labels = np.round(labels)
-    labels = labels.astype(np.int64)
-    table = np.ones(max(max(int(k) for k in class_weight), int(labels.max(initial=0))) + 1)
+    labels = np.round(labels).astype(np.int64) if labels.dtype.kind == "f" \
+        else labels.astype(np.int64)
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"`class_weight` needs class labels >= 0; the targets hold "
+                         f"{int(labels.min())}")
+    table = np.ones(int(labels.max(initial=0)) + 1)
     for label, weight in class_weight.items():
-        table[int(label)] = float(weight)
-    missing = sorted(set(np.unique(labels).tolist()) - {int(k) for k in class_weight})
-    if missing:
-        raise ValueError(f"`class_weight` must contain every class in the data; missing "
-                         f"classes {missing}. Received: class_weight={class_weight!r}")
+        if label < len(table):
+            table[label] = float(weight)
     return table[labels]
 
 

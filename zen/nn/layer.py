@@ -111,38 +111,36 @@ class Layer:
 
     def __call__(self, x, *args, training=None, **kwargs):
         """Build on the first call, then `call`. `training` (Keras's rule):
-        True or False as given; else the value of the layer call this one
-        runs inside; else this layer's mode (`train_mode`/`eval_mode`,
-        inference for a new layer). It reaches `call` when `call` declares
-        `training`, and every layer called inside it."""
+        True or False as given, which also reaches every layer called inside
+        this one; else the value given to a layer call this one runs inside;
+        else this layer's mode (`train_mode`/`eval_mode`, inference for a new
+        layer). It reaches `call` when `call` declares `training`."""
         if isinstance(x, symbolic.SymbolicTensor) or (
                 (args or kwargs or isinstance(x, (list, tuple, dict)))
                 and symbolic.any_symbolic((x, args, kwargs))):
             if training is not None:
                 kwargs["training"] = training
             return self._call_symbolic((x, *args), kwargs)
-        if training is None:
-            training = getattr(_CALL, "training", None)
-            if training is None:
-                training = self.training
+        context = getattr(_CALL, "training", None)
+        given = training if training is not None else context  # flows to the layers inside
+        training = given if given is not None else self.training
         shape = _shape_of(x)
         if not self.built:
             # a build probe's batch of 1 is no size of the user's: build for None
             self.input_shape = _any_batch(shape) if getattr(_CALL, "probing", False) else shape
             self.build(self.input_shape)
             self.built = True
-            if not self._trainable:
-                self.trainable = False  # weights built after the layer was frozen
         elif isinstance(shape, tuple) and isinstance(self.input_shape, tuple):
             self._check_input(shape)
         if self._takes_training():
             kwargs["training"] = training
-        previous = getattr(_CALL, "training", None)
-        _CALL.training = training
+        if given is None:  # from this layer's mode: the layers inside keep their own
+            return self.call(x, *args, **kwargs)
+        _CALL.training = given
         try:
             return self.call(x, *args, **kwargs)
         finally:
-            _CALL.training = previous
+            _CALL.training = context
 
     @classmethod
     def _takes_training(cls) -> bool:
@@ -280,8 +278,24 @@ class Layer:
             raise ValueError(f"Received an invalid value for `trainable` of layer "
                              f"{self.name!r}, expected True or False. Received: {value!r}")
         for layer in self.all_layers():
-            layer._trainable = bool(value)
-            layer._freeze_own_weights()
+            layer._set_trainable_alone(bool(value))
+
+    def _set_trainable_alone(self, value: bool) -> None:
+        """This layer's flag and own weights only (a file restores each
+        layer's flag, and a layer may be unfrozen inside a frozen one)."""
+        self._trainable = value
+        self._freeze_own_weights()
+
+    def __setattr__(self, name, value):
+        """A weight or sublayer given to a frozen layer (built late, or inside
+        `call`) is frozen too."""
+        if not self._trainable:
+            if isinstance(value, Tensor) and value.trainable:
+                value.trainable = False
+                self.__dict__.setdefault("_frozen", set()).add(name)
+            elif isinstance(value, Layer):
+                value.trainable = False
+        object.__setattr__(self, name, value)
 
     def _freeze_own_weights(self) -> None:
         """Make this layer's own weights follow its `trainable` flag; weights
@@ -388,16 +402,25 @@ class Layer:
 
 
 def _taking_input_shape(init):
-    """`init` that also takes `input_shape=` (a sample's shape, as Keras's
-    layers do: the first layer of a Sequential builds the model for it),
-    kept as `layer.declared_input_shape`."""
+    """`init` that also takes Keras's `input_shape=` (a sample's shape: the
+    first layer of a Sequential builds the model for it, kept as
+    `layer.declared_input_shape`) and `trainable=`, where `init` does not
+    name them itself."""
+    own = inspect.signature(init).parameters
+    if "input_shape" in own and "trainable" in own:
+        return init
+
     @functools.wraps(init)
-    def __init__(self, *args, input_shape=None, **kwargs):
+    def __init__(self, *args, **kwargs):
+        input_shape = None if "input_shape" in own else kwargs.pop("input_shape", None)
+        trainable = True if "trainable" in own else kwargs.pop("trainable", True)
         init(self, *args, **kwargs)
         if input_shape is not None:
             if isinstance(input_shape, int) and not isinstance(input_shape, bool):
                 input_shape = (input_shape,)
             self.declared_input_shape = (None,) + as_shape(input_shape)
+        if trainable is not True:
+            self.trainable = trainable
     return __init__
 
 

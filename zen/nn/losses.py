@@ -47,14 +47,7 @@ class Loss:
         return weighted_mean(self.call(y_true, y_pred), sample_weight)
 
     def _target(self, pred, target):
-        """The target as an array of pred's dtype, of pred's rank where the two
-        differ by a trailing axis of 1 (Keras's squeeze-or-expand)."""
-        target = _numeric_array(target, type(self).__name__)
-        if target.shape + (1,) == pred.shape:
-            target = target[..., None]
-        elif target.shape == pred.shape + (1,):
-            target = target[..., 0]
-        return target.astype(pred.dtype, copy=False)
+        return matched_target(target, pred, type(self).__name__)
 
     def call(self, y_true, y_pred) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred) "
@@ -71,6 +64,18 @@ class Loss:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def matched_target(target, pred, owner):
+    """The target as an array of pred's dtype, of pred's rank where the two
+    differ by a trailing axis of 1 (Keras's squeeze-or-expand: (N,) targets
+    for (N, 1) predictions and the reverse)."""
+    target = _numeric_array(target, owner)
+    if target.shape + (1,) == pred.shape:
+        target = target[..., None]
+    elif target.shape == pred.shape + (1,):
+        target = target[..., 0]
+    return target.astype(pred.dtype, copy=False)
 
 
 class _ElementwiseLoss(Loss):
@@ -380,7 +385,7 @@ def compute(loss, y_true, y_pred, sample_weight=None) -> Tensor:
     if isinstance(loss, Loss):
         return loss(y_true, y_pred, sample_weight)
     if isinstance(y_pred, Tensor):
-        y_true = _numeric_array(y_true, "loss").astype(y_pred.dtype, copy=False)
+        y_true = matched_target(y_true, y_pred, getattr(loss, "__name__", "loss"))
     values = loss(y_true, y_pred)
     if not isinstance(values, Tensor):
         raise TypeError(f"The loss function {getattr(loss, '__name__', loss)!r} must return "

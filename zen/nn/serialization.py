@@ -227,5 +227,5 @@ def deserialize(entry, custom_objects: dict = None) -> Layer:
         if entry["trainable"] is not False:
             raise ValueError(f"A layer's 'trainable' must be true or false. Received: "
                              f"{entry['trainable']!r}"[:300])
-        layer.trainable = False
+        layer._set_trainable_alone(False)  # its sublayers' entries carry their own flags
     return layer

@@ -83,7 +83,9 @@ def copy_layer(layer: Layer, prefix: str) -> Layer:
     """A fresh layer of the same class and config (no weights), named
     `prefix + name`, as Keras makes a Bidirectional's two directions."""
     name = layer.name.removeprefix("forward_").removeprefix("backward_")
-    return type(layer)(**layer.get_config(), name=prefix + name)
+    copy = type(layer)(**layer.get_config(), name=prefix + name)
+    copy.trainable = layer.trainable
+    return copy
 
 
 def reverse_time(x):

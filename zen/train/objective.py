@@ -130,19 +130,20 @@ class Objective:
 
 def _metric_entries(names, metric_fns, weighted_specs) -> list:
     """(History key, output index, per-sample function, weighted) for each
-    metric, named as Keras names them: "<output>_<metric>" for several
-    outputs, and a weighted metric whose name is taken "weighted_<metric>"."""
+    metric, output by output, its plain metrics then its weighted ones,
+    named as Keras names them: "<output>_<metric>" for several outputs, and
+    a weighted metric whose name is taken "weighted_<metric>"."""
     multi = len(names) > 1
-    entries = [(f"{name}_{key}" if multi else key, i, zen_metrics.values_of(fn), False)
-               for i, (name, fns) in enumerate(zip(names, metric_fns))
-               for key, fn in fns.items()]
-    taken = {key for key, *_ in entries}
-    for i, (name, specs) in enumerate(zip(names, weighted_specs)):
+    taken = {f"{name}_{key}" if multi else key
+             for name, fns in zip(names, metric_fns) for key in fns}
+    entries = []
+    for i, (name, fns, specs) in enumerate(zip(names, metric_fns, weighted_specs)):
+        prefix = f"{name}_" if multi else ""
+        entries += [(prefix + key, i, zen_metrics.values_of(fn), False)
+                    for key, fn in fns.items()]
         for spec in specs:
             key = zen_metrics.name_of(spec)
-            full = f"{name}_{key}" if multi else key
-            if full in taken:
-                full = f"{name}_weighted_{key}" if multi else f"weighted_{key}"
+            full = prefix + key if prefix + key not in taken else f"{prefix}weighted_{key}"
             taken.add(full)
             entries.append((full, i, zen_metrics.values_of(zen_metrics.get(spec)), True))
     return entries

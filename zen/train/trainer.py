@@ -14,6 +14,7 @@ Python floats: "loss" and each metric as means over the samples seen (the
 loss and plain metrics weigh each sample alike, weighted metrics by its
 sample weight), and "val_" versions.
 """
+import warnings
 from contextlib import nullcontext
 from numbers import Integral
 
@@ -22,7 +23,7 @@ import numpy as np
 from .. import optim
 from ..autodiff import Tensor, no_grad
 from ..data.dataset import get_batch
-from ..nn.layer import Layer, inference_mode
+from ..nn.layer import Layer, inference_mode, training_scope
 from ..tree import batch_length
 from .backup import BackupAndRestore
 from .callbacks import Callback
@@ -203,6 +204,8 @@ class Trainer:
         finally:
             self.train_loader = None  # do not keep the data alive after fit
             self._distribute = None
+            if isinstance(self.model, Layer):
+                self.model.eval_mode()  # a fitted model infers, whatever it was set to
         return self.history
 
     def _loop(self, hooks, batches, validation, epochs, validate_after):
@@ -211,23 +214,20 @@ class Trainer:
         # read after on_train_begin: a callback restoring a backup moves it
         for epoch in range(self.initial_epoch, epochs):
             _fire(hooks, "on_epoch_begin", epoch, {})
-            epoch_logs = self._train_epoch(hooks, batches)
-            if epoch_logs is None:  # a generator that had run out: Keras stops
+            means = self._train_epoch(hooks, batches)
+            if means.count == 0:  # a generator that had run out (it warned): Keras stops
                 break
-            logs = epoch_logs
             if validation is not None and validate_after(epoch + 1):
-                train_weights = self.log_weights
-                results = self.evaluate(validation)
-                logs.update({f"val_{key}": value for key, value in results.items()})
-                self.log_weights = {**train_weights, **{
-                    f"val_{key}": weight for key, weight in self.log_weights.items()}}
+                # a validation generator that has run out (it warned) adds nothing
+                means.merge(self._evaluate_batches(validation), prefix="val_")
+            logs, self.log_weights = means.result(), dict(means.weights)
             _fire(hooks, "on_epoch_end", epoch, logs)
             if self.stop_training:
                 break
         _fire(hooks, "on_train_end", logs)
 
-    def _train_epoch(self, hooks, batches):
-        """The epoch's logs; None when a one-shot source yielded nothing."""
+    def _train_epoch(self, hooks, batches) -> "RunningMeans":
+        """The epoch's running means (empty when a one-shot source had run out)."""
         means = RunningMeans()
         for batch, data in enumerate(batches):
             _fire(hooks, "on_train_batch_begin", batch, {})
@@ -237,12 +237,9 @@ class Trainer:
             _fire(hooks, "on_train_batch_end", batch, means.result())
             if self.stop_training:
                 break
-        if means.count == 0:
-            if batches.one_shot:
-                return None
+        if means.count == 0 and not batches.one_shot:
             raise ValueError("`train_loader` yielded no batches: nothing to train on")
-        self.log_weights = dict(means.weights)
-        return means.result()
+        return means
 
     def train_step(self, x, y, sample_weight=None):
         """One optimisation step on a batch; returns (the loss logs: "loss"
@@ -253,6 +250,10 @@ class Trainer:
         weights = weights_per_output(sample_weight, self.objective.names)
         loss, logs = self.objective(preds, targets, weights)
         params = self.model.parameters()  # after the call: the first call builds them
+        if not params and self._distribute is None:  # all frozen: Keras warns and goes on
+            warnings.warn("The model does not have any trainable weights.", UserWarning,
+                          stacklevel=2)
+            return logs, [_values(pred) for pred in preds]
         loss.backward()
         if self._distribute is not None:  # average the gradients over the processes
             self._distribute.synchronize(params)
@@ -284,8 +285,16 @@ class Trainer:
         """
         _check_loader(loader, "loader")
         verbose = check_verbose(verbose)
-        batches = loader if isinstance(loader, Epochs) else Epochs(
-            loader, _check_steps(steps, "steps"))
+        means = self._evaluate_batches(Epochs(loader, _check_steps(steps, "steps")), verbose)
+        if means.count == 0:
+            raise ValueError("The loader yielded no batches: nothing to evaluate")
+        result = means.result()
+        if verbose == 2:
+            print(format_logs(result), flush=True)
+        return result
+
+    def _evaluate_batches(self, batches, verbose=0) -> "RunningMeans":
+        """The running means of the loss and metrics over `batches`."""
         means = RunningMeans()
         with inference_mode():
             for data in _progress(batches, verbose, "Evaluate"):
@@ -296,13 +305,7 @@ class Trainer:
                 _, loss_logs = self.objective(preds, targets, weights)
                 means.add(self._batch_sums(loss_logs, y, [_values(p) for p in preds],
                                            sample_weight, batch_length(x)))
-        if means.count == 0:
-            raise ValueError("The loader yielded no batches: nothing to evaluate")
-        self.log_weights = dict(means.weights)
-        result = means.result()
-        if verbose == 2:
-            print(format_logs(result), flush=True)
-        return result
+        return means
 
     def predict(self, loader, verbose=0) -> np.ndarray:
         """The model's outputs for every batch of `loader`, concatenated, in
@@ -353,6 +356,12 @@ class RunningMeans:
             self.weights[key] = self.weights.get(key, 0.0) + weight
         self.count += sums["loss"][1]
 
+    def merge(self, other: "RunningMeans", prefix: str = "") -> None:
+        """Add the keys of `other`, each under `prefix + key`."""
+        for key, total in other.sums.items():
+            self.sums[prefix + key] = total
+            self.weights[prefix + key] = other.weights[key]
+
     def result(self) -> dict:
         return {key: total / self.weights[key] if self.weights[key] else 0.0
                 for key, total in self.sums.items()}
@@ -387,11 +396,12 @@ def _callback_list(callbacks, name):
 
 
 def call_model(model, x, training: bool):
-    """`model(x)` with Keras's explicit `training` (a Layer), or a plain
-    callable's `model(x)` run inside a training scope."""
+    """`model(x)` with Keras's explicit `training`: given to a Layer, or
+    reaching the layers a plain callable calls."""
     if isinstance(model, Layer):
         return model(x, training=training)
-    return model(x)
+    with training_scope(training):
+        return model(x)
 
 
 def build_on_first_sample(model, loader) -> None:
