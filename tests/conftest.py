@@ -19,4 +19,6 @@ def _text(value):
             else f"[{inner}]"
     if callable(value) and hasattr(value, "__name__") and not isinstance(value, type):
         return value.__name__
+    if getattr(value, "ndim", 0):  # an array by its shape
+        return f"{type(value).__name__}{tuple(value.shape)}"
     return repr(value)

@@ -9,11 +9,12 @@ the same in `keras.src.tree`).
 Example:
     flatten({"a": [1, 2], "b": 3})                   # [1, 2, 3]
     map_structure(lambda v: v * 2, [1, (2, 3)])       # [2, (4, 6)]
-    as_list({"b": 2, "a": 1}, ["a", "b"], "x")         # [1, 2]
+    as_list({"b": 2, "a": 1}, ["a", "b"], "`x`")       # [1, 2]
     pack([1, 2], ["a", "b"])                          # {"a": 1, "b": 2}
 """
 
-__all__ = ["flatten", "map_structure", "is_nested", "as_list", "pack", "batch_length"]
+__all__ = ["flatten", "map_structure", "is_nested", "is_sequence_of_values", "as_list", "pack",
+           "batch_length"]
 
 
 def is_nested(structure) -> bool:
@@ -41,29 +42,40 @@ def map_structure(fn, structure, is_leaf=None):
     return fn(structure)
 
 
-def as_list(structure, names, what) -> list:
+def as_list(structure, names, what, kind="values") -> list:
     """One value per name, in the order of `names`, from one value (when
-    there is one name), a list or tuple (in order) or a dict by name. The
-    wrong count, unknown or missing names are a ValueError naming them and
-    `what` the structure is (e.g. "targets")."""
+    there is one name), a list or tuple of values (arrays, Tensors: anything
+    with a `shape`) in order, or a dict by name. The wrong count, unknown or
+    missing names are a ValueError naming them, `what` the structure is
+    (e.g. "`y`") and the `kind` of the names ("inputs", "outputs"). A list
+    of plain numbers is one value, not a list of them.
+
+    Example:
+        as_list({"b": yb, "a": ya}, ["a", "b"], "`y`")     # [ya, yb]
+    """
     if isinstance(structure, dict):
         unknown = sorted(set(structure) - set(names), key=str)
         missing = [name for name in names if name not in structure]
         if unknown or missing:
-            raise ValueError(f"The {what} dict must have one entry per name of {names}. "
-                             f"Unknown keys: {unknown}; missing: {missing}")
+            raise ValueError(f"{what} has unknown keys {unknown} and is missing {missing}; "
+                             f"the model's {kind} are {names}")
         return [structure[name] for name in names]
-    if isinstance(structure, (list, tuple)) and len(names) > 1:
+    if is_sequence_of_values(structure):
         if len(structure) != len(names):
-            raise ValueError(f"Expected {len(names)} {what} ({names}), received a list of "
-                             f"{len(structure)}")
-        return list(structure)
-    if isinstance(structure, (list, tuple)) and len(structure) == 1:
+            raise ValueError(f"{what} is a list of {len(structure)} arrays, but the model has "
+                             f"{len(names)}: {names}")
         return list(structure)
     if len(names) != 1:
-        raise ValueError(f"Expected {len(names)} {what} ({names}): a list of "
-                         f"{len(names)} arrays or a dict by name")
+        raise ValueError(f"The model has {len(names)} {kind} {names}: {what} must be a list "
+                         f"of {len(names)} arrays or a dict by name")
     return [structure]
+
+
+def is_sequence_of_values(structure) -> bool:
+    """Whether `structure` is a list or tuple of values with a shape (arrays,
+    Tensors), not one value written as nested lists of numbers."""
+    return isinstance(structure, (list, tuple)) and bool(structure) and all(
+        hasattr(item, "shape") for item in structure)
 
 
 def pack(values: list, keys=None):

@@ -99,7 +99,7 @@ def test_input_and_output_names_and_calling_on_data():
     np.testing.assert_array_equal(by_dict, model([a, b]).value)
     with pytest.raises(ValueError, match=r"unknown keys \['x'\].*missing \['r'\]"):
         model({"l": a, "x": b})
-    with pytest.raises(ValueError, match=r"takes 2 input\(s\).*list of 3"):
+    with pytest.raises(ValueError, match=r"input of model .* is a list of 3 arrays, but the model has 2"):
         model([a, b, b])
     with pytest.raises(ValueError, match=r"Input 'r'.*expects shape \(None, 2\).*\(3, 5\)"):
         model([a, normal(3, 5)])

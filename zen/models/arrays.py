@@ -60,29 +60,19 @@ def _model_dtype(model):
 def _as_list(model, data, name, names):
     """`data` (one array, a list of arrays, a dict by name) as a list of
     (label, value) in the model's order; `names` are the model's input or
-    output names (None where the model does not declare them)."""
+    output names (None where the model does not declare them: a dict is then
+    taken as it is, see `_dict_keys`)."""
+    if isinstance(data, dict) and not names:
+        return [(f"{name}[{key!r}]", value) for key, value in data.items()]
+    if not names:
+        names = list(range(len(data))) if tree.is_sequence_of_values(data) else [name]
+    values = tree.as_list(data, names, f"`{name}`",
+                          "inputs" if name.startswith("x") else "outputs")
     if isinstance(data, dict):
-        if not names:  # the model takes the dict as it is (see `_dict_keys`)
-            return [(f"{name}[{key!r}]", value) for key, value in data.items()]
-        unknown = sorted(set(data) - set(names))
-        missing = [n for n in names if n not in data]
-        if unknown or missing:
-            raise ValueError(f"`{name}` has unknown keys {unknown} and is missing {missing}; "
-                             f"the model's names are {names}")
-        return [(f"{name}[{n!r}]", data[n]) for n in names]
-    if isinstance(data, (list, tuple)) and data and all(
-            isinstance(item, (np.ndarray, Tensor)) for item in data):
-        if names and len(names) != len(data):
-            raise ValueError(f"`{name}` is a list of {len(data)} arrays, but the model has "
-                             f"{len(names)}: {names}")
-        if len(data) == 1:
-            return [(name, data[0])]
-        return [(f"{name}[{i}]", item) for i, item in enumerate(data)]
-    if names and len(names) > 1:
-        kind = "inputs" if name.startswith("x") else "outputs"
-        raise ValueError(f"The model has {len(names)} {kind} {names}: `{name}` must be a list "
-                         f"of {len(names)} arrays or a dict by name")
-    return [(name, data)]
+        labels = [f"{name}[{n!r}]" for n in names]
+    else:
+        labels = [name] if len(values) == 1 else [f"{name}[{i}]" for i in range(len(values))]
+    return list(zip(labels, values))
 
 
 def _keeps_integers(model, position):

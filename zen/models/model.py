@@ -25,6 +25,7 @@ into `zen.models.saving`, the table into `zen.models.summary`.
 """
 import numpy as np
 
+from .. import tree
 from ..nn.layer import Layer, as_shape, build_probe, unique_name, zeros_for_shape
 from ..train.objective import Objective
 from . import saving, summary, training
@@ -75,23 +76,7 @@ class Model(Layer):
         """A functional model's inputs as a list in input order, each checked
         against its Input's shape."""
         names = self.input_names
-        if isinstance(inputs, dict):
-            unknown = sorted(set(inputs) - set(names))
-            missing = [n for n in names if n not in inputs]
-            if unknown or missing:
-                raise ValueError(f"Model {self.name!r} takes inputs {names}. Received a dict "
-                                 f"with unknown keys {unknown} and missing {missing}")
-            values = [inputs[n] for n in names]
-        elif isinstance(inputs, (list, tuple)) and all(hasattr(v, "shape") for v in inputs):
-            if len(inputs) != len(names):
-                raise ValueError(f"Model {self.name!r} takes {len(names)} input(s) {names}, "
-                                 f"received a list of {len(inputs)}")
-            values = list(inputs)
-        elif len(names) == 1:
-            values = [inputs]
-        else:
-            raise ValueError(f"Model {self.name!r} takes {len(names)} inputs {names}: pass a "
-                             f"list of {len(names)} arrays or a dict by input name")
+        values = tree.as_list(inputs, names, f"The input of model {self.name!r}", "inputs")
         for name, value, tensor in zip(names, values, self._graph.input_list):
             _check_input_shape(self.name, name, value, tensor)
         return values

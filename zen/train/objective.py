@@ -177,10 +177,7 @@ def as_output_list(structure, names, what):
     """A prediction or target structure (one array, a list, a dict by output
     name) as a list in output order; the wrong count or unknown names are a
     ValueError naming them."""
-    if isinstance(structure, (list, tuple)) and len(structure) != len(names):
-        raise ValueError(f"The model has {len(names)} output(s) {names}, but the {what} "
-                         f"is a list of {len(structure)}")
-    return tree.as_list(structure, names, f"{what} (model outputs)")
+    return tree.as_list(structure, names, f"The {what}", "outputs")
 
 
 # ----- checks -------------------------------------------------------------------------------
