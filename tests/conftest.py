@@ -4,11 +4,14 @@
 def pytest_make_parametrize_id(config, val, argname):
     """Test names that every worker of a parallel run (pytest-xdist) collects
     alike: a function by its __name__ ("<lambda>", numbered by pytest), never
-    by its address; a tuple or list by its text, functions inside by name."""
+    by its address; a tuple or list by its text, functions inside by name;
+    bytes by their length."""
     if callable(val) and hasattr(val, "__name__") and not isinstance(val, type):
         return val.__name__
     if isinstance(val, (tuple, list)):
         return _text(val)
+    if isinstance(val, bytes):  # gzip data holds its time of writing: named by length
+        return f"{len(val)}-bytes"
     return None
 
 
@@ -21,4 +24,6 @@ def _text(value):
         return value.__name__
     if getattr(value, "ndim", 0):  # an array by its shape
         return f"{type(value).__name__}{tuple(value.shape)}"
+    if isinstance(value, bytes):
+        return f"{len(value)}-bytes"
     return repr(value)
