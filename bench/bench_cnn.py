@@ -34,8 +34,9 @@ def initial_weights(seed=0):
 
 # ----- Zen ----------------------------------------------------------------------
 def zen_trainee(weights, x, y):
+    import zen
     nn, optim = zen_modules()
-    model = nn.Sequential([
+    model = zen.Sequential([
         nn.Conv2D(32, 3, activation="relu"), nn.MaxPool2D(2),
         nn.Conv2D(64, 3, activation="relu"), nn.MaxPool2D(2),
         nn.Flatten(), nn.Dense(128, activation="relu"), nn.Dense(10)])

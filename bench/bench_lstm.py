@@ -46,8 +46,9 @@ def initial_weights(seed=0):
 
 # ----- Zen ----------------------------------------------------------------------
 def zen_recurrent_trainee(layer_class, weights, x, y):
+    import zen
     nn, optim = zen_modules()
-    model = nn.Sequential([getattr(nn, layer_class)(UNITS), nn.Dense(1)])
+    model = zen.Sequential([getattr(nn, layer_class)(UNITS), nn.Dense(1)])
     model.build((None, STEPS, FEATURES))
     model.set_weights(weights)
     return ZenTrainee(model, nn.losses.MSE(), optim.Adam(lr=1e-3), x, y)

@@ -30,9 +30,10 @@ def initial_weights(seed=0):
 
 # ----- Zen ----------------------------------------------------------------------
 def zen_trainee(weights, x, y):
+    import zen
     nn, optim = zen_modules()
-    model = nn.Sequential([nn.Dense(256, activation="relu"), nn.Dense(128, activation="relu"),
-                           nn.Dense(10)])
+    model = zen.Sequential([nn.Dense(256, activation="relu"), nn.Dense(128, activation="relu"),
+                            nn.Dense(10)])
     model.build((None, SIZES[0]))
     model.set_weights(weights)
     loss = nn.losses.SparseCategoricalCrossentropy(from_logits=True)

@@ -78,7 +78,7 @@ def main(argv=None):
           f"(+{loaded - start:.1f}; peak while loading {load_peak:.1f})")
     fit_only = reset_peak()
 
-    model = nn.Sequential([nn.Dense(256, activation="relu"), nn.Dense(128, activation="relu"),
+    model = zen.Sequential([nn.Dense(256, activation="relu"), nn.Dense(128, activation="relu"),
                            nn.Dense(10)])
     model.compile(zen.optim.Adam(lr=1e-3),
                   nn.losses.SparseCategoricalCrossentropy(from_logits=True))

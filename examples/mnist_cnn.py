@@ -17,7 +17,7 @@ from zen.data import mnist
 
 
 def build_model():
-    return nn.Sequential([
+    return zen.Sequential([
         nn.Conv2D(32, 3, activation="relu"),
         nn.MaxPool2D(2),
         nn.Conv2D(64, 3, activation="relu"),

@@ -24,7 +24,7 @@ from zen.data import mnist
 
 
 def build_model():
-    return nn.Sequential([
+    return zen.Sequential([
         nn.Dense(256, activation="relu"),
         nn.Dropout(0.2),
         nn.Dense(128, activation="relu"),

@@ -109,6 +109,21 @@ def weight_arrays(model):
     return {f"weight_{i}": t.value for i, (_, t) in enumerate(model.named_tensors())}
 
 
+_OPTIMIZER_PREFIX = "optimizer/"  # the arrays of an optimizer's state_dict in a file
+
+
+def optimizer_arrays(optimizer, model) -> dict:
+    """The arrays that store `optimizer`'s state for `model`'s parameters."""
+    state = optimizer.state_dict(model.parameters())
+    return {_OPTIMIZER_PREFIX + key: np.asarray(value) for key, value in state.items()}
+
+
+def optimizer_state(arrays) -> dict:
+    """The optimizer state_dict stored among a file's `arrays` ({} if none)."""
+    return {key[len(_OPTIMIZER_PREFIX):]: value for key, value in arrays.items()
+            if key.startswith(_OPTIMIZER_PREFIX)}
+
+
 def write_file(path, config, arrays):
     try:
         text = json.dumps(config)

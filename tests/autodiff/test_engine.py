@@ -258,13 +258,13 @@ def test_detect_anomaly_in_backward():
 def test_the_first_backward_pass_tunes_malloc_once_and_import_does_not():
     import subprocess
     import sys
-    code = ("import zen, zen.backend as b; assert not b._allocator_tuned; "
-            "t = zen.Tensor(1.0); (t * t).backward(); assert b._allocator_tuned; "
-            "print(b.keep_freed_memory())")
+    code = ("import zen, zen.allocator as a; assert not a.tuned(); "
+            "t = zen.Tensor(1.0); (t * t).backward(); assert a.tuned(); "
+            "print(a.keep_freed_memory())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == str(sys.platform.startswith("linux"))
-    opt_out = ("import zen.backend as b; b.KEEP_FREED_MEMORY = False; "
-               "print(b.keep_freed_memory())")
+    opt_out = ("import zen.allocator as a; a.enabled = False; "
+               "print(a.keep_freed_memory())")
     out = subprocess.run([sys.executable, "-c", opt_out], capture_output=True, text=True)
     assert out.stdout.strip() == "False"

@@ -48,7 +48,7 @@ def data(n, features=6, seed=7):
 
 
 def sequential(width=16):
-    model = nn.Sequential([nn.Dense(width, activation="relu"), nn.Dense(3)])
+    model = zen.Sequential([nn.Dense(width, activation="relu"), nn.Dense(3)])
     model.build((None, 6))
     return model
 
@@ -62,17 +62,17 @@ def functional():
 
 
 def unbuilt():
-    return nn.Sequential([nn.Dense(16, activation="relu"), nn.Dense(3)])
+    return zen.Sequential([nn.Dense(16, activation="relu"), nn.Dense(3)])
 
 
 def batchnorm():
-    model = nn.Sequential([nn.Dense(16), nn.BatchNorm(momentum=0.9), nn.ReLU(), nn.Dense(3)])
+    model = zen.Sequential([nn.Dense(16), nn.BatchNorm(momentum=0.9), nn.ReLU(), nn.Dense(3)])
     model.build((None, 6))
     return model
 
 
 def dropout():
-    model = nn.Sequential([nn.Dense(16, activation="relu"), nn.Dropout(0.5), nn.Dense(3)])
+    model = zen.Sequential([nn.Dense(16, activation="relu"), nn.Dropout(0.5), nn.Dense(3)])
     model.build((None, 6))
     return model
 
@@ -139,7 +139,7 @@ def save(out, name, rank, model, history, draws, stats=None):
 def equivalence(out, dist):
     rank = dist.rank()
     mean = dist.allreduce_mean(np.array([rank, 10 * rank + 1], np.float32))
-    model = nn.Sequential([nn.Dense(2)])
+    model = zen.Sequential([nn.Dense(2)])
     model.build((None, 3))
     model.set_weights([np.full((3, 2), rank, np.float32), np.full(2, -rank, np.float32)])
     dist.broadcast_weights(model, root=1)

@@ -195,7 +195,7 @@ def test_a_job_of_one_process(job):
     assert (dist.rank(), dist.size(), dist.is_main()) == (0, 1, True)
     dist.barrier()
     np.testing.assert_array_equal(dist.allreduce_mean(np.array([1, 2])), [1.0, 2.0])
-    model = nn.Sequential([nn.Dense(2)])
+    model = zen.Sequential([nn.Dense(2)])
     model.build((None, 3))
     before = model.get_weights()
     dist.broadcast_weights(model)
@@ -213,7 +213,7 @@ def blobs(n=90):
 
 def trained(distribute, api="fit", model=None, built=True):
     zen.set_seed(1)
-    model = model or nn.Sequential([nn.Dense(8, activation="relu"), nn.BatchNorm(), nn.Dense(2)])
+    model = model or zen.Sequential([nn.Dense(8, activation="relu"), nn.BatchNorm(), nn.Dense(2)])
     if built:
         model.build((None, 5))
     x, y = blobs()
@@ -256,7 +256,7 @@ def test_one_process_trains_exactly_as_plain_fit_with_the_defaults(job, api):
 
 @needs_mpi
 def test_a_loader_that_is_not_a_dataloader_is_a_type_error(job):
-    model = nn.Sequential([nn.Dense(2)])
+    model = zen.Sequential([nn.Dense(2)])
     trainer = zen.Trainer(model, "mse", "sgd", distribute=dist.DataParallel())
     x = np.zeros((4, 3), np.float32)
     with pytest.raises(TypeError, match="DataParallel shards a zen.data.DataLoader"):
@@ -265,7 +265,7 @@ def test_a_loader_that_is_not_a_dataloader_is_a_type_error(job):
 
 @needs_mpi
 def test_sync_batchnorm_needs_channels_last(job):
-    model = nn.Sequential([nn.BatchNorm(axis=1), nn.Flatten(), nn.Dense(2)])
+    model = zen.Sequential([nn.BatchNorm(axis=1), nn.Flatten(), nn.Dense(2)])
     model.build((None, 4, 3))
     model.compile("sgd", "mse")
     with pytest.raises(dist.SetupError, match="'batch_norm.*' normalises axis 1"):
@@ -275,7 +275,7 @@ def test_sync_batchnorm_needs_channels_last(job):
 
 
 def test_a_process_that_is_not_the_writer_writes_no_file(tmp_path):
-    model = nn.Sequential([nn.Dense(2)])
+    model = zen.Sequential([nn.Dense(2)])
     model.build((None, 3))
     fileio.set_writer(False)
     try:

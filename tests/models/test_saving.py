@@ -8,7 +8,8 @@ import pytest
 
 import zen
 from zen.fileio import ZenFileError
-from zen.nn import BatchNorm, Dense, Dropout, Sequential, load_model
+from zen import Sequential, load_model
+from zen.nn import BatchNorm, Dense, Dropout
 from zen.models.saving import load_weights, save_model, save_weights
 from zen_train_helpers import blobs, compiled, mlp, weights_equal
 

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 import zen
+from zen import Model, Sequential
 from zen.autodiff import Tensor
 from zen.nn import (BatchNorm, Conv2D, Dense, Dropout, Embedding, Flatten, LayerNorm,
-                    MaxPool2D, Model, ReLU, Sequential)
+                    MaxPool2D, ReLU)
 
 rng = np.random.default_rng(0)
 
@@ -23,9 +24,11 @@ def cnn():
                        Flatten(), Dense(10)])
 
 
-def test_sequential_is_a_model_and_the_old_names_forward():
+def test_sequential_is_a_model_and_lives_in_zen_models():
     assert issubclass(Sequential, Model) and zen.models.Model is Model
-    assert zen.nn.Sequential is zen.Sequential and zen.nn.load_model is zen.load_model
+    assert zen.models.Sequential is Sequential and zen.models.load_model is zen.load_model
+    with pytest.raises(AttributeError, match=r"zen\.Sequential"):
+        zen.nn.Sequential
 
 
 @pytest.mark.parametrize("make, input_shape, total, trainable, output_shape", [

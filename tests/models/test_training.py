@@ -4,7 +4,8 @@ import pytest
 
 import zen
 from zen.callbacks import LambdaCallback
-from zen.nn import Dense, Dropout, Embedding, Flatten, Layer, Sequential
+from zen import Sequential
+from zen.nn import Dense, Dropout, Embedding, Flatten, Layer
 from zen.nn.losses import MSE, SparseCategoricalCrossentropy
 from zen_train_helpers import blobs, compiled, mlp, weights_equal
 

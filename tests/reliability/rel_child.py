@@ -24,8 +24,9 @@ import numpy as np
 import zen
 from zen.callbacks import BackupAndRestore, LambdaCallback, LearningRateScheduler
 from zen.data import ArrayDataset, DataLoader
+from zen import Sequential
 from zen.models import saving
-from zen.nn import Dense, Dropout, Sequential, losses
+from zen.nn import Dense, Dropout, losses
 from zen.optim import Adam, schedules
 
 EPOCHS = 6

@@ -13,7 +13,8 @@ import zen.fileio
 from zen.callbacks import CSVLogger, ModelCheckpoint
 from zen.data import idx, mnist
 from zen import fileio
-from zen.nn import Dense, Sequential, load_model
+from zen import Sequential, load_model
+from zen.nn import Dense
 from zen.train.backup import read_backup, write_backup
 
 ZEN_DIR = Path(zen.__file__).parent

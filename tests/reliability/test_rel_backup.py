@@ -12,7 +12,8 @@ from zen.callbacks import (BackupAndRestore, EarlyStopping, LambdaCallback,
                            ReduceLROnPlateau)
 from zen.data import ArrayDataset, DataLoader
 from zen.fileio import ZenFileError
-from zen.nn import Dense, Dropout, Sequential, losses
+from zen import Sequential
+from zen.nn import Dense, Dropout, losses
 from zen.optim import SGD, Adam, schedules
 from zen.train.backup import FILE_NAME, read_backup
 

@@ -25,8 +25,8 @@ from zen import rng
 from zen.data import ArrayDataset, DataLoader
 from zen.fileio import ZenFileError
 from zen import fileio
-from zen.models import Input, Model
-from zen.nn import Add, BatchNorm, Concatenate, Dense, Dropout, Sequential, load_model, losses
+from zen.models import Input, Model, Sequential, load_model
+from zen.nn import Add, BatchNorm, Concatenate, Dense, Dropout, losses
 from zen.optim import Adam, schedules
 from zen.train.backup import read_backup, restore_backup, write_backup
 

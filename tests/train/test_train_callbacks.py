@@ -95,7 +95,7 @@ def test_checkpoint_holds_the_best_model(tmp_path):
     callbacks = [scripted([1.0, 0.5, 0.9], snapshots=snapshots, model=model),
                  ModelCheckpoint(path, save_best_only=True)]
     fit(model, callbacks, epochs=3)
-    saved = zen.nn.load_model(path)
+    saved = zen.load_model(path)
     assert all(np.array_equal(a, b) for a, b in zip(saved.get_weights(), snapshots[1]))
 
 
@@ -110,7 +110,7 @@ def test_checkpoint_every_epoch_and_weights_only(tmp_path):
     other.load_weights(tmp_path / names[1])
     np.testing.assert_array_equal(other.predict(X), model.predict(X))
     with pytest.raises(ZenFileError, match="zen.weights"):
-        zen.nn.load_model(tmp_path / names[1])
+        zen.load_model(tmp_path / names[1])
 
 
 # ----- learning-rate callbacks ------------------------------------------------------------

@@ -7,7 +7,8 @@ import pytest
 import zen
 from zen.callbacks import Callback, LambdaCallback
 from zen.data import ArrayDataset, DataLoader
-from zen.nn import Dense, Sequential
+from zen import Sequential
+from zen.nn import Dense
 from zen.nn.losses import MSE, SparseCategoricalCrossentropy
 from zen.train import Trainer
 from zen_train_helpers import blobs, mlp
@@ -383,7 +384,7 @@ def test_a_subclassed_model_with_checkpoint_and_early_stopping(tmp_path):
     stop = EarlyStopping(monitor="val_accuracy", patience=5, restore_best_weights=True)
     check = ModelCheckpoint(tmp_path / "best.zen", monitor="val_accuracy", save_best_only=True)
     history = trainer.fit(train, epochs=4, val_loader=val, callbacks=[stop, check], verbose=0)
-    loaded = zen.nn.load_model(tmp_path / "best.zen")
+    loaded = zen.load_model(tmp_path / "best.zen")
     assert isinstance(loaded, TwoDense) and loaded.hidden == 8
     x, _ = blobs(10)
     np.testing.assert_array_equal(loaded(x).value, model(x).value)  # both hold the best epoch

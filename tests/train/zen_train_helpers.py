@@ -2,7 +2,8 @@
 import numpy as np
 
 import zen
-from zen.nn import Dense, Dropout, Sequential
+from zen import Sequential
+from zen.nn import Dense, Dropout
 
 
 def blobs(n=240, classes=3, seed=0, dtype=np.float32):

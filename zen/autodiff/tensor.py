@@ -9,7 +9,7 @@ order, accumulating each node's gradient with `+`, and then releases it.
 """
 import itertools
 
-from .. import backend
+from .. import allocator
 from ..backend import as_float_array, xp
 from . import anomaly
 from .switch import Switch
@@ -175,8 +175,8 @@ class Tensor:
         if not self.trainable:
             raise RuntimeError("get_gradients() called on a tensor with "
                                "trainable=False: nothing it depends on is trainable")
-        if not backend._allocator_tuned:
-            backend.keep_freed_memory()
+        if not allocator.tuned():
+            allocator.keep_freed_memory()
         seed = xp.ones_like(self.value) if gradient is None else _seed(gradient, self)
         order = _topological_order(self)
         grads = {id(self): seed}

@@ -29,19 +29,18 @@ import json
 import os
 import warnings
 
-import numpy as np
-
-from .. import metrics, optim, rng
+from .. import optim, rng
 from ..fileio import (REBUILD_ERRORS, ZenFileError, base_config, check_weights_match,
-                      file_weights, read_file, weight_arrays, write_file)
+                      file_weights, optimizer_arrays, optimizer_state, read_file,
+                      weight_arrays, write_file)
 from ..nn import losses, serialization
 from ..nn.layer import build_for_shape
+from ..train import metrics
 from . import training
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "to_json",
            "model_from_json"]
 
-_OPTIMIZER_PREFIX = "optimizer/"
 
 
 # ----- writing ------------------------------------------------------------------------
@@ -73,9 +72,7 @@ def save_model(model, path, trainer=None) -> None:
     if trainer is not None:
         config["compile"] = _compile_config(trainer)
         if config["compile"] is not None:
-            state = trainer.optimizer.state_dict(model.parameters())
-            arrays.update({_OPTIMIZER_PREFIX + key: np.asarray(value)
-                           for key, value in state.items()})
+            arrays.update(optimizer_arrays(trainer.optimizer, model))
     write_file(path, config, arrays)
 
 
@@ -242,8 +239,7 @@ def _recompile(model, settings, arrays, path):
                          metrics=settings.get("metrics"),
                          weighted_metrics=settings.get("weighted_metrics"),
                          loss_weights=settings.get("loss_weights"))
-        state = {key[len(_OPTIMIZER_PREFIX):]: value for key, value in arrays.items()
-                 if key.startswith(_OPTIMIZER_PREFIX)}
+        state = optimizer_state(arrays)
         if state:
             model.optimizer.load_state_dict(state, model.parameters())
     except REBUILD_ERRORS as error:

@@ -1,10 +1,8 @@
 """zen.nn: layers, losses and initialisers.
 
-Models live one level up, in zen.models; `zen.nn.Sequential`, `zen.nn.Model`
-and `zen.nn.load_model` still work, forwarded there on first use (PEP 562).
+Models live one level up, in zen.models: `zen.Sequential`, `zen.Model` and
+`zen.load_model` (also `zen.models.Sequential`, ...). zen.nn does not name them.
 """
-import importlib
-
 from . import activations, initializers
 from .activations import GELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .layer import Layer
@@ -27,11 +25,12 @@ from .augmentation import (RandomContrast, RandomFlip, RandomRotation, RandomTra
                            RandomZoom)
 
 
-_FORWARDED = ("Sequential", "Model", "load_model")
+_MODELS = ("Sequential", "Model", "load_model")   # in zen.models, one level up
 
 
 def __getattr__(name):
-    """`zen.nn.Sequential`, `zen.nn.Model`, `zen.nn.load_model`: zen.models's."""
-    if name in _FORWARDED:
-        return getattr(importlib.import_module("zen.models"), name)
+    """Says where the models went; imports nothing (PEP 562)."""
+    if name in _MODELS:
+        raise AttributeError(f"zen.nn has no attribute {name!r}: models live in zen.models; "
+                             f"use zen.{name} (or zen.models.{name})")
     raise AttributeError(f"module 'zen.nn' has no attribute {name!r}")

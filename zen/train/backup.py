@@ -42,7 +42,6 @@ __all__ = ["BackupAndRestore", "write_backup", "read_backup", "restore_backup"]
 
 FORMAT = "zen.backup"
 FILE_NAME = "backup.zen"
-_OPTIMIZER_PREFIX = "optimizer/"
 
 
 class BackupAndRestore(Callback):
@@ -111,8 +110,7 @@ def write_backup(path, trainer, epoch: int) -> None:
         "history": _history_state(trainer.history),
     }
     arrays = fileio.weight_arrays(model)
-    state = optimizer.state_dict(model.parameters())
-    arrays.update({_OPTIMIZER_PREFIX + key: np.asarray(value) for key, value in state.items()})
+    arrays.update(fileio.optimizer_arrays(optimizer, model))
     fileio.write_file(path, config, arrays)
 
 
@@ -147,8 +145,7 @@ def read_backup(path) -> dict:
     backup = config.get("backup")
     if not isinstance(backup, dict):
         raise ZenFileError(f"{path!r}: the backup has no 'backup' section")
-    state = {key[len(_OPTIMIZER_PREFIX):]: value for key, value in arrays.items()
-             if key.startswith(_OPTIMIZER_PREFIX)}
+    state = fileio.optimizer_state(arrays)
     return {"epoch": _checked_int(backup.get("epoch"), "epoch", path),
             "optimizer": _checked_str(backup.get("optimizer"), "optimizer", path),
             "lr": _checked_lr(backup.get("lr"), path),

@@ -19,10 +19,10 @@ ignore them.
 """
 import numpy as np
 
-from .. import metrics as zen_metrics
 from .. import tree
 from ..autodiff import Tensor
 from ..nn import losses
+from . import metrics as zen_metrics
 
 __all__ = ["Objective", "as_output_list", "weights_per_output"]
 
