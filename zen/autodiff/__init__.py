@@ -11,6 +11,7 @@ from .ops import (abs, add, clip, div, exp, leaky_relu, log, matmul, maximum, mi
                   neg, power, reduce_max, reduce_mean, reduce_min, reduce_sum, relu, sigmoid,
                   sqrt, sub, tanh, unbroadcast, where)
 from .recurrent import rnn_scan
+from .resample import affine_transform
 from .shapes import concat, flatten, getitem, pad, reshape, stack, transpose
 from .tensor import Function, Tensor, is_grad_enabled, no_grad
 
@@ -24,5 +25,5 @@ __all__ = [
     "avg_pool2d", "dropout", "rnn_scan", "lstm_scan", "gru_scan", "linear",
     "conv1d", "max_pool1d", "avg_pool1d",
     "sparse_softmax_cross_entropy",
-    "scaled_dot_product_attention", "attention_weights",
+    "scaled_dot_product_attention", "attention_weights", "affine_transform",
 ]

@@ -1,6 +1,7 @@
 """Convolution, pooling, upsampling and padding layers on channels-last
 images (batch, height, width, channels), built on `zen.autodiff.conv2d`,
-`conv2d_transpose`, `max_pool2d`, `avg_pool2d`, `upsample2d` and `pad`.
+`conv2d_transpose`, `max_pool2d`, `avg_pool2d`, `upsample2d` and `pad`; the
+global poolings over height and width (on `zen.nn.pooling`).
 """
 import numpy as np
 
@@ -8,6 +9,7 @@ from .. import autodiff as ad
 from ..autodiff.conv import pair
 from .core import WeightedLayer, cast_input, check_positive_int
 from .layer import Layer
+from .pooling import GlobalAveragePooling, GlobalMaxPooling
 
 PADDINGS = ("valid", "same")
 
@@ -238,24 +240,7 @@ class ZeroPadding2D(Layer):
         return {"padding": self.padding}
 
 
-class _GlobalPool2D(Layer):
-    """Shared configuration of the global pools: reduce over height and width."""
-
-    def __init__(self, keepdims: bool = False, name: str = None):
-        super().__init__(name)
-        if not isinstance(keepdims, (bool, np.bool_)):
-            raise ValueError(f"Received an invalid value for `keepdims`, expected a "
-                             f"boolean. Received: keepdims={keepdims!r}")
-        self.keepdims = bool(keepdims)
-
-    def build(self, input_shape):
-        check_image_input(self, input_shape)
-
-    def get_config(self):
-        return {"keepdims": self.keepdims}
-
-
-class GlobalAveragePooling2D(_GlobalPool2D):
+class GlobalAveragePooling2D(GlobalAveragePooling):
     """The mean of each channel over the whole image.
 
     Args:
@@ -267,11 +252,10 @@ class GlobalAveragePooling2D(_GlobalPool2D):
         GlobalAveragePooling2D()(np.zeros((8, 7, 7, 64))).shape   # (8, 64)
     """
 
-    def call(self, x):
-        return ad.reduce_mean(x, axis=(1, 2), keepdims=self.keepdims)
+    build = check_image_input  # two spatial axes
 
 
-class GlobalMaxPooling2D(_GlobalPool2D):
+class GlobalMaxPooling2D(GlobalMaxPooling):
     """The maximum of each channel over the whole image (the gradient goes
     to the maximum).
 
@@ -284,8 +268,7 @@ class GlobalMaxPooling2D(_GlobalPool2D):
         GlobalMaxPooling2D()(np.zeros((8, 7, 7, 64))).shape       # (8, 64)
     """
 
-    def call(self, x):
-        return ad.reduce_max(x, axis=(1, 2), keepdims=self.keepdims)
+    build = check_image_input
 
 
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D  # Keras's aliases

@@ -1,11 +1,12 @@
 """Convolution and pooling layers over time on sequences (batch, time,
 features), built on `zen.autodiff.conv1d`, `max_pool1d` and `avg_pool1d`,
-and the global poolings over time.
+and the global poolings over time (on `zen.nn.pooling`).
 """
 from .. import autodiff as ad
 from ..autodiff.conv1d import CONV_PADDINGS, POOL_PADDINGS, padding_mode, positive_int
 from .core import WeightedLayer, cast_input, check_positive_int
 from .layer import Layer
+from .pooling import GlobalAveragePooling, GlobalMaxPooling
 
 
 def check_sequence_input(layer, input_shape):
@@ -127,24 +128,7 @@ class AvgPool1D(_Pool1D):
         return ad.avg_pool1d(x, self.pool_size, self.strides, self.padding)
 
 
-class _GlobalPool1D(Layer):
-    """Shared configuration of the global poolings over time."""
-
-    def __init__(self, keepdims: bool = False, name: str = None):
-        super().__init__(name)
-        if not isinstance(keepdims, bool):
-            raise ValueError(f"Received an invalid value for `keepdims`, expected True or "
-                             f"False. Received: keepdims={keepdims!r}")
-        self.keepdims = keepdims
-
-    def build(self, input_shape):
-        check_sequence_input(self, input_shape)
-
-    def get_config(self):
-        return {"keepdims": self.keepdims}
-
-
-class GlobalAveragePooling1D(_GlobalPool1D):
+class GlobalAveragePooling1D(GlobalAveragePooling):
     """The mean over time of each feature.
 
     Args:
@@ -157,11 +141,10 @@ class GlobalAveragePooling1D(_GlobalPool1D):
         GlobalAveragePooling1D()(np.zeros((8, 100, 16))).shape   # (8, 16)
     """
 
-    def call(self, x):
-        return ad.reduce_mean(x, axis=1, keepdims=self.keepdims)
+    build = check_sequence_input  # one spatial axis, time
 
 
-class GlobalMaxPooling1D(_GlobalPool1D):
+class GlobalMaxPooling1D(GlobalMaxPooling):
     """The maximum over time of each feature.
 
     Args:
@@ -174,8 +157,7 @@ class GlobalMaxPooling1D(_GlobalPool1D):
         GlobalMaxPooling1D()(np.zeros((8, 100, 16))).shape       # (8, 16)
     """
 
-    def call(self, x):
-        return ad.reduce_max(x, axis=1, keepdims=self.keepdims)
+    build = check_sequence_input
 
 
 MaxPooling1D, AveragePooling1D = MaxPool1D, AvgPool1D  # Keras's names

@@ -1,0 +1,60 @@
+"""Global pooling over every spatial axis of channels-last inputs
+(batch, *spatial, channels): the mean or the maximum of each channel, one
+implementation for any number of spatial axes. The public layers fix that
+number by the input shape their `build` accepts: `GlobalAveragePooling1D` and
+`GlobalMaxPooling1D` (in `conv1d`), `GlobalAveragePooling2D` and
+`GlobalMaxPooling2D` (in `conv`).
+"""
+import numpy as np
+
+from .. import autodiff as ad
+from .layer import Layer
+
+
+def check_keepdims(keepdims) -> bool:
+    """`keepdims` as a bool (a Python or numpy bool, nothing else)."""
+    if isinstance(keepdims, (bool, np.bool_)):
+        return bool(keepdims)
+    raise ValueError(f"Received an invalid value for `keepdims`, expected True or False. "
+                     f"Received: keepdims={keepdims!r}")
+
+
+class GlobalPooling(Layer, abstract=True):
+    """`reduce` over every axis between the batch and the channels.
+
+    Args:
+        keepdims: keep the spatial axes, with size 1 (default False); True
+            or False, a numpy bool accepted too (as the 2-D layers always did).
+
+    Shapes: (batch, *spatial, channels) -> (batch, channels), or
+    (batch, 1, ..., 1, channels) with keepdims.
+
+    A subclass sets `reduce` (`zen.autodiff.reduce_mean` or `reduce_max`)
+    and a `build(input_shape)` that checks the input's rank.
+    """
+
+    reduce = None  # the reduction: reduce(x, axis, keepdims) -> Tensor
+
+    def __init__(self, keepdims: bool = False, name: str = None):
+        super().__init__(name)
+        self.keepdims = check_keepdims(keepdims)
+
+    def call(self, x):
+        spatial = tuple(range(1, x.ndim - 1))
+        return self.reduce(x, axis=spatial, keepdims=self.keepdims)
+
+    def get_config(self):
+        return {"keepdims": self.keepdims}
+
+
+class GlobalAveragePooling(GlobalPooling, abstract=True):
+    """The mean of each channel over the spatial axes."""
+
+    reduce = staticmethod(ad.reduce_mean)
+
+
+class GlobalMaxPooling(GlobalPooling, abstract=True):
+    """The maximum of each channel over the spatial axes (the gradient goes
+    to the maximum)."""
+
+    reduce = staticmethod(ad.reduce_max)
