@@ -131,17 +131,24 @@ def fit(model, x=None, y=None, batch_size=None, epochs: int = 1, verbose=1, call
                        validation_steps=validation_steps, validation_freq=validation_freq)
 
 
-def _training_arrays(model, x, y, sample_weight, class_weight, split, validation_data):
-    """(training ModelData, validation ModelData or None) from arrays."""
+def _checked(model, x, y, sample_weight, class_weight, what):
+    """(dict keys, inputs, targets, sample weights) of arrays, each a list in
+    the model's order, checked once (`zen.models.arrays`)."""
     if y is None:
-        raise ValueError("`fit` needs targets: pass `y`, or give `x` as a source that "
-                         "yields (x, y) batches")
+        raise ValueError(f"`{what}` needs targets: pass `y`, or give `x` as a source that "
+                         f"yields (x, y) batches")
     keys = _dict_keys(model, x, y)
     xs, ys = checked_arrays(model, x, y, "x", "y")
     weights = checked_weights(model, sample_weight, len(xs[0]))
     if class_weight is not None:
         by_class = class_weights_for(ys[0] if len(ys) == 1 else ys, class_weight)
         weights = [by_class if not weights else weights[0] * by_class]
+    return keys, xs, ys, weights
+
+
+def _training_arrays(model, x, y, sample_weight, class_weight, split, validation_data):
+    """(training ModelData, validation ModelData or None) from arrays."""
+    keys, xs, ys, weights = _checked(model, x, y, sample_weight, class_weight, "fit")
     if validation_data is not None:
         return ModelData(xs, ys, weights, keys), None
     (xs, rest), held_out = split_off_validation(xs, ys + weights, split)
@@ -185,12 +192,7 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose=0, sample_weight=No
     if kind != "arrays":
         loader = source_batches(x, kind, batch_size)
     else:
-        if y is None:
-            raise ValueError("`evaluate` needs targets: pass `y`, or give `x` as a source "
-                             "that yields (x, y) batches")
-        keys = _dict_keys(model, x, y)
-        xs, ys = checked_arrays(model, x, y, "x", "y")
-        weights = checked_weights(model, sample_weight, len(xs[0]))
+        keys, xs, ys, weights = _checked(model, x, y, sample_weight, None, "evaluate")
         loader = DataLoader(ModelData(xs, ys, weights, keys), _batch_size(batch_size))
     return keras_result(trainer, trainer.evaluate(loader, verbose=verbose, steps=steps),
                         return_dict)
@@ -225,7 +227,7 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None,
         loss = train_on_batch(model, x[:32], y[:32])
     """
     trainer = _trainer_of(model, "train_on_batch")
-    x, y, weights = _one_batch(model, x, y, sample_weight, class_weight)
+    x, y, weights = _one_batch(model, x, y, sample_weight, class_weight, "train_on_batch")
     losses, preds = trainer.train_step(x, y, weights)
     return keras_result(trainer, trainer._batch_logs(losses, y, preds, weights), return_dict)
 
@@ -233,7 +235,7 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None,
 def test_on_batch(model, x, y=None, sample_weight=None, return_dict: bool = False):
     """The loss and metrics of one batch in inference mode (Keras's form)."""
     trainer = _trainer_of(model, "test_on_batch")
-    x, y, weights = _one_batch(model, x, y, sample_weight)
+    x, y, weights = _one_batch(model, x, y, sample_weight, None, "test_on_batch")
     batch = (x, y) if weights is None else (x, y, weights)
     return keras_result(trainer, trainer.evaluate([batch]), return_dict)
 
@@ -259,16 +261,10 @@ def keras_result(trainer, logs: dict, return_dict: bool):
     return values[0] if len(values) == 1 else values
 
 
-def _one_batch(model, x, y, sample_weight, class_weight=None):
+def _one_batch(model, x, y, sample_weight, class_weight, what):
     """(x, y, sample weights) of one batch of arrays, checked and ordered."""
-    if y is None:
-        raise ValueError("A batch needs targets `y`")
-    x_keys, y_keys = _dict_keys(model, x, y)
-    xs, ys = checked_arrays(model, x, y, "x", "y")
-    weights = checked_weights(model, sample_weight, len(xs[0]))
-    if class_weight is not None:
-        by_class = class_weights_for(ys[0] if len(ys) == 1 else ys, class_weight)
-        weights = [by_class if not weights else weights[0] * by_class]
+    (x_keys, y_keys), xs, ys, weights = _checked(model, x, y, sample_weight, class_weight,
+                                                 what)
     packed = tree.pack(weights, y_keys if len(weights) > 1 else None) if weights else None
     return tree.pack(xs, x_keys), tree.pack(ys, y_keys), packed
 

@@ -92,8 +92,7 @@ def mae(y_true, y_pred) -> float:
 
 def mae_values(y_true, y_pred) -> np.ndarray:
     """Each sample's mean absolute error (over the last axis)."""
-    y_true, y_pred = _aligned(y_true, y_pred)
-    return _per_sample(np.abs(y_true - y_pred))
+    return _per_sample_error(np.abs, y_true, y_pred)
 
 
 def mse(y_true, y_pred) -> float:
@@ -107,11 +106,13 @@ def mse(y_true, y_pred) -> float:
 
 def mse_values(y_true, y_pred) -> np.ndarray:
     """Each sample's mean squared error (over the last axis)."""
+    return _per_sample_error(np.square, y_true, y_pred)
+
+
+def _per_sample_error(measure, y_true, y_pred):
+    """`measure` of each element's error, averaged over the last axis."""
     y_true, y_pred = _aligned(y_true, y_pred)
-    return _per_sample(np.square(y_true - y_pred))
-
-
-def _per_sample(values):
+    values = measure(y_true - y_pred)
     return values.mean(axis=-1) if values.ndim > 1 else values
 
 
