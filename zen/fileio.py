@@ -209,6 +209,25 @@ def file_weights(config, arrays, path):
     return weights
 
 
+def weight_names(config) -> list:
+    """The names a file gives its weights (None where it gives none)."""
+    return [entry.get("name") if isinstance(entry, dict) else None
+            for entry in config.get("weights") or []]
+
+
+def in_model_order(model, weights, names) -> list:
+    """The file's `weights` in the order of `model.named_tensors()`: matched
+    by name when the file names exactly the model's weights (a subclass whose
+    attributes were reordered still loads), else kept in the file's order
+    (files written before weights were named by attribute path)."""
+    own = [name for name, _ in model.named_tensors()]
+    if names == own or not all(isinstance(name, str) for name in names) \
+            or len(set(names)) != len(names) or sorted(names) != sorted(own):
+        return list(weights)
+    by_name = dict(zip(names, weights))
+    return [by_name[name] for name in own]
+
+
 def check_weights_match(model, weights, path, error):
     named = model.named_tensors()
     if len(named) != len(weights) or any(t.shape != w.shape for (_, t), w in zip(named, weights)):

@@ -189,3 +189,29 @@ def test_a_failed_save_leaves_the_old_file(tmp_path):
     with pytest.raises(ValueError, match="JSON"):
         model.save(path)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.zen"]
+
+
+def test_weights_are_named_by_attribute_path_and_load_by_name(tmp_path):
+    class Encoder(zen.Model):
+        def __init__(self, swap=False):
+            super().__init__()
+            first, second = zen.nn.Dense(3, name="first"), zen.nn.Dense(2, name="second")
+            if swap:  # the same attributes, assigned in the other order
+                self.second, self.first = second, first
+            else:
+                self.first, self.second = first, second
+
+        def call(self, x):
+            return self.second(self.first(x))
+
+    x = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32)
+    model = Encoder()
+    model(x)
+    assert [name for name, _ in model.named_tensors()] == [
+        "first.kernel", "first.bias", "second.kernel", "second.bias"]
+    model.save_weights(tmp_path / "w.zen")
+    swapped = Encoder(swap=True)
+    swapped(x)
+    assert [name for name, _ in swapped.named_tensors()][0] == "second.kernel"
+    swapped.load_weights(tmp_path / "w.zen")
+    np.testing.assert_array_equal(swapped(x).value, model(x).value)

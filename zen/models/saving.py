@@ -31,8 +31,8 @@ import warnings
 
 from .. import optim, rng
 from ..fileio import (REBUILD_ERRORS, ZenFileError, base_config, check_weights_match,
-                      file_weights, optimizer_arrays, optimizer_state, read_file,
-                      weight_arrays, write_file)
+                      file_weights, in_model_order, optimizer_arrays, optimizer_state,
+                      read_file, weight_arrays, weight_names, write_file)
 from ..nn import losses, serialization
 from ..nn.layer import build_for_shape
 from ..train import metrics
@@ -147,7 +147,7 @@ def load_model(path, custom_objects: dict = None):
     config, arrays = read_file(path, ("zen.model",))
     with serialization.custom_object_scope(custom_objects):
         model = _rebuild(config, path)
-    weights = file_weights(config, arrays, path)
+    weights = in_model_order(model, file_weights(config, arrays, path), weight_names(config))
     check_weights_match(model, weights, path, ZenFileError)
     for (_, tensor), value in zip(model.named_tensors(), weights):
         tensor.value = value  # the file's dtype and bits exactly; Tensor ids are kept
@@ -199,6 +199,7 @@ def load_weights(model, path) -> None:
         except REBUILD_ERRORS as error:
             raise ZenFileError(f"{path!r}: its input shape {config['input_shape']!r} does "
                                f"not build the model: {type(error).__name__}: {error}") from None
+    weights = in_model_order(model, weights, weight_names(config))
     check_weights_match(model, weights, path, ZenFileError)  # a ValueError: a foreign file
     for (_, tensor), value in zip(model.named_tensors(), weights):
         tensor.value[...] = value

@@ -209,17 +209,28 @@ class Layer:
                 f"{(None,) + tuple(built[1:])}, received an input of shape {shape}")
 
     # ----- parameters and sublayers ------------------------------------------
+    def named_sublayers(self) -> list:
+        """(attribute path, layer) for each direct sublayer, in assignment
+        order: "encoder", "blocks.0", "heads.query"; a model's `layers` list
+        by position alone ("0", "1", ..., as PyTorch's Sequential)."""
+        found = []
+        for name, value in vars(self).items():
+            if name == "_constructor_arguments":  # what __init__ was given, not what it kept
+                continue
+            if isinstance(value, Layer):
+                found.append((name, value))
+            elif isinstance(value, (list, tuple)):
+                base = "" if name == "layers" else f"{name}."
+                found.extend((f"{base}{i}", v) for i, v in enumerate(value)
+                             if isinstance(v, Layer))
+            elif isinstance(value, dict):
+                found.extend((f"{name}.{key}", v) for key, v in value.items()
+                             if isinstance(v, Layer))
+        return found
+
     def sublayers(self) -> list:
         """Direct sublayers, in assignment order."""
-        found = []
-        for value in vars(self).values():
-            if isinstance(value, Layer):
-                found.append(value)
-            elif isinstance(value, (list, tuple)):
-                found.extend(v for v in value if isinstance(v, Layer))
-            elif isinstance(value, dict):
-                found.extend(v for v in value.values() if isinstance(v, Layer))
-        return found
+        return [layer for _, layer in self.named_sublayers()]
 
     def all_layers(self) -> list:
         """This layer and every layer inside it, depth first."""
@@ -231,9 +242,10 @@ class Layer:
         return found
 
     def named_tensors(self, prefix: str = "") -> list:
-        """(name, Tensor) for every weight, trainable or not (e.g. BatchNorm's
-        running statistics), this layer's first, then each sublayer's. A
-        layer reached twice (shared) counts once, where it is first met."""
+        """(path, Tensor) for every weight, trainable or not (e.g. BatchNorm's
+        running statistics), this layer's first, then each sublayer's, named
+        by attribute path ("encoder.dense.kernel"). A layer reached twice
+        (shared) counts once, where it is first met."""
         named, seen, stack = [], set(), [(prefix, self)]
         while stack:
             path, layer = stack.pop()
@@ -242,8 +254,8 @@ class Layer:
             seen.add(id(layer))
             named.extend((path + name, value) for name, value in vars(layer).items()
                          if isinstance(value, Tensor))
-            stack.extend(reversed([(f"{path}{i}.", sub)
-                                   for i, sub in enumerate(layer.sublayers())]))
+            stack.extend(reversed([(f"{path}{name}.", sub)
+                                   for name, sub in layer.named_sublayers()]))
         return named
 
     def parameters(self) -> list:

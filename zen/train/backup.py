@@ -152,7 +152,7 @@ def read_backup(path) -> dict:
             "rng": _checked_dict(backup.get("rng"), "rng", path),
             "loader": _checked_dict(backup.get("loader"), "loader", path),
             "history": _checked_history(backup.get("history"), path),
-            "weights": weights,
+            "weights": weights, "names": fileio.weight_names(config),
             "optimizer_state": _checked_optimizer_state(state, path),
             "input_shape": config.get("input_shape")}
 
@@ -224,6 +224,7 @@ def restore_backup(backup: dict, trainer, path="the backup") -> int:
                              f"model: {error}") from None
         finally:
             rng.set_state(state)
+    backup["weights"] = fileio.in_model_order(model, backup["weights"], backup["names"])
     fileio.check_weights_match(model, backup["weights"], path, ZenFileError)
     if backup["optimizer"] != type(optimizer).__name__:
         raise _bad(path, f"optimizer is {backup['optimizer']}, but this fit trains with "
