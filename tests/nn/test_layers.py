@@ -444,3 +444,16 @@ def test_pool_window_larger_than_input():
 ])
 def test_repr_is_the_constructor_call_without_defaults(layer, text):
     assert repr(layer()) == text
+
+
+def test_weight_lists_are_cached_until_a_layer_gains_a_weight_or_sublayer():
+    model = zen.Sequential([zen.Input((3,)), Dense(4)])
+    first = model.parameters()
+    first.clear()  # a caller's copy: the cache is not touched
+    assert len(model.parameters()) == 2
+    model.add(Dense(2))
+    assert len(model.parameters()) == 4
+    model.layers[0].extra = zen.Tensor(np.zeros(3))
+    assert [name for name, _ in model.named_tensors()][2] == "0.extra"
+    model.layers[0].kernel.trainable = False  # read every time, not cached
+    assert len(model.parameters()) == 4

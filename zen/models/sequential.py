@@ -6,7 +6,7 @@ import numpy as np
 
 from ..backend import DEFAULT_DTYPE
 from ..nn import serialization
-from ..nn.layer import Layer, build_probe
+from ..nn.layer import Layer, build_probe, structure_changed
 from ..nn.symbolic import SymbolicTensor
 from .graph import InputLayer
 from .model import Model
@@ -76,6 +76,7 @@ class Sequential(Model):
         if input_shape is not None:
             return self._start_from_input(input_shape)
         self.layers.append(_check_layer(layer))
+        structure_changed()
         if len(self.layers) == 1 and _known_input_shape(layer) is not None:
             self.build(_known_input_shape(layer))  # Dense(4, input_shape=(8,)), a built model
         elif self.built:
@@ -84,6 +85,7 @@ class Sequential(Model):
                 self._output_shapes.extend(self._probe([layer], last))
             except Exception:
                 self.layers.pop()  # a layer that cannot take the input is not added
+                structure_changed()
                 raise
 
     def _start_from_input(self, input_shape):

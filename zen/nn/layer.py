@@ -22,6 +22,13 @@ LAYERS = {}  # class name -> Zen's own layer classes, for rebuilding models from
 _NAME_COUNTS = {}  # base name -> how many layers took it, for unique names
 _CALL = threading.local()  # .training: the value the outermost call in progress resolved
 _TAKES_TRAINING = {}  # layer class -> whether its `call` declares `training`
+_STRUCTURE = [0]  # counts changes to any layer's weights or sublayers (see named_tensors)
+
+
+def structure_changed() -> None:
+    """Say that a layer gained or lost a weight or sublayer other than by
+    assigning an attribute (e.g. a list of layers grown in place)."""
+    _STRUCTURE[0] += 1
 
 
 @contextmanager
@@ -215,7 +222,7 @@ class Layer:
         by position alone ("0", "1", ..., as PyTorch's Sequential)."""
         found = []
         for name, value in vars(self).items():
-            if name == "_constructor_arguments":  # what __init__ was given, not what it kept
+            if name in ("_constructor_arguments", "_named_tensors"):  # not sublayers it holds
                 continue
             if isinstance(value, Layer):
                 found.append((name, value))
@@ -245,7 +252,17 @@ class Layer:
         """(path, Tensor) for every weight, trainable or not (e.g. BatchNorm's
         running statistics), this layer's first, then each sublayer's, named
         by attribute path ("encoder.dense.kernel"). A layer reached twice
-        (shared) counts once, where it is first met."""
+        (shared) counts once, where it is first met. The list is kept until
+        a layer gains or loses a weight or sublayer (`structure_changed`)."""
+        cached = self.__dict__.get("_named_tensors")
+        if not prefix and cached is not None and cached[0] == _STRUCTURE[0]:
+            return list(cached[1])
+        named = self._find_tensors(prefix)
+        if not prefix:
+            self.__dict__["_named_tensors"] = (_STRUCTURE[0], named)
+        return list(named)
+
+    def _find_tensors(self, prefix):
         named, seen, stack = [], set(), [(prefix, self)]
         while stack:
             path, layer = stack.pop()
@@ -299,8 +316,10 @@ class Layer:
         self._freeze_own_weights()
 
     def __setattr__(self, name, value):
-        """A weight or sublayer given to a frozen layer (built late, or inside
-        `call`) is frozen too."""
+        """A new weight or sublayer makes every cached weight list stale; one
+        given to a frozen layer (built late, or inside `call`) is frozen too."""
+        if isinstance(value, (Tensor, Layer, list, tuple, dict)):
+            _STRUCTURE[0] += 1
         if not self._trainable:
             if isinstance(value, Tensor) and value.trainable:
                 value.trainable = False
