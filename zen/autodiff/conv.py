@@ -188,6 +188,8 @@ class MaxPool2D(_Pool):
 
 
 class AvgPool2D(_Pool):
+    """The mean over each window; the gradient is shared equally over the window."""
+
     def forward(self, x):
         windows = [x[:, rows, columns, :] for _, _, rows, columns in self._check(x)]
         return sum(windows[1:], windows[0].copy()) * (1 / len(windows))

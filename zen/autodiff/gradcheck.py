@@ -15,14 +15,15 @@ def grad_check(fn, inputs, eps=1e-3, atol=1e-5, rtol=1e-3, seed=0):
         inputs: Tensors or arrays (arrays are checked as trainable inputs).
             They are copied to float64; the originals are not touched.
         eps: the finite-difference step (default 1e-3).
-        atol, rtol: the tolerance, |analytic - numeric| <= atol + rtol * |numeric|.
+        atol: the absolute tolerance: |analytic - numeric| <= atol + rtol * |numeric|.
+        rtol: the relative tolerance, in the same test.
         seed: seed of the random output weights.
 
     Returns:
         The largest absolute error found.
 
     Raises:
-        AssertionError naming the input and the index of the worst element.
+        AssertionError: naming the input and the index of the worst element.
 
     Example:
         grad_check(lambda a, b: (a * b).sum(), [np.ones(3), np.arange(3.0)])

@@ -13,6 +13,9 @@ from .tensor import Function
 
 
 class Softmax(Function):
+    """exp(a) / sum(exp(a)) along `axis` (default the last), computed after
+    subtracting the maximum so that it never overflows."""
+
     def __init__(self, axis=-1):
         self.axis = axis
 
@@ -27,6 +30,8 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    """log(softmax(a)) along `axis` (default the last), computed stably in one op."""
+
     def __init__(self, axis=-1):
         self.axis = axis
 
@@ -40,6 +45,9 @@ class LogSoftmax(Function):
 
 
 class LogSumExp(Function):
+    """log(sum(exp(a))) over `axis` (None: all axes), shifted by the maximum so
+    that it never overflows."""
+
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
 

@@ -23,6 +23,8 @@ def unbroadcast(gradient, shape):
 
 # ----- arithmetic -----------------------------------------------------------
 class Add(Function):
+    """a + b with numpy broadcasting; each gradient is summed back to its operand's shape."""
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a + b
@@ -32,6 +34,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    """a - b with numpy broadcasting."""
+
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a - b
@@ -42,6 +46,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    """a * b, elementwise with numpy broadcasting."""
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a * b
@@ -53,6 +59,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    """a / b, elementwise with numpy broadcasting."""
+
     def forward(self, a, b):
         self.a, self.b = a, b
         return a / b
@@ -65,6 +73,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    """-a."""
+
     def forward(self, a):
         return -a
 
@@ -73,6 +83,8 @@ class Neg(Function):
 
 
 class Pow(Function):
+    """a ** b with numpy broadcasting (the gradient for b takes log a as 0 where a <= 0)."""
+
     def forward(self, a, b):
         self.a, self.b = a, b
         self.out = a ** b
@@ -121,6 +133,8 @@ class MatMul(Function):
 
 # ----- elementwise maths ----------------------------------------------------
 class Exp(Function):
+    """e ** a, elementwise."""
+
     def forward(self, a):
         self.out = xp.exp(a)
         return self.out
@@ -130,6 +144,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    """The natural logarithm, elementwise."""
+
     def forward(self, a):
         self.a = a
         return xp.log(a)
@@ -139,6 +155,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    """The square root, elementwise."""
+
     def forward(self, a):
         self.out = xp.sqrt(a)
         return self.out
@@ -148,6 +166,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    """|a|, elementwise (the gradient is sign(a): 0 at 0)."""
+
     def forward(self, a):
         self.a = a
         return xp.abs(a)
@@ -157,6 +177,8 @@ class Abs(Function):
 
 
 class Tanh(Function):
+    """tanh(a), elementwise."""
+
     def forward(self, a):
         self.out = xp.tanh(a)
         return self.out
@@ -166,6 +188,8 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    """1 / (1 + e^-a), elementwise, computed through tanh so that it never overflows."""
+
     def forward(self, a):
         # 1 / (1 + e^-a) written with tanh: no overflow for large |a|
         self.out = 0.5 * (xp.tanh(0.5 * a) + 1)
@@ -176,6 +200,8 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
+    """max(a, 0), elementwise (the gradient is 0 at 0)."""
+
     def forward(self, a):
         self.out = xp.maximum(a, 0)
         return self.out
@@ -185,6 +211,8 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
+    """a where a > 0, alpha * a elsewhere (`alpha` defaults to 0.01)."""
+
     def __init__(self, alpha=0.01):
         self.alpha = alpha
 
@@ -197,6 +225,9 @@ class LeakyReLU(Function):
 
 
 class Clip(Function):
+    """a clipped to [lo, hi] (either may be None); the gradient flows only where
+    lo <= a <= hi."""
+
     def __init__(self, lo=None, hi=None):
         self.lo, self.hi = lo, hi
 
@@ -232,6 +263,9 @@ class Where(Function):
 
 # ----- reductions -------------------------------------------------------------
 class Sum(Function):
+    """The sum over `axis` (an int, a tuple, or None for all axes); `keepdims=True`
+    keeps the reduced axes with size 1."""
+
     def __init__(self, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
 
@@ -311,6 +345,8 @@ def reduce_mean(t, axis=None, keepdims=False):
 
 
 def reduce_min(t, axis=None, keepdims=False):
+    """Min over `axis` (all axes by default), as -reduce_max(-t): tied minima
+    share the gradient equally."""
     return -reduce_max(-as_tensor(t), axis, keepdims)
 
 

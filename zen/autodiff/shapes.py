@@ -8,6 +8,8 @@ from .tensor import Function, IndexedGradient, Tensor
 
 
 class Reshape(Function):
+    """a with a new shape (numpy's rules: one axis may be -1)."""
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -20,6 +22,8 @@ class Reshape(Function):
 
 
 class Transpose(Function):
+    """a with its axes permuted as `axes` says (default: reversed)."""
+
     def __init__(self, axes=None):
         self.axes = axes
 
@@ -53,6 +57,8 @@ def _is_basic(index):
 
 
 class Concat(Function):
+    """The inputs joined along `axis` (default 0)."""
+
     def __init__(self, axis=0):
         self.axis = axis
 
@@ -65,6 +71,8 @@ class Concat(Function):
 
 
 class Pad(Function):
+    """a padded with zeros: `pad_width` as numpy.pad takes it, (before, after) per axis."""
+
     def __init__(self, pad_width):
         self.pad_width = pad_width
 
@@ -83,6 +91,8 @@ def pad(t, pad_width): return Pad.apply(t, pad_width=pad_width)
 
 
 def getitem(t, index):
+    """t[index], numpy indexing (Tensors as integer indices); integer-array indices
+    that repeat accumulate their gradients."""
     if isinstance(index, Tensor):
         index = index.value.astype(np.intp)
     elif isinstance(index, tuple):

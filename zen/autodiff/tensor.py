@@ -77,9 +77,12 @@ class Function:
     inputs = ()
 
     def forward(self, *arrays):
+        """The op's value from its inputs' values (arrays); a subclass defines it."""
         raise NotImplementedError(f"{type(self).__name__} must define forward (subclass hook)")
 
     def backward(self, gradient):
+        """The gradient for each input from the gradient of the output: a tuple,
+        or one array for one input (`None` where none is needed)."""
         raise NotImplementedError(f"{type(self).__name__} must define backward (subclass hook)")
 
     @classmethod
@@ -224,6 +227,7 @@ class Tensor:
         return self.value
 
     def item(self) -> float:
+        """The value of a one-element Tensor as a Python number."""
         return self.value.item()
 
     def detach(self) -> "Tensor":

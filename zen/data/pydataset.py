@@ -14,8 +14,10 @@ class PyDataset:
     """Base class: batches by index.
 
     Args:
-        workers, use_multiprocessing, max_queue_size: accepted for Keras
-            compatibility; Zen reads the batches in the calling thread.
+        workers: accepted for Keras compatibility; Zen reads the batches
+            in the calling thread.
+        use_multiprocessing: accepted for Keras compatibility, as `workers`.
+        max_queue_size: accepted for Keras compatibility, as `workers`.
 
     `on_epoch_end()` is called after every epoch (e.g. to reshuffle).
 
@@ -54,6 +56,7 @@ class PyDataset:
 
     @property
     def num_batches(self) -> int:
+        """The number of batches, `len(self)` (Keras's name)."""
         return len(self)
 
     def on_epoch_end(self) -> None:

@@ -81,20 +81,23 @@ class Model(Layer):
             _check_input_shape(self.name, name, value, tensor)
         return values
 
-    def _check_input(self, shape):
-        """Checked per input in `_input_values` (functional) or by the layers."""
+    checks_input_shape = False  # per input in `_input_values` (functional), or by the layers
 
     # ----- structure -------------------------------------------------------------------
     @property
     def inputs(self) -> list:
+        """The symbolic input tensors of a model built as a graph (None otherwise)."""
         return list(self._graph.input_list) if self._graph else None
 
     @property
     def outputs(self) -> list:
+        """The symbolic output tensors of a model built as a graph (None otherwise)."""
         return list(self._graph.output_list) if self._graph else None
 
     @property
     def input_names(self) -> list:
+        """The inputs' names (their dict keys, or their Input layers' names);
+        ["input"] for a model without a graph."""
         return self._graph.input_names() if self._graph else ["input"]
 
     @property

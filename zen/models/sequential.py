@@ -133,9 +133,6 @@ class Sequential(Model):
             x = np.asarray(x)  # lists of numbers
         return super().__call__(x, *args, **kwargs)
 
-    def _check_input(self, shape):
-        """Each layer checks its own input when called."""
-
     def call(self, x):
         for layer in self.layers:
             x = layer(x)

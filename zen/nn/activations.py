@@ -5,11 +5,16 @@ from .layer import Layer
 
 
 class ReLU(Layer):
+    """max(x, 0), elementwise. Shapes: any input; the output has its shape."""
+
     def call(self, x):
         return ad.relu(x)
 
 
 class LeakyReLU(Layer):
+    """x where x > 0, `alpha * x` elsewhere (`alpha` defaults to 0.01).
+    Shapes: any input; the output has its shape."""
+
     def __init__(self, alpha: float = 0.01, name: str = None):
         super().__init__(name)
         self.alpha = alpha
@@ -22,11 +27,15 @@ class LeakyReLU(Layer):
 
 
 class Sigmoid(Layer):
+    """1 / (1 + e^-x), elementwise. Shapes: any input; the output has its shape."""
+
     def call(self, x):
         return ad.sigmoid(x)
 
 
 class Tanh(Layer):
+    """tanh(x), elementwise. Shapes: any input; the output has its shape."""
+
     def call(self, x):
         return ad.tanh(x)
 
@@ -59,6 +68,9 @@ class GELU(Layer):
 
 
 class Softmax(Layer):
+    """exp(x) / sum(exp(x)) along `axis` (default the last), so that the values
+    along it are positive and sum to 1. Shapes: the output has the input's shape."""
+
     def __init__(self, axis: int = -1, name: str = None):
         super().__init__(name)
         self.axis = axis
@@ -71,6 +83,7 @@ class Softmax(Layer):
 
 
 def linear(x):
+    """The identity (the activation `None` and "linear" name); an array becomes a constant Tensor."""
     return x if isinstance(x, ad.Tensor) else ad.Tensor(x, trainable=False)
 
 

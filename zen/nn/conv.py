@@ -40,8 +40,8 @@ class Conv2D(WeightedLayer):
             as in TensorFlow).
         activation: a name, a callable or None (linear).
         use_bias: whether to add a bias per filter (default True).
-        kernel_initializer, bias_initializer: names or callables (defaults
-            "glorot_uniform" and "zeros").
+        kernel_initializer: a name or a callable (default "glorot_uniform").
+        bias_initializer: a name or a callable (default "zeros").
 
     Shapes: input (batch, H, W, C_in) -> output (batch, H_out, W_out, filters);
     kernel (kh, kw, C_in, filters), bias (filters,).
@@ -135,9 +135,9 @@ class Conv2DTranspose(Conv2D):
     Conv2D, which upsamples by its strides. Each input pixel adds its
     kernel-sized patch, kernel @ pixel, into the output, `strides` apart.
 
-    Args: as Conv2D (filters, kernel_size, strides=1, padding="valid",
-        activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-        bias_initializer="zeros").
+    Its arguments are Conv2D's (filters, kernel_size, strides=1, padding="valid",
+    activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+    bias_initializer="zeros").
 
     Shapes: input (batch, H, W, C_in) -> output (batch, H_out, W_out, filters),
     H_out = H * sh + max(kh - sh, 0) with "valid" padding, H * sh with

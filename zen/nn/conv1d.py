@@ -30,8 +30,8 @@ class Conv1D(WeightedLayer):
             refuses strides > 1 together with dilation_rate > 1, and so does Zen.
         activation: a name, a callable or None (linear).
         use_bias: whether to add a bias per filter (default True).
-        kernel_initializer, bias_initializer: names or callables (defaults
-            "glorot_uniform" and "zeros").
+        kernel_initializer: a name or a callable (default "glorot_uniform").
+        bias_initializer: a name or a callable (default "zeros").
 
     Shapes: input (batch, time, features) -> output (batch, time_out, filters);
     kernel (kernel_size, features, filters), bias (filters,).
@@ -116,7 +116,9 @@ class AvgPool1D(_Pool1D):
     "same", windows at the edges average their real elements only (Keras).
 
     Args:
-        pool_size, strides, padding: as MaxPool1D.
+        pool_size: as MaxPool1D.
+        strides: as MaxPool1D.
+        padding: as MaxPool1D.
 
     Shapes: as MaxPool1D.
 

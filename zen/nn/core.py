@@ -197,8 +197,7 @@ class Embedding(Layer):
     def build(self, input_shape):
         self.embeddings = Tensor(self._init((self.input_dim, self.output_dim)))
 
-    def _check_input(self, shape):
-        """Any shape of indices is fine: sequences may change length."""
+    checks_input_shape = False  # any shape of indices: sequences may change length
 
     def call(self, x):
         return self.embeddings[self._indices(x)]

@@ -17,10 +17,12 @@ def _fans(shape):
 
 
 def zeros(shape, dtype=DEFAULT_DTYPE):
+    """An array of zeros (the default for biases)."""
     return np.zeros(shape, dtype)
 
 
 def ones(shape, dtype=DEFAULT_DTYPE):
+    """An array of ones."""
     return np.ones(shape, dtype)
 
 

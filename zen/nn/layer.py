@@ -95,6 +95,7 @@ class Layer:
 
     _trainable = True  # (a class default: subclasses may set attributes before __init__)
     declared_input_shape = None  # set by `input_shape=` (batch axis first)
+    checks_input_shape = True  # later calls must match the first's shape (`_check_input`)
 
     def __new__(cls, *args, **kwargs):
         """Record the constructor's arguments (Keras 3's automatic config, used
@@ -114,6 +115,8 @@ class Layer:
         """Create the weights for inputs of `input_shape` (batch axis included)."""
 
     def call(self, x):
+        """The layer's computation on its (built) input; a subclass defines it and
+        may declare `training` to receive the call's mode."""
         raise NotImplementedError(f"{type(self).__name__} must define call (subclass hook)")
 
     def __call__(self, x, *args, training=None, **kwargs):
@@ -137,7 +140,8 @@ class Layer:
             self.input_shape = _any_batch(shape) if getattr(_CALL, "probing", False) else shape
             self.build(self.input_shape)
             self.built = True
-        elif isinstance(shape, tuple) and isinstance(self.input_shape, tuple):
+        elif self.checks_input_shape and isinstance(shape, tuple) \
+                and isinstance(self.input_shape, tuple):
             self._check_input(shape)
         if self._takes_training():
             kwargs["training"] = training
@@ -286,10 +290,12 @@ class Layer:
 
     @property
     def trainable_weights(self) -> list:
+        """The weights that training updates (those with `trainable` set)."""
         return [t for t in self.weights if t.trainable]
 
     @property
     def non_trainable_weights(self) -> list:
+        """The weights that training leaves alone (frozen ones, BatchNorm's moving statistics)."""
         return [t for t in self.weights if not t.trainable]
 
     # ----- freezing ------------------------------------------------------------
@@ -343,6 +349,7 @@ class Layer:
                 frozen.discard(name)
 
     def count_params(self) -> int:
+        """The number of scalars in all the layer's weights, trainable or not."""
         return sum(t.size for _, t in self.named_tensors())
 
     # ----- modes ---------------------------------------------------------------
@@ -370,6 +377,7 @@ class Layer:
 
     @classmethod
     def from_config(cls, config: dict) -> "Layer":
+        """A new layer built from `get_config()`'s dict (no weights)."""
         return cls(**config)
 
     def state_dict(self) -> dict:

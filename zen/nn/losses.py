@@ -18,6 +18,7 @@ from ..autodiff import Tensor
 from ..backend import xp
 
 EPSILON = 1e-7  # Keras's backend epsilon
+"""How far from 0 and 1 probabilities are clipped before their log is taken."""
 
 
 class Loss:
@@ -50,6 +51,8 @@ class Loss:
         return matched_target(target, pred, type(self).__name__)
 
     def call(self, y_true, y_pred) -> Tensor:
+        """The loss of each sample (a subclass defines it): y_true is an array of
+        y_pred's dtype, y_pred a Tensor."""
         raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred) "
                                   f"(subclass hook)")
 
@@ -59,6 +62,7 @@ class Loss:
 
     @classmethod
     def from_config(cls, config: dict) -> "Loss":
+        """A new loss from `get_config()`'s dict."""
         return cls(**config)
 
     def __repr__(self):
@@ -146,6 +150,7 @@ class MSE(_ElementwiseLoss):
     name = "mse"
 
     def elementwise(self, y_true, y_pred):
+        """(y_pred - y_true) ** 2 for each element."""
         error = y_pred - y_true
         return error * error
 
@@ -160,6 +165,7 @@ class MAE(_ElementwiseLoss):
     name = "mae"
 
     def elementwise(self, y_true, y_pred):
+        """|y_pred - y_true| for each element."""
         return ad.abs(y_pred - y_true)
 
 
@@ -185,6 +191,7 @@ class Huber(_ElementwiseLoss):
         self.delta = float(delta)
 
     def elementwise(self, y_true, y_pred):
+        """The Huber loss of each element."""
         error = ad.abs(y_pred - y_true)
         # min(|e|, delta) carries the quadratic part and the rest the linear
         # part: one smooth expression, no branch
@@ -222,6 +229,7 @@ class BinaryCrossentropy(_CrossEntropy, _ElementwiseLoss):
     name = "binary_crossentropy"
 
     def elementwise(self, y_true, y_pred):
+        """The binary cross-entropy of each element."""
         if self.from_logits:
             return _softplus(y_pred) - y_pred * y_true
         p = ad.clip(y_pred, EPSILON, 1 - EPSILON)

@@ -25,9 +25,7 @@ class Merge(Layer, abstract=True):
 
     n_inputs = None
 
-    def _check_input(self, shape):
-        """Checked in `call` instead, on every call: merge layers do not fix
-        their input shapes when built."""
+    checks_input_shape = False  # checked in `call`, every time: the shapes are not fixed
 
     def call(self, inputs):
         tensors = self._tensors(inputs)
@@ -35,9 +33,11 @@ class Merge(Layer, abstract=True):
         return self.combine(tensors)
 
     def check_shapes(self, shapes: list) -> None:
+        """Raise a ValueError unless the inputs' shapes can be merged; a subclass defines it."""
         raise NotImplementedError(f"{type(self).__name__} must define check_shapes")
 
     def combine(self, tensors: list) -> Tensor:
+        """The merged output of the (checked) input Tensors; a subclass defines it."""
         raise NotImplementedError(f"{type(self).__name__} must define combine")
 
     def _tensors(self, inputs) -> list:

@@ -22,8 +22,7 @@ class ShapeFreeLayer(Layer, abstract=True):
     """A layer whose `call` checks every input shape itself, so the base
     class's check against the shape it was built for is skipped."""
 
-    def _check_input(self, shape):
-        """Any shape `call` accepts is fine, whatever the first call saw."""
+    checks_input_shape = False  # any shape `call` accepts, whatever the first call saw
 
     def _title(self):
         return f"Layer {self.name!r} ({type(self).__name__})"

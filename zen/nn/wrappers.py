@@ -151,10 +151,12 @@ class Bidirectional(Layer):
 
     @property
     def return_sequences(self) -> bool:
+        """Whether the output has every time step (the wrapped layer's setting)."""
         return self.forward_layer.return_sequences
 
     @property
     def return_state(self) -> bool:
+        """Whether the final states are returned too (the wrapped layer's setting)."""
         return self.forward_layer.return_state
 
     def build(self, input_shape):

@@ -230,6 +230,7 @@ class Optimizer:
 
     @classmethod
     def from_config(cls, config: dict) -> "Optimizer":
+        """A new optimizer from `get_config()`'s dict (a saved schedule is rebuilt too)."""
         config = dict(config)
         if isinstance(config.get("lr"), dict):
             config["lr"] = schedules.get(config["lr"])

@@ -27,7 +27,9 @@ class SGD(Optimizer):
         momentum: in [0, 1) (default 0.0: plain SGD, no state).
         nesterov: Nesterov momentum (Sutskever et al. 2013); needs momentum > 0.
         weight_decay: L2 penalty coefficient added to the gradient (default 0).
-        clipnorm, clipvalue, global_clipnorm: see `Optimizer`.
+        clipnorm: see `Optimizer`.
+        clipvalue: see `Optimizer`.
+        global_clipnorm: see `Optimizer`.
 
     Example:
         opt = SGD(lr=0.1, momentum=0.9, nesterov=True)
@@ -78,7 +80,9 @@ class Momentum(Optimizer):
     Args:
         lr: learning rate or schedule (default 0.01); alias `learning_rate`.
         beta: momentum coefficient in [0, 1) (default 0.9).
-        clipnorm, clipvalue, global_clipnorm: see `Optimizer`.
+        clipnorm: see `Optimizer`.
+        clipvalue: see `Optimizer`.
+        global_clipnorm: see `Optimizer`.
 
     Example:
         opt = Momentum(lr=0.01, beta=0.9)
@@ -113,7 +117,9 @@ class RMSProp(Optimizer):
         lr: learning rate or schedule (default 0.001); alias `learning_rate`.
         beta: decay of the running mean, in [0, 1) (Keras `rho`; default 0.9).
         epsilon: added to the root for stability (default 1e-7).
-        clipnorm, clipvalue, global_clipnorm: see `Optimizer`.
+        clipnorm: see `Optimizer`.
+        clipvalue: see `Optimizer`.
+        global_clipnorm: see `Optimizer`.
 
     Example:
         opt = RMSProp(lr=0.001)
@@ -155,11 +161,13 @@ class Adam(Optimizer):
 
     Args:
         lr: learning rate or schedule (default 0.001); alias `learning_rate`.
-        beta1, beta2: decay of the first and second moments, in [0, 1)
-            (defaults 0.9, 0.999).
+        beta1: decay of the first moment, in [0, 1) (default 0.9).
+        beta2: decay of the second moment, in [0, 1) (default 0.999).
         epsilon: added to the denominator for stability (default 1e-8).
         weight_decay: L2 coefficient added to the gradient (default 0.0).
-        clipnorm, clipvalue, global_clipnorm: see `Optimizer`.
+        clipnorm: see `Optimizer`.
+        clipvalue: see `Optimizer`.
+        global_clipnorm: see `Optimizer`.
 
     Example:
         opt = Adam(lr=1e-3)
@@ -212,9 +220,13 @@ class AdamW(Adam):
 
     Args:
         lr: learning rate or schedule (default 0.001); alias `learning_rate`.
-        beta1, beta2, epsilon: as in `Adam`.
+        beta1: as in `Adam`.
+        beta2: as in `Adam`.
+        epsilon: as in `Adam`.
         weight_decay: decoupled decay coefficient (default 0.01).
-        clipnorm, clipvalue, global_clipnorm: see `Optimizer`.
+        clipnorm: see `Optimizer`.
+        clipvalue: see `Optimizer`.
+        global_clipnorm: see `Optimizer`.
 
     Example:
         opt = AdamW(lr=1e-3, weight_decay=0.05)
@@ -240,7 +252,9 @@ class Adagrad(Optimizer):
         lr: learning rate or schedule (default 0.01); alias `learning_rate`.
         epsilon: added to the root for stability (default 1e-10).
         initial_accumulator_value: starting value of s (default 0.0; Keras uses 0.1).
-        clipnorm, clipvalue, global_clipnorm: see `Optimizer`.
+        clipnorm: see `Optimizer`.
+        clipvalue: see `Optimizer`.
+        global_clipnorm: see `Optimizer`.
 
     Example:
         opt = Adagrad(lr=0.01)
@@ -316,3 +330,4 @@ def get(identifier, **kwargs) -> Optimizer:
 
 
 deserialize = get
+"""Another name of `get` (Keras's, the reverse of `serialize`)."""

@@ -39,13 +39,16 @@ class LearningRateSchedule:
         return float(self.lr_at(_checks.non_negative("step", step)))
 
     def lr_at(self, step: float) -> float:
+        """The learning rate at `step` (a non-negative number); a subclass defines it."""
         raise NotImplementedError(f"{type(self).__name__} must define lr_at (subclass hook)")
 
     def get_config(self) -> dict:
+        """The constructor arguments (JSON-serialisable); a subclass defines it."""
         raise NotImplementedError(f"{type(self).__name__} must define get_config (subclass hook)")
 
     @classmethod
     def from_config(cls, config: dict) -> "LearningRateSchedule":
+        """A new schedule from `get_config()`'s dict."""
         return cls(**config)
 
     def __repr__(self):
@@ -184,3 +187,4 @@ def get(identifier):
 
 # Keras spells the reverse of `serialize` `deserialize`; a rebuild "from config" is the same.
 deserialize = from_config = get
+"""Other names of `get` (Keras's `deserialize`, and a rebuild from a config)."""

@@ -52,13 +52,16 @@ class Callback:
     params: dict = {}
 
     def set_model(self, model) -> None:
+        """Attach the model being trained (`self.model`)."""
         self.model = model
 
     def set_trainer(self, trainer) -> None:
+        """Attach the Trainer running `fit` (`self.trainer`) and its model."""
         self.trainer = trainer
         self.set_model(trainer.model)
 
     def set_params(self, params: dict) -> None:
+        """Attach `fit`'s parameters (`self.params`)."""
         self.params = params
 
     @property
@@ -68,17 +71,30 @@ class Callback:
             return self.trainer.optimizer
         return getattr(self.model, "optimizer", None)
 
-    def on_train_begin(self, logs=None): pass
-    def on_train_end(self, logs=None): pass
-    def on_epoch_begin(self, epoch, logs=None): pass
-    def on_epoch_end(self, epoch, logs=None): pass
-    def on_batch_begin(self, batch, logs=None): pass
-    def on_batch_end(self, batch, logs=None): pass
+    def on_train_begin(self, logs=None):
+        """Called once when `fit` starts, before the first epoch."""
+
+    def on_train_end(self, logs=None):
+        """Called once when `fit` ends, after the last epoch."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """Called at the start of each epoch; `epoch` counts from 0 (or `initial_epoch`)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Called after each epoch and its validation, with the epoch's means in `logs`."""
+
+    def on_batch_begin(self, batch, logs=None):
+        """Called before each training batch (`batch`: its index in the epoch)."""
+
+    def on_batch_end(self, batch, logs=None):
+        """Called after each training batch, with the epoch's running means in `logs`."""
 
     def on_train_batch_begin(self, batch, logs=None):
+        """Called before each training batch; by default calls `on_batch_begin`."""
         self.on_batch_begin(batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
+        """Called after each training batch; by default calls `on_batch_end`."""
         self.on_batch_end(batch, logs)
 
     def __repr__(self):
@@ -105,9 +121,12 @@ class LambdaCallback(Callback):
     """A callback from plain functions, for one-off hooks.
 
     Args:
-        on_epoch_begin, on_epoch_end: `f(epoch, logs)`.
-        on_batch_begin, on_batch_end: `f(batch, logs)`.
-        on_train_begin, on_train_end: `f(logs)`.
+        on_epoch_begin: `f(epoch, logs)`.
+        on_epoch_end: `f(epoch, logs)`.
+        on_batch_begin: `f(batch, logs)`.
+        on_batch_end: `f(batch, logs)`.
+        on_train_begin: `f(logs)`.
+        on_train_end: `f(logs)`.
 
     Example:
         LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))

@@ -134,6 +134,7 @@ class Trainer:
     # trainer.stop_training reads and writes that same flag.
     @property
     def stop_training(self) -> bool:
+        """Whether training stops after the current batch (the model's `stop_training` flag)."""
         return bool(getattr(self.model, "stop_training", False))
 
     @stop_training.setter
