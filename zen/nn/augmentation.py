@@ -21,7 +21,7 @@ from .. import autodiff as ad
 from .. import rng
 from ..autodiff import Tensor
 from ..autodiff.resample import FILL_MODES, INTERPOLATIONS
-from .conv import check_image_input
+from .pooling import check_image_input
 from .layer import Layer
 
 FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")

@@ -9,7 +9,7 @@ from .. import autodiff as ad
 from ..autodiff.conv import pair
 from .core import WeightedLayer, cast_input, check_positive_int
 from .layer import Layer
-from .pooling import GlobalAveragePooling, GlobalMaxPooling
+from .pooling import GlobalAveragePooling, GlobalMaxPooling, check_image_input
 
 PADDINGS = ("valid", "same")
 
@@ -20,12 +20,6 @@ def check_padding(padding):
         return padding.lower()
     raise ValueError(f"Received an invalid value for `padding`, expected one of "
                      f"{PADDINGS}. Received: padding={padding!r}")
-
-
-def check_image_input(layer, input_shape):
-    if input_shape is None or len(input_shape) != 4:
-        raise ValueError(f"{type(layer).__name__} expects inputs of shape (batch, height, "
-                         f"width, channels), received an input of shape {input_shape}")
 
 
 class Conv2D(WeightedLayer):

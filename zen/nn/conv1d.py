@@ -6,13 +6,7 @@ from .. import autodiff as ad
 from ..autodiff.conv1d import CONV_PADDINGS, POOL_PADDINGS, padding_mode, positive_int
 from .core import WeightedLayer, cast_input, check_positive_int
 from .layer import Layer
-from .pooling import GlobalAveragePooling, GlobalMaxPooling
-
-
-def check_sequence_input(layer, input_shape):
-    if input_shape is None or len(input_shape) != 3:
-        raise ValueError(f"{type(layer).__name__} expects inputs of shape (batch, time, "
-                         f"features), received an input of shape {input_shape}")
+from .pooling import GlobalAveragePooling, GlobalMaxPooling, check_sequence_input
 
 
 class Conv1D(WeightedLayer):

@@ -3,12 +3,29 @@
 implementation for any number of spatial axes. The public layers fix that
 number by the input shape their `build` accepts: `GlobalAveragePooling1D` and
 `GlobalMaxPooling1D` (in `conv1d`), `GlobalAveragePooling2D` and
-`GlobalMaxPooling2D` (in `conv`).
+`GlobalMaxPooling2D` (in `conv`). The checks of an input's rank that every
+spatial layer shares (images, sequences) live here too.
 """
 import numpy as np
 
 from .. import autodiff as ad
 from .layer import Layer
+
+
+def check_rank(layer, input_shape, axes: str) -> None:
+    """ValueError unless `input_shape` has the axes named in `axes`, e.g.
+    "(batch, time, features)"."""
+    if input_shape is None or len(input_shape) != axes.count(",") + 1:
+        raise ValueError(f"{type(layer).__name__} expects inputs of shape {axes}, received "
+                         f"an input of shape {input_shape}")
+
+
+def check_image_input(layer, input_shape):
+    check_rank(layer, input_shape, "(batch, height, width, channels)")
+
+
+def check_sequence_input(layer, input_shape):
+    check_rank(layer, input_shape, "(batch, time, features)")
 
 
 def check_keepdims(keepdims) -> bool:
