@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup test mnist mnist-mpi data bench clean
+.PHONY: setup test mnist mnist-mpi data bench docs clean
 
 setup: $(VENV)/.installed
 
@@ -45,5 +45,12 @@ data: setup
 bench: setup
 	$(PY) bench/run_all.py
 
+# The documentation site into site/ (mkdocs.yml): the README's tour, the guides
+# in docs/, and the API reference from the docstrings. Strict: a broken link or
+# cross-reference, or a public name without a docstring, fails the build
+# (never add --quiet: it silences the warnings that strict mode counts).
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build site *.egg-info

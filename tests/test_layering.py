@@ -15,7 +15,8 @@ ZEN = Path(__file__).resolve().parent.parent / "zen"
 # The layers, bottom up: each layer, the top-level modules and packages of zen/
 # that make it up, and the layers its modules may import besides their own.
 LAYERS = {
-    "utilities": ({"backend", "allocator", "rng", "fileio", "version", "tree"}, set()),
+    "utilities": ({"backend", "allocator", "rng", "fileio", "version", "tree", "registry",
+                   "validation"}, set()),
     "data": ({"data"}, {"utilities"}),
     "autodiff": ({"autodiff"}, {"utilities"}),
     "nn": ({"nn"}, {"utilities", "autodiff"}),

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .validation import is_int
 from .version import __version__
 
 FORMAT_VERSION = 1
@@ -185,7 +186,7 @@ def _check_format(config, formats, path):
     if name not in formats:
         raise ZenFileError(f"{path!r} holds format {name!r}, expected "
                            f"{' or '.join(repr(f) for f in formats)}")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+    if not is_int(version) or version < 1:
         raise ZenFileError(f"{path!r} has an invalid format version {version!r}")
     if version > FORMAT_VERSION:
         raise ZenFileError(f"{path!r} has format version {version}, newer than this Zen "

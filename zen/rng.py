@@ -6,16 +6,15 @@ the generator is seeded from the operating system's entropy.
 """
 import numpy as np
 
+from .validation import check_int
+
 _generator = np.random.default_rng()
 
 
 def set_seed(seed: int) -> None:
     """Seed every source of randomness Zen uses, so that a run repeats exactly."""
     global _generator
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"Received an invalid value for `seed`, expected a "
-                         f"non-negative integer. Received: seed={seed!r}")
-    _generator = np.random.default_rng(int(seed))
+    _generator = np.random.default_rng(check_int(seed, "seed", 0))
 
 
 def generator() -> np.random.Generator:

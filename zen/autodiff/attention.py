@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from ..backend import xp
+from ..validation import check_bool, check_float
 from .tensor import Function, Tensor  # first: ops builds on tensor
 from .ops import unbroadcast
 
@@ -165,12 +166,9 @@ def _mask_and_scale(q, k, mask, is_causal, scale):
     depth, length_q, length_k = _shape(q)[-1], _shape(q)[-2], _shape(k)[-2]
     if scale is None:
         scale = 1 / math.sqrt(depth) if depth else 1.0
-    elif isinstance(scale, bool) or not isinstance(scale, (int, float, np.number)):
-        raise ValueError(f"Received an invalid value for `scale`, expected a number or "
-                         f"None. Received: scale={scale!r}")
-    if not isinstance(is_causal, (bool, np.bool_)):
-        raise ValueError(f"Received an invalid value for `is_causal`, expected a boolean. "
-                         f"Received: is_causal={is_causal!r}")
+    else:
+        scale = check_float(scale, "scale")
+    is_causal = check_bool(is_causal, "is_causal")
     allowed, additive = None, ()
     if mask is not None:
         logits_shape = _shape(q)[:-1] + (length_k,)

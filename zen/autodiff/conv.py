@@ -8,22 +8,21 @@ kh*kw patch of outputs, then col2im, which adds the patches into place.
 col2im (in both directions) loops over the kernel's kh*kw offsets, never over
 pixels or samples, each offset a whole-batch strided add.
 """
-import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..backend import xp
+from ..validation import invalid, is_int
+from .conv1d import padding_mode
 from .tensor import Function
 
 
 def pair(value, name):
-    """An int or a pair of ints, as a pair; anything else is a ValueError."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        value = (int(value), int(value))
-    if (not isinstance(value, (tuple, list)) or len(value) != 2
-            or not all(isinstance(v, (int, np.integer)) and v > 0 for v in value)):
-        raise ValueError(f"Received an invalid value for `{name}`, expected a positive "
-                         f"integer or a pair of them. Received: {name}={value!r}")
-    return tuple(int(v) for v in value)
+    """A positive int or a pair of them, as a pair; anything else is a ValueError."""
+    values = (value, value) if is_int(value) else value
+    if (not isinstance(values, (tuple, list)) or len(values) != 2
+            or not all(is_int(v) and v > 0 for v in values)):
+        raise invalid(name, "a positive integer or a pair of them", value)
+    return tuple(int(v) for v in values)
 
 
 def conv_padding(padding, in_size, kernel, stride):
@@ -39,13 +38,12 @@ def conv_padding(padding, in_size, kernel, stride):
                 total = max((-(-n // s) - 1) * s + k - n, 0)
                 pads.append((total // 2, total - total // 2))
             return tuple(pads)
-    elif isinstance(padding, (int, np.integer)) and padding >= 0:
+    elif is_int(padding) and padding >= 0:
         return (int(padding),) * 2, (int(padding),) * 2
     elif isinstance(padding, (tuple, list)) and len(padding) == 2 and all(
-            isinstance(p, (int, np.integer)) and p >= 0 for p in padding):
+            is_int(p) and p >= 0 for p in padding):
         return (int(padding[0]),) * 2, (int(padding[1]),) * 2
-    raise ValueError(f"Received an invalid value for `padding`, expected 'valid', 'same' "
-                     f"or a non-negative integer. Received: padding={padding!r}")
+    raise invalid("padding", "'valid', 'same' or a non-negative integer", padding)
 
 
 def transpose_output_size(in_hw, kernel, stride, padding):
@@ -210,10 +208,7 @@ class Conv2DTranspose(Function):
 
     def __init__(self, stride=1, padding="valid"):
         self.stride = pair(stride, "stride")
-        if not (isinstance(padding, str) and padding.lower() in ("valid", "same")):
-            raise ValueError(f"Received an invalid value for `padding` of conv2d_transpose, "
-                             f"expected 'valid' or 'same'. Received: padding={padding!r}")
-        self.padding = padding.lower()
+        self.padding = padding_mode(padding, ("valid", "same"))
 
     def forward(self, x, w):
         if x.ndim != 4 or w.ndim != 4 or x.shape[3] != w.shape[3]:

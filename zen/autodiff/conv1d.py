@@ -11,28 +11,27 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..backend import xp
+from ..validation import check_positive_int, invalid
 from .tensor import Function
 
 CONV_PADDINGS = ("valid", "same", "causal")
 POOL_PADDINGS = ("valid", "same")
 
 
-def positive_int(value, name):
-    """An int, or a tuple/list holding one int (Keras's 1-D form), as an int > 0."""
+def positive_int_1d(value, name):
+    """A positive int, given as one or as a tuple/list holding one (Keras's
+    1-D form for sizes and strides)."""
     if isinstance(value, (tuple, list)) and len(value) == 1:
         value = value[0]
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0:
-        return int(value)
-    raise ValueError(f"Received an invalid value for `{name}`, expected a positive "
-                     f"integer. Received: {name}={value!r}")
+    return check_positive_int(value, name)
 
 
 def padding_mode(padding, allowed=CONV_PADDINGS):
-    """`padding` lower-cased, if it is one of `allowed`; else a ValueError."""
+    """`padding` lower-cased (Keras takes any case), if it is one of `allowed`;
+    else a ValueError."""
     if isinstance(padding, str) and padding.lower() in allowed:
         return padding.lower()
-    raise ValueError(f"Received an invalid value for `padding`, expected one of "
-                     f"{allowed}. Received: padding={padding!r}")
+    raise invalid("padding", f"one of {allowed}", padding)
 
 
 def time_padding(mode, steps, span, stride):
@@ -77,8 +76,8 @@ class Conv1D(Function):
     """Cross-correlate x (N, T, C) with w (k, C, F) over time, plus an optional bias (F,)."""
 
     def __init__(self, stride=1, padding="valid", dilation=1):
-        self.stride = positive_int(stride, "stride")
-        self.dilation = positive_int(dilation, "dilation")
+        self.stride = positive_int_1d(stride, "stride")
+        self.dilation = positive_int_1d(dilation, "dilation")
         self.mode = padding_mode(padding)
 
     def forward(self, x, w, b=None):
@@ -117,8 +116,8 @@ class Conv1D(Function):
 
 class _Pool1D(Function):
     def __init__(self, size=2, stride=None, padding="valid"):
-        self.size = positive_int(size, "pool_size")
-        self.stride = self.size if stride is None else positive_int(stride, "strides")
+        self.size = positive_int_1d(size, "pool_size")
+        self.stride = self.size if stride is None else positive_int_1d(stride, "strides")
         self.mode = padding_mode(padding, POOL_PADDINGS)
 
     def _prepare(self, x, fill):

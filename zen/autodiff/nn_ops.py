@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import rng
 from ..backend import xp
+from ..validation import check_float, check_one_of
 from . import special
 from .tensor import Function
 
@@ -109,12 +110,8 @@ class GELUTanh(Function):
 def gelu_is_tanh(approximate) -> bool:
     """Whether `approximate` asks for the tanh form: "tanh" or True (Keras)
     does, "none" or False does not; anything else is a ValueError."""
-    if isinstance(approximate, (bool, np.bool_)):
-        return bool(approximate)
-    if isinstance(approximate, str) and approximate in ("none", "tanh"):
-        return approximate == "tanh"
-    raise ValueError(f"Received an invalid value for `approximate`, expected 'none', "
-                     f"'tanh', False or True. Received: approximate={approximate!r}")
+    choice = check_one_of(approximate, "approximate", ("none", "tanh", False, True))
+    return choice in ("tanh", True)
 
 
 class Linear(Function):
@@ -231,9 +228,7 @@ def dropout(t, rate, training=True):
     """Inverted dropout: zero each element with probability `rate` (to within
     2^-17, see `_keep_mask`) and scale the rest by 1 / (1 - rate) in
     training; the identity otherwise. The mask comes from zen.rng."""
-    if not 0 <= rate < 1:
-        raise ValueError(f"Received an invalid value for `rate`, expected a float "
-                         f"in [0, 1). Received: rate={rate!r}")
+    rate = check_float(rate, "rate", 0, 1, high_open=True)
     if not training or rate == 0:
         return t
     return Dropout.apply(t, rate=rate)

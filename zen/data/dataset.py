@@ -4,12 +4,12 @@ A dataset is `__len__` plus `__getitem__`. `ArrayDataset` wraps in-memory
 arrays and hands out a whole batch with one fancy index per array;
 `Subset` and `random_split` carve a dataset into parts without copying it.
 """
-from numbers import Integral, Real
 from typing import Sequence
 
 import numpy as np
 
 from .. import rng
+from ..validation import check_int, check_positive_int, is_int, is_number
 
 
 class Dataset:
@@ -142,10 +142,7 @@ def make_generator(seed: int | None) -> np.random.Generator:
     (so that `zen.set_seed` makes the draw reproducible)."""
     if seed is None:
         return rng.generator()
-    if not isinstance(seed, Integral) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"Received an invalid value for `seed`, expected None or a "
-                         f"non-negative integer. Received: seed={seed!r}")
-    return np.random.default_rng(int(seed))
+    return np.random.default_rng(check_int(seed, "seed", 0))
 
 
 def random_split(dataset, lengths: Sequence, seed: int | None = None) -> list:
@@ -176,14 +173,14 @@ def _split_counts(lengths, n: int) -> list:
     if not lengths:
         raise ValueError(f"Received an invalid value for `lengths`, expected a non-empty list "
                          f"of integers or fractions. Received: lengths={lengths!r}")
-    if all(isinstance(k, Integral) and not isinstance(k, bool) for k in lengths):
+    if all(map(is_int, lengths)):
         counts = [int(k) for k in lengths]
         if min(counts) < 0 or sum(counts) != n:
             raise ValueError(f"Received an invalid value for `lengths`: integer lengths must be "
                              f"non-negative and sum to the dataset's {n} samples. "
                              f"Received: lengths={counts} (sum {sum(counts)})")
         return counts
-    if not all(isinstance(k, Real) and not isinstance(k, bool) and 0 <= k <= 1 for k in lengths):
+    if not all(is_number(k) and 0 <= k <= 1 for k in lengths):
         raise ValueError(f"Received an invalid value for `lengths`, expected all integers or all "
                          f"fractions in [0, 1]. Received: lengths={lengths}")
     if abs(sum(lengths) - 1) > 1e-6:
@@ -209,9 +206,7 @@ def one_hot(labels, num_classes: int) -> np.ndarray:
     Example:
         one_hot([0, 2], 3)  # [[1, 0, 0], [0, 0, 1]]
     """
-    if not isinstance(num_classes, Integral) or isinstance(num_classes, bool) or num_classes < 1:
-        raise ValueError(f"Received an invalid value for `num_classes`, expected a positive "
-                         f"integer. Received: num_classes={num_classes!r}")
+    num_classes = check_positive_int(num_classes, "num_classes")
     labels = np.asarray(labels)
     whole = labels.dtype.kind == "f" and np.all(np.isfinite(labels))
     if whole and np.all(labels == np.round(labels)):

@@ -3,10 +3,10 @@
 Each `iter(loader)` is a new epoch: a fresh order (shuffled or not) that
 covers every sample exactly once, cut into batches of `batch_size`.
 """
-from numbers import Integral
 
 import numpy as np
 
+from ..validation import check_positive_int
 from .dataset import get_batch, make_generator
 
 
@@ -38,9 +38,7 @@ class DataLoader:
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"Received an invalid value for `dataset`, expected an object with "
                             f"__len__ and __getitem__. Received: {type(dataset).__name__}")
-        if not isinstance(batch_size, Integral) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"Received an invalid value for `batch_size`, expected a positive "
-                             f"integer. Received: batch_size={batch_size!r}")
+        batch_size = check_positive_int(batch_size, "batch_size")
         num_samples = len(dataset)
         if num_samples == 0:
             raise ValueError("Received an empty dataset (0 samples): a DataLoader needs at "

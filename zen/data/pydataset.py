@@ -5,7 +5,7 @@ returning batch `index` as `x`, `(x, y)` or `(x, y, sample_weight)`; give
 it to `fit`, `evaluate` or `predict` as `x`. Batches may be built on the fly
 (read from disk, augmented), so the whole dataset never has to fit in memory.
 """
-from numbers import Integral
+from ..validation import check_positive_int
 
 __all__ = ["PyDataset"]
 
@@ -39,12 +39,9 @@ class PyDataset:
 
     def __init__(self, workers: int = 1, use_multiprocessing: bool = False,
                  max_queue_size: int = 10):
-        for name, value in (("workers", workers), ("max_queue_size", max_queue_size)):
-            if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-                raise ValueError(f"Received an invalid value for `{name}`, expected a "
-                                 f"positive integer. Received: {name}={value!r}")
-        self.workers, self.use_multiprocessing = int(workers), bool(use_multiprocessing)
-        self.max_queue_size = int(max_queue_size)
+        self.workers = check_positive_int(workers, "workers")
+        self.use_multiprocessing = bool(use_multiprocessing)
+        self.max_queue_size = check_positive_int(max_queue_size, "max_queue_size")
 
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must define __len__ (the number "

@@ -20,7 +20,6 @@ so at the start of every epoch each process reseeds Zen's generator from
 epoch, its rank). After `zen.set_seed(s)` a run repeats exactly, and a run
 resumed by BackupAndRestore continues with the same streams.
 """
-import numbers
 from contextlib import contextmanager
 
 import numpy as np
@@ -31,6 +30,7 @@ from ..train.backup import BackupAndRestore
 from ..train.callbacks import CSVLogger
 from ..train.monitors import ModelCheckpoint
 from ..train.progress import ProgressLogger
+from ..validation import check_bool, check_float, is_number
 from . import comm
 from .buckets import GradientBuckets
 from .callbacks import EpochSync, SharedBackup, StopAgreement
@@ -81,14 +81,8 @@ class DataParallel:
     """
 
     def __init__(self, bucket_mb: float = 4, sync_batchnorm: bool = False):
-        if isinstance(bucket_mb, bool) or not isinstance(bucket_mb, numbers.Real) \
-                or not 0 < bucket_mb < float("inf"):
-            raise ValueError(f"Received an invalid value for `bucket_mb`, expected a positive "
-                             f"number of megabytes. Received: bucket_mb={bucket_mb!r}")
-        if not isinstance(sync_batchnorm, (bool, np.bool_)):
-            raise ValueError(f"Received an invalid value for `sync_batchnorm`, expected True "
-                             f"or False. Received: sync_batchnorm={sync_batchnorm!r}")
-        self.bucket_mb, self.sync_batchnorm = float(bucket_mb), bool(sync_batchnorm)
+        self.bucket_mb = check_float(bucket_mb, "bucket_mb", 0, low_open=True)
+        self.sync_batchnorm = check_bool(sync_batchnorm, "sync_batchnorm")
         self.stats = {}
         self._run = None
         comm.init()  # from here on, a failure on any process ends the job
@@ -297,7 +291,7 @@ def _facts(trainer, train_loader, val_loader) -> dict:
 def _broadcast_optimizer(optimizer, params) -> None:
     """Rank 0's optimizer state (moments, step counts, `iterations`) and, when
     a number, its learning rate, on every process."""
-    lr = optimizer.lr if isinstance(optimizer.lr, numbers.Real) else None
+    lr = optimizer.lr if is_number(optimizer.lr) else None
     state, lr = comm.broadcast_object((optimizer.state_dict(params), lr) if comm.is_main()
                                       else None)
     if not comm.is_main():

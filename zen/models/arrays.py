@@ -14,7 +14,6 @@ or `y` rather than deep inside a layer, and put in the model's order:
   an Input says so or the model holds an Embedding.
 """
 import math
-from numbers import Real
 
 import numpy as np
 
@@ -22,6 +21,7 @@ from .. import tree
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE
 from ..nn import Embedding
+from ..validation import check_float
 
 __all__ = ["checked_arrays", "checked_weights", "model_inputs", "validation_arrays",
            "split_off_validation", "same_length", "labels_of", "input_names"]
@@ -223,10 +223,7 @@ def checked_weights(model, sample_weight, samples, name="sample_weight") -> list
 def split_off_validation(xs, ys, validation_split):
     """((x_train, y_train), (x_val, y_val) or None), each a list of arrays:
     the LAST fraction is held out, before any shuffling (Keras's rule)."""
-    if isinstance(validation_split, bool) or not isinstance(validation_split, Real) \
-            or not 0.0 <= validation_split < 1.0:
-        raise ValueError(f"Received an invalid value for `validation_split`, expected a "
-                         f"number in [0, 1). Received: validation_split={validation_split!r}")
+    validation_split = check_float(validation_split, "validation_split", 0, 1, high_open=True)
     if validation_split == 0:
         return (xs, ys), None
     n = len(xs[0])

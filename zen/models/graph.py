@@ -21,6 +21,7 @@ from ..nn.layer import Layer
 from ..nn import serialization
 from ..nn.symbolic import Node, SymbolicTensor
 from ..tree import flatten, map_structure
+from ..validation import invalid, is_int
 
 __all__ = ["Input", "InputLayer", "Graph"]
 
@@ -189,8 +190,7 @@ class Graph:
             if isinstance(leaf, dict) and set(leaf) == {"__tensor__"}:
                 address = leaf["__tensor__"]
                 if not (isinstance(address, list) and len(address) == 2
-                        and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0
-                                for i in address)
+                        and all(is_int(i) and i >= 0 for i in address)
                         and address[0] < len(produced) and address[1] < len(produced[address[0]])):
                     raise ValueError(f"A node refers to tensor {address!r}, which no earlier "
                                      f"node produced (a dangling or cyclic reference)")
@@ -205,8 +205,8 @@ class Graph:
                     or not isinstance(spec.get("kwargs", {}), dict):
                 raise ValueError(f"Node {i} of the model config is malformed: {spec!r}"[:300])
             index = spec.get("layer")
-            if not isinstance(index, int) or isinstance(index, bool) \
-                    or not 0 <= index < len(layers) or isinstance(layers[index], InputLayer):
+            if not is_int(index) or not 0 <= index < len(layers) \
+                    or isinstance(layers[index], InputLayer):
                 raise ValueError(f"Node {i} names layer {index!r}, which is not a layer of "
                                  f"the model config")
             if len(flatten((spec["args"], spec.get("kwargs", {})))) > MAX_NODE_INPUTS:
@@ -238,18 +238,18 @@ def _symbolic_list(structure, what):
 
 
 def _check_shape(shape):
-    if isinstance(shape, int) and not isinstance(shape, bool):
+    if is_int(shape):
         shape = (shape,)
     ok = isinstance(shape, (list, tuple)) and all(
-        n is None or (isinstance(n, int) and not isinstance(n, bool) and n > 0) for n in shape)
-    if ok and math.prod(n or 1 for n in shape) > MAX_VALUES_PER_SAMPLE:
-        ok = False
+        n is None or (is_int(n) and n > 0) for n in shape)
+    if ok:
+        shape = tuple(None if n is None else int(n) for n in shape)
+        ok = math.prod(n or 1 for n in shape) <= MAX_VALUES_PER_SAMPLE
     if not ok:
-        raise ValueError(f"Received an invalid value for `shape` of Input, expected a tuple "
-                         f"of positive sizes (or None), without the batch axis, and at most "
-                         f"{MAX_VALUES_PER_SAMPLE:,} values per sample, e.g. (28, 28, 1). "
-                         f"Received: shape={shape!r}")
-    return tuple(shape)
+        raise invalid("shape", f"a tuple of positive sizes (or None), without the batch axis, "
+                      f"and at most {MAX_VALUES_PER_SAMPLE:,} values per sample, e.g. "
+                      f"(28, 28, 1)", shape, owner="Input")
+    return shape
 
 
 def _check_dtype(dtype):

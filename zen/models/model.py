@@ -28,6 +28,7 @@ import numpy as np
 from .. import tree
 from ..nn.layer import Layer, as_shape, build_probe, unique_name, zeros_for_shape
 from ..train.objective import Objective
+from ..validation import is_int
 from . import saving, summary, training
 from .graph import Graph
 
@@ -250,8 +251,7 @@ class Model(Layer):
             raise ValueError(f"Provide either a layer name or a layer index, not both or "
                              f"neither. Received: name={name!r}, index={index!r}")
         if index is not None:
-            if isinstance(index, bool) or not isinstance(index, int) \
-                    or not -len(layers) <= index < len(layers):
+            if not is_int(index) or not -len(layers) <= index < len(layers):
                 raise ValueError(f"Was asked to retrieve layer at index {index!r} but model "
                                  f"{self.name!r} only has {len(layers)} layers.")
             return layers[index]

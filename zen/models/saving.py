@@ -36,6 +36,7 @@ from ..fileio import (REBUILD_ERRORS, ZenFileError, base_config, check_weights_m
 from ..nn import losses, serialization
 from ..nn.layer import build_for_shape
 from ..train import metrics
+from ..validation import is_int
 from . import training
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "to_json",
@@ -174,8 +175,7 @@ def _freeze(model, frozen, path) -> None:
     subclassed model have no config entries to carry their flags)."""
     layers = _distinct_layers(model)
     if not isinstance(frozen, list) or not all(
-            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(layers)
-            for i in frozen):
+            is_int(i) and 0 <= i < len(layers) for i in frozen):
         raise ZenFileError(f"{path!r}: 'frozen_layers' must list layer positions below "
                            f"{len(layers)}. Received: {frozen!r}"[:300])
     for i in frozen:

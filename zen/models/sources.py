@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import rng, tree
 from ..data import ArrayDataset, DataLoader, Dataset, PyDataset
+from ..validation import invalid, is_int
 
 __all__ = ["kind_of", "source_batches", "check_source_arguments", "class_weights_for",
            "ModelData", "PyDatasetBatches", "WithClassWeights"]
@@ -123,10 +124,8 @@ def class_weights_for(y, class_weight: dict) -> np.ndarray:
     label, or the argmax of its one-hot row (Keras's rule); a class left out
     weighs 1. One output only."""
     if not isinstance(class_weight, dict) or not class_weight or not all(
-            isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0
-            for k in class_weight):
-        raise ValueError(f"Received an invalid value for `class_weight`, expected a dict "
-                         f"{{class index >= 0: weight}}. Received: class_weight={class_weight!r}")
+            is_int(k) and k >= 0 for k in class_weight):
+        raise invalid("class_weight", "a dict {class index >= 0: weight}", class_weight)
     if tree.is_nested(y) and len(tree.flatten(y)) > 1:
         raise ValueError("`class_weight` is only supported for models with a single output")
     y = np.asarray(tree.flatten(y)[0])

@@ -14,11 +14,10 @@ a model that does not name its inputs or outputs (a subclassed model) gets
 a dict as it is. Arrays are checked first, once (`zen.models.arrays`).
 Results come back in Keras's forms (`keras_result`).
 """
-import numpy as np
-
 from .. import tree
 from ..data import DataLoader
 from ..train.trainer import Trainer, predict_batches
+from ..validation import check_bool
 from .arrays import (checked_arrays, checked_weights, input_names, labels_of, model_inputs,
                      same_length, split_off_validation, validation_arrays)
 from .sources import (ModelData, check_source_arguments, class_weights_for, kind_of,
@@ -109,19 +108,17 @@ def fit(model, x=None, y=None, batch_size=None, epochs: int = 1, verbose=1, call
         history = fit(model, x, y, epochs=10, validation_split=0.2)
     """
     trainer = _trainer_of(model, "fit")
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise ValueError(f"Received an invalid value for `shuffle`, expected True or False. "
-                         f"Received: shuffle={shuffle!r}")
+    shuffle = check_bool(shuffle, "shuffle")
     kind = kind_of(x)
     check_source_arguments(kind, y, sample_weight, batch_size, validation_split)
     if kind != "arrays":
-        loader = source_batches(x, kind, batch_size, bool(shuffle), class_weight)
+        loader = source_batches(x, kind, batch_size, shuffle, class_weight)
         val_loader = _validation_loader(model, validation_data, None,
                                         validation_batch_size or batch_size)
     else:
         train, validation = _training_arrays(model, x, y, sample_weight, class_weight,
                                              validation_split, validation_data)
-        loader = DataLoader(train, _batch_size(batch_size), shuffle=bool(shuffle))
+        loader = DataLoader(train, _batch_size(batch_size), shuffle=shuffle)
         val_loader = _validation_loader(model, validation_data, validation,
                                         validation_batch_size or batch_size,
                                         train.arrays[:train.counts[0]])
@@ -251,10 +248,7 @@ def predict_on_batch(model, x):
 def keras_result(trainer, logs: dict, return_dict: bool):
     """Keras's return forms: the dict with `return_dict`; else the values in
     `metrics_names` order, a float alone when there is only the loss."""
-    if not isinstance(return_dict, (bool, np.bool_)):
-        raise ValueError(f"Received an invalid value for `return_dict`, expected True or "
-                         f"False. Received: return_dict={return_dict!r}")
-    if return_dict:
+    if check_bool(return_dict, "return_dict"):
         return logs
     names = [name for name in trainer.objective.log_names if name in logs]
     values = [logs[name] for name in names] + [logs[key] for key in logs if key not in names]

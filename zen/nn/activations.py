@@ -1,6 +1,7 @@
 """Activation layers, and activations by name for the `activation=` argument."""
 from .. import autodiff as ad
 from ..autodiff.nn_ops import gelu_is_tanh
+from ..registry import Registry
 from .layer import Layer
 
 
@@ -87,9 +88,12 @@ def linear(x):
     return x if isinstance(x, ad.Tensor) else ad.Tensor(x, trainable=False)
 
 
-_BY_NAME = {"relu": ad.relu, "sigmoid": ad.sigmoid, "tanh": ad.tanh,
-            "softmax": ad.softmax, "leaky_relu": ad.leaky_relu, "gelu": ad.gelu,
-            "linear": linear}
+ACTIVATIONS = Registry("activation")  # Keras's names -> functions Tensor -> Tensor
+"""Activation functions (Tensor -> Tensor) by Keras's names, as `get` looks them up."""
+for _name, _fn in (("relu", ad.relu), ("sigmoid", ad.sigmoid), ("tanh", ad.tanh),
+                   ("softmax", ad.softmax), ("leaky_relu", ad.leaky_relu), ("gelu", ad.gelu),
+                   ("linear", linear)):
+    ACTIVATIONS.add(_fn, _name)
 
 
 def get(activation):
@@ -98,7 +102,4 @@ def get(activation):
         return linear
     if callable(activation):
         return activation
-    if activation in _BY_NAME:
-        return _BY_NAME[activation]
-    raise ValueError(f"Unknown activation {activation!r}; expected one of "
-                     f"{sorted(_BY_NAME)}, a callable or None")
+    return ACTIVATIONS.lookup(activation)

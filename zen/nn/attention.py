@@ -7,7 +7,8 @@ from .. import autodiff as ad
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE
 from . import initializers
-from .core import callable_name, cast_input, check_float, check_positive_int
+from ..validation import check_float, check_int, check_positive_int, is_int
+from .core import callable_name, cast_input
 from .layer import Layer
 
 
@@ -186,7 +187,7 @@ def _check_output_shape(output_shape):
     """None, or the output's trailing shape as a tuple of positive ints."""
     if output_shape is None:
         return None
-    sizes = (output_shape,) if isinstance(output_shape, (int, np.integer)) else output_shape
+    sizes = (output_shape,) if is_int(output_shape) else output_shape
     try:
         return tuple(check_positive_int(n, "output_shape") for n in sizes) or None
     except (TypeError, ValueError):
@@ -231,10 +232,7 @@ class PositionEmbedding(Layer):
     def call(self, x, start_index: int = 0):
         shape = tuple(x.shape)
         length = shape[-2]
-        if (not isinstance(start_index, (int, np.integer)) or isinstance(start_index, bool)
-                or start_index < 0):
-            raise ValueError(f"Received an invalid value for `start_index`, expected a "
-                             f"non-negative integer. Received: start_index={start_index!r}")
+        start_index = check_int(start_index, "start_index", 0)
         if start_index + length > self.sequence_length:
             raise ValueError(f"Layer {self.name!r} (PositionEmbedding) has sequence_length="
                              f"{self.sequence_length}, received an input of length {length}"

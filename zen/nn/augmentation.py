@@ -21,6 +21,7 @@ from .. import autodiff as ad
 from .. import rng
 from ..autodiff import Tensor
 from ..autodiff.resample import FILL_MODES, INTERPOLATIONS
+from ..validation import check_float, check_one_of, invalid, is_number
 from .pooling import check_image_input
 from .layer import Layer
 
@@ -28,15 +29,11 @@ FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
 
 # ----- argument checks -----------------------------------------------------------
-def _is_number(value):
-    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
-        and math.isfinite(value)
-
-
 def _numbers(factor):
-    """(f,) for a number f, (lower, upper) for a pair of numbers, else None."""
+    """(f,) for a finite number f, (lower, upper) for a pair of them, else None."""
     values = tuple(factor) if isinstance(factor, (tuple, list)) else (factor,)
-    return values if len(values) in (1, 2) and all(map(_is_number, values)) else None
+    return values if len(values) in (1, 2) and all(
+        is_number(v, finite=True) for v in values) else None
 
 
 def factor_range(factor, name, low, high, *, low_open=False):
@@ -47,9 +44,8 @@ def factor_range(factor, name, low, high, *, low_open=False):
     if values is None or values[0] > values[-1] or not all(
             (v > low if low_open else v >= low) and v <= high for v in values):
         interval = f"{'(' if low_open else '['}{low}, {high}]"
-        raise ValueError(f"Received an invalid value for `{name}`, expected a float in "
-                         f"{interval} or a pair (lower, upper) of them with lower <= upper. "
-                         f"Received: {name}={factor!r}")
+        raise invalid(name, f"a float in {interval} or a pair (lower, upper) of them with "
+                      f"lower <= upper", factor)
     f = abs(float(values[0]))
     return (float(values[0]), float(values[1])) if len(values) == 2 else (-f, f)
 
@@ -63,9 +59,8 @@ def contrast_range(factor):
     if values is not None and len(values) == 1:
         values = values * 2 if 0 <= values[0] <= 1 else None
     if values is None or sum(values) < 0 or not all(-1 <= v <= 1 for v in values):
-        raise ValueError(f"Received an invalid value for `factor`, expected a float in [0, 1] "
-                         f"or a pair (lower, upper) of floats in [-1, 1] with 1 - lower <= "
-                         f"1 + upper. Received: factor={factor!r}")
+        raise invalid("factor", "a float in [0, 1] or a pair (lower, upper) of floats in "
+                      "[-1, 1] with 1 - lower <= 1 + upper", factor)
     return 1.0 - float(values[0]), 1.0 + float(values[1])
 
 
@@ -73,20 +68,6 @@ def as_config(factor):
     """A factor as the config stores it: a float, or a pair as a tuple."""
     return None if factor is None else \
         tuple(float(v) for v in factor) if isinstance(factor, (tuple, list)) else float(factor)
-
-
-def check_choice(value, name, choices):
-    if isinstance(value, str) and value in choices:
-        return value
-    raise ValueError(f"Received an invalid value for `{name}`, expected one of {choices}. "
-                     f"Received: {name}={value!r}")
-
-
-def check_number(value, name):
-    if _is_number(value):
-        return float(value)
-    raise ValueError(f"Received an invalid value for `{name}`, expected a finite number. "
-                     f"Received: {name}={value!r}")
 
 
 def as_images(x):
@@ -144,9 +125,9 @@ class _RandomAffine(_Augmentation):
 
     def __init__(self, fill_mode, interpolation, fill_value, name=None):
         super().__init__(name)
-        self.fill_mode = check_choice(fill_mode, "fill_mode", FILL_MODES)
-        self.interpolation = check_choice(interpolation, "interpolation", INTERPOLATIONS)
-        self.fill_value = check_number(fill_value, "fill_value")
+        self.fill_mode = check_one_of(fill_mode, "fill_mode", FILL_MODES)
+        self.interpolation = check_one_of(interpolation, "interpolation", INTERPOLATIONS)
+        self.fill_value = check_float(fill_value, "fill_value")
 
     def augment(self, x):
         n, h, w, _ = x.shape
@@ -295,7 +276,7 @@ class RandomFlip(_Augmentation):
 
     def __init__(self, mode: str = "horizontal", name: str = None):
         super().__init__(name)
-        self.mode = check_choice(mode, "mode", FLIP_MODES)
+        self.mode = check_one_of(mode, "mode", FLIP_MODES)
 
     def augment(self, x):
         for axis in self.flip_axes[self.mode]:
@@ -336,11 +317,10 @@ class RandomContrast(_Augmentation):
         self.contrast_range = contrast_range(factor)
         self.factor = as_config(factor)
         ok = isinstance(value_range, (tuple, list)) and len(value_range) == 2 and \
-            all(_is_number(v) for v in value_range) and value_range[0] < value_range[1]
+            all(is_number(v, finite=True) for v in value_range) and value_range[0] < value_range[1]
         if not ok:
-            raise ValueError(f"Received an invalid value for `value_range`, expected a pair "
-                             f"(low, high) of numbers with low < high. "
-                             f"Received: value_range={value_range!r}")
+            raise invalid("value_range", "a pair (low, high) of numbers with low < high",
+                          value_range)
         self.value_range = tuple(value_range)
 
     def build(self, input_shape):

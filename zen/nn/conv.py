@@ -3,24 +3,13 @@ images (batch, height, width, channels), built on `zen.autodiff.conv2d`,
 `conv2d_transpose`, `max_pool2d`, `avg_pool2d`, `upsample2d` and `pad`; the
 global poolings over height and width (on `zen.nn.pooling`).
 """
-import numpy as np
-
 from .. import autodiff as ad
 from ..autodiff.conv import pair
-from .core import WeightedLayer, cast_input, check_positive_int
+from ..autodiff.conv1d import padding_mode
+from ..validation import check_positive_int, invalid, is_int
+from .core import WeightedLayer, cast_input
 from .layer import Layer
 from .pooling import GlobalAveragePooling, GlobalMaxPooling, check_image_input
-
-PADDINGS = ("valid", "same")
-
-
-def check_padding(padding):
-    """"valid" or "same" (any case), lower-cased."""
-    if isinstance(padding, str) and padding.lower() in PADDINGS:
-        return padding.lower()
-    raise ValueError(f"Received an invalid value for `padding`, expected one of "
-                     f"{PADDINGS}. Received: padding={padding!r}")
-
 
 class Conv2D(WeightedLayer):
     """2-D convolution (cross-correlation, as in every framework), channels-last.
@@ -52,7 +41,7 @@ class Conv2D(WeightedLayer):
         self.filters = check_positive_int(filters, "filters")
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.strides = pair(strides, "strides")
-        self.padding = check_padding(padding)
+        self.padding = padding_mode(padding, ("valid", "same"))
 
     def build(self, input_shape):
         check_image_input(self, input_shape)
@@ -171,9 +160,8 @@ class UpSampling2D(Layer):
         super().__init__(name)
         self.size = pair(size, "size")
         if interpolation != "nearest":
-            raise ValueError(f"Received an invalid value for `interpolation`, expected "
-                             f"'nearest' (the only one implemented). "
-                             f"Received: interpolation={interpolation!r}")
+            raise invalid("interpolation", "'nearest' (the only one implemented)",
+                          interpolation)
         self.interpolation = interpolation
 
     def build(self, input_shape):
@@ -191,15 +179,13 @@ def padding_pairs(padding):
     symmetric paddings or a pair of pairs, all non-negative (as Keras's
     ZeroPadding2D)."""
     def side(value):
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0:
+        if is_int(value) and value >= 0:
             return int(value), int(value)
         if isinstance(value, (tuple, list)) and len(value) == 2 and all(
-                isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0
-                for v in value):
+                is_int(v) and v >= 0 for v in value):
             return int(value[0]), int(value[1])
-        raise ValueError(f"Received an invalid value for `padding`, expected a non-negative "
-                         f"integer, a pair of them or a pair of pairs "
-                         f"((top, bottom), (left, right)). Received: padding={padding!r}")
+        raise invalid("padding", "a non-negative integer, a pair of them or a pair of pairs "
+                      "((top, bottom), (left, right))", padding)
 
     if isinstance(padding, (tuple, list)) and len(padding) == 2:
         return side(padding[0]), side(padding[1])

@@ -3,8 +3,9 @@ features), built on `zen.autodiff.conv1d`, `max_pool1d` and `avg_pool1d`,
 and the global poolings over time (on `zen.nn.pooling`).
 """
 from .. import autodiff as ad
-from ..autodiff.conv1d import CONV_PADDINGS, POOL_PADDINGS, padding_mode, positive_int
-from .core import WeightedLayer, cast_input, check_positive_int
+from ..autodiff.conv1d import CONV_PADDINGS, POOL_PADDINGS, padding_mode, positive_int_1d
+from ..validation import check_positive_int
+from .core import WeightedLayer, cast_input
 from .layer import Layer
 from .pooling import GlobalAveragePooling, GlobalMaxPooling, check_sequence_input
 
@@ -41,10 +42,10 @@ class Conv1D(WeightedLayer):
                  name: str = None):
         super().__init__(activation, use_bias, kernel_initializer, bias_initializer, name)
         self.filters = check_positive_int(filters, "filters")
-        self.kernel_size = positive_int(kernel_size, "kernel_size")
-        self.strides = positive_int(strides, "strides")
+        self.kernel_size = positive_int_1d(kernel_size, "kernel_size")
+        self.strides = positive_int_1d(strides, "strides")
         self.padding = padding_mode(padding, CONV_PADDINGS)
-        self.dilation_rate = positive_int(dilation_rate, "dilation_rate")
+        self.dilation_rate = positive_int_1d(dilation_rate, "dilation_rate")
         if self.strides > 1 and self.dilation_rate > 1:
             raise ValueError(f"Received an invalid combination of `strides` and "
                              f"`dilation_rate`: strides > 1 is not supported together "
@@ -73,8 +74,8 @@ class _Pool1D(Layer):
 
     def __init__(self, pool_size=2, strides=None, padding: str = "valid", name: str = None):
         super().__init__(name)
-        self.pool_size = positive_int(pool_size, "pool_size")
-        self.strides = self.pool_size if strides is None else positive_int(strides, "strides")
+        self.pool_size = positive_int_1d(pool_size, "pool_size")
+        self.strides = self.pool_size if strides is None else positive_int_1d(strides, "strides")
         self.padding = padding_mode(padding, POOL_PADDINGS)
 
     def build(self, input_shape):

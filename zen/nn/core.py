@@ -1,5 +1,5 @@
 """The core layers: Dense, Flatten, Dropout and Embedding, and the small
-argument checks and naming helpers the other layer files share.
+naming and casting helpers the other layer files share.
 """
 import numpy as np
 
@@ -7,33 +7,12 @@ from .. import autodiff as ad
 from .. import rng
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE, as_float_array
+from ..validation import check_float, check_positive_int
 from . import activations, initializers
 from .layer import Layer
 
 
 # ----- shared helpers ----------------------------------------------------------
-def check_positive_int(value, name):
-    """`value` as an int; anything but a positive integer is a ValueError."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0:
-        return int(value)
-    raise ValueError(f"Received an invalid value for `{name}`, expected a positive "
-                     f"integer. Received: {name}={value!r}")
-
-
-def check_float(value, name, low, high, *, high_open=False, low_open=False):
-    """`value` as a float within [low, high] (ends opened as asked)."""
-    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-    if ok:
-        value = float(value)
-        ok = (value > low if low_open else value >= low) and \
-             (value < high if high_open else value <= high)
-    if not ok:
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"Received an invalid value for `{name}`, expected a float in "
-                         f"{interval}. Received: {name}={value!r}")
-    return value
-
-
 def callable_name(fn):
     """How a config names an activation or initialiser: its string, or the
     function's name (a custom callable must then be a known name to reload)."""

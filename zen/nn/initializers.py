@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import rng
 from ..backend import DEFAULT_DTYPE
+from ..registry import Registry
 
 
 def _fans(shape):
@@ -73,15 +74,14 @@ def _truncated_normal(shape, stddev, dtype):
     return values.astype(dtype)
 
 
-_BY_NAME = {f.__name__: f for f in (zeros, ones, glorot_uniform, glorot_normal,
-                                    he_normal, he_uniform, orthogonal)}
+INITIALIZERS = Registry("initializer")  # Keras's names -> functions (shape, dtype) -> array
+"""Initialisers (functions `(shape, dtype) -> array`) by Keras's names, as `get` looks them up."""
+for _fn in (zeros, ones, glorot_uniform, glorot_normal, he_normal, he_uniform, orthogonal):
+    INITIALIZERS.add(_fn)
 
 
 def get(initializer):
     """An initialiser from its name or itself (a callable)."""
     if callable(initializer):
         return initializer
-    if initializer in _BY_NAME:
-        return _BY_NAME[initializer]
-    raise ValueError(f"Unknown initializer {initializer!r}; expected a callable or one "
-                     f"of {sorted(_BY_NAME)}")
+    return INITIALIZERS.lookup(initializer)

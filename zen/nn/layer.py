@@ -16,9 +16,11 @@ import numpy as np
 
 from ..autodiff import Tensor, no_grad
 from .. import tree
+from ..registry import Registry
+from ..validation import check_bool, is_int
 from . import symbolic
 
-LAYERS = {}  # class name -> Zen's own layer classes, for rebuilding models from configs
+LAYERS = Registry("layer class")  # class name -> Zen's own layers, to rebuild configs
 _NAME_COUNTS = {}  # base name -> how many layers took it, for unique names
 _CALL = threading.local()  # .training: the value the outermost call in progress resolved
 _TAKES_TRAINING = {}  # layer class -> whether its `call` declares `training`
@@ -309,11 +311,9 @@ class Layer:
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
-        if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"Received an invalid value for `trainable` of layer "
-                             f"{self.name!r}, expected True or False. Received: {value!r}")
+        value = check_bool(value, "trainable", owner=f"layer {self.name!r}")
         for layer in self.all_layers():
-            layer._set_trainable_alone(bool(value))
+            layer._set_trainable_alone(value)
 
     def _set_trainable_alone(self, value: bool) -> None:
         """This layer's flag and own weights only (a file restores each
@@ -455,7 +455,7 @@ def _taking_input_shape(init):
         trainable = True if "trainable" in own else kwargs.pop("trainable", True)
         init(self, *args, **kwargs)
         if input_shape is not None:
-            if isinstance(input_shape, int) and not isinstance(input_shape, bool):
+            if is_int(input_shape):
                 input_shape = (input_shape,)
             self.declared_input_shape = (None,) + as_shape(input_shape)
         if trainable is not True:
@@ -513,10 +513,9 @@ def as_shape(shape):
             isinstance(s, (list, tuple)) for s in shape):
         return [as_shape(s) for s in shape]
     if not isinstance(shape, (list, tuple)) or not all(
-            n is None or (isinstance(n, int) and not isinstance(n, bool) and n >= 0)
-            for n in shape):
+            n is None or (is_int(n) and n >= 0) for n in shape):
         raise ValueError(f"Expected an input shape such as (None, 784). Received: {shape!r}")
-    return tuple(shape)
+    return tuple(None if n is None else int(n) for n in shape)
 
 
 def _shape_of(x):

@@ -16,6 +16,8 @@ import numpy as np
 from .. import autodiff as ad
 from ..autodiff import Tensor
 from ..backend import xp
+from ..registry import Registry
+from ..validation import check_bool, check_float
 
 EPSILON = 1e-7  # Keras's backend epsilon
 """How far from 0 and 1 probabilities are clipped before their log is taken."""
@@ -184,11 +186,7 @@ class Huber(_ElementwiseLoss):
     name = "huber"
 
     def __init__(self, delta: float = 1.0):
-        if isinstance(delta, bool) or not isinstance(delta, (int, float, np.number)) \
-                or not delta > 0:
-            raise ValueError(f"Received an invalid value for `delta`, expected a positive "
-                             f"number. Received: delta={delta!r}")
-        self.delta = float(delta)
+        self.delta = check_float(delta, "delta", 0, low_open=True)
 
     def elementwise(self, y_true, y_pred):
         """The Huber loss of each element."""
@@ -205,10 +203,7 @@ class Huber(_ElementwiseLoss):
 
 class _CrossEntropy(Loss):
     def __init__(self, from_logits: bool = False):
-        if not isinstance(from_logits, (bool, np.bool_)):
-            raise ValueError(f"Received an invalid value for `from_logits`, expected True "
-                             f"or False. Received: from_logits={from_logits!r}")
-        self.from_logits = bool(from_logits)
+        self.from_logits = check_bool(from_logits, "from_logits")
 
     def get_config(self):
         return {"from_logits": self.from_logits}
@@ -350,12 +345,13 @@ def _checked_labels(labels, classes, owner):
 
 
 # ----- by name ------------------------------------------------------------------
-_CLASSES = (MSE, MAE, Huber, BinaryCrossentropy, CategoricalCrossentropy,
-            SparseCategoricalCrossentropy)
-_BY_NAME = {cls.name: cls for cls in _CLASSES}
-_BY_NAME.update({"mean_squared_error": MSE, "mean_absolute_error": MAE,
-                 "MeanSquaredError": MSE, "MeanAbsoluteError": MAE})
-_BY_NAME.update({cls.__name__: cls for cls in _CLASSES})
+LOSSES = Registry("loss")  # Keras's names and class names -> Loss classes
+"""Loss classes by Keras's names and by class name, for `get`, `serialize` and `deserialize`."""
+for _cls in (MSE, MAE, Huber, BinaryCrossentropy, CategoricalCrossentropy,
+             SparseCategoricalCrossentropy):
+    LOSSES.add(_cls, _cls.name, _cls.__name__)
+LOSSES.add(MSE, "mean_squared_error", "MeanSquaredError")
+LOSSES.add(MAE, "mean_absolute_error", "MeanAbsoluteError")
 
 
 def get(identifier):
@@ -368,12 +364,9 @@ def get(identifier):
         loss = get({"class_name": "Huber", "config": {"delta": 2.0}})
     """
     if isinstance(identifier, str):
-        if identifier not in _BY_NAME:
-            raise ValueError(f"Unknown loss {identifier!r}; expected one of "
-                             f"{sorted(_BY_NAME)}, a Loss or a callable")
-        return _BY_NAME[identifier]()
+        return LOSSES.lookup(identifier)()
     if isinstance(identifier, dict):
-        return _from_dict(identifier)
+        return LOSSES.deserialize(identifier)
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if callable(identifier):
@@ -404,16 +397,4 @@ def compute(loss, y_true, y_pred, sample_weight=None) -> Tensor:
 
 def serialize(loss: Loss) -> dict:
     """{"class_name": ..., "config": ...}, which `get` turns back into the loss."""
-    if not isinstance(loss, Loss):
-        raise ValueError(f"Only Zen losses can be serialized; received {loss!r}")
-    return {"class_name": type(loss).__name__, "config": loss.get_config()}
-
-
-def _from_dict(spec):
-    name, config = spec.get("class_name"), spec.get("config", {})
-    cls = _BY_NAME.get(name)
-    if cls is None or name != cls.__name__ or not isinstance(config, dict):
-        raise ValueError(f"Cannot rebuild a loss from {spec!r}: expected "
-                         f"{{'class_name': one of {[c.__name__ for c in _CLASSES]}, "
-                         f"'config': dict}}")
-    return cls.from_config(config)
+    return LOSSES.serialize(loss)

@@ -13,6 +13,7 @@ from functools import reduce
 
 from .. import autodiff as ad
 from ..autodiff import Tensor
+from ..validation import check_int
 from .layer import Layer
 
 
@@ -192,10 +193,7 @@ class Concatenate(Merge):
 
     def __init__(self, axis: int = -1, name: str = None):
         super().__init__(name)
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(f"Received an invalid value for `axis`, expected an integer. "
-                             f"Received: axis={axis!r}")
-        self.axis = axis
+        self.axis = check_int(axis, "axis")
 
     def check_shapes(self, shapes):
         rank = len(shapes[0])

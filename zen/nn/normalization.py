@@ -11,12 +11,9 @@ import numpy as np
 
 from ..autodiff import Tensor, normalization
 from . import initializers
-from .core import cast_input, check_float
+from ..validation import check_float, check_int
+from .core import cast_input
 from .layer import Layer
-
-
-def _check_epsilon(epsilon):
-    return check_float(epsilon, "epsilon", 0, float("inf"), low_open=True, high_open=True)
 
 
 def _moments(x, axes):
@@ -64,11 +61,8 @@ class BatchNorm(Layer):
                  name: str = None):
         super().__init__(name)
         self.momentum = check_float(momentum, "momentum", 0, 1)
-        self.epsilon = _check_epsilon(epsilon)
-        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-            raise ValueError(f"Received an invalid value for `axis`, expected an integer. "
-                             f"Received: axis={axis!r}")
-        self.axis = int(axis)
+        self.epsilon = check_float(epsilon, "epsilon", 0, low_open=True)
+        self.axis = check_int(axis, "axis")
 
     def build(self, input_shape):
         ndim = 0 if input_shape is None else len(input_shape)
@@ -140,7 +134,7 @@ class LayerNorm(Layer):
 
     def __init__(self, epsilon: float = 1e-5, name: str = None):
         super().__init__(name)
-        self.epsilon = _check_epsilon(epsilon)
+        self.epsilon = check_float(epsilon, "epsilon", 0, low_open=True)
 
     def build(self, input_shape):
         if input_shape is None or len(input_shape) < 2:

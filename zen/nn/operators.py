@@ -20,6 +20,7 @@ import numpy as np
 
 from ..autodiff import Tensor
 from ..backend import as_float_array, xp
+from ..validation import check_bool, check_one_of, is_int
 from .layer import Layer, unique_name
 from . import symbolic
 
@@ -67,7 +68,7 @@ class TensorOperation(Layer):
                  name: str = None):
         _check_arguments(operation, constant, reflected, key)
         super().__init__(unique_name(operation) if name is None else name)
-        self.operation, self.reflected = operation, reflected
+        self.operation, self.reflected = operation, bool(reflected)
         self.constant = None if constant is None else _constant(constant, operation)
         self.key = None if key is None else tuple(
             _basic_item(item) for item in (key if isinstance(key, tuple) else (key,)))
@@ -133,15 +134,11 @@ symbolic.set_operator_recorder(record)
 
 # ----- checks ------------------------------------------------------------------------------
 def _check_arguments(operation, constant, reflected, key):
-    if operation not in OPERATIONS:
-        raise ValueError(f"Received an invalid value for `operation` of TensorOperation, "
-                         f"expected one of {OPERATIONS}. Received: operation={operation!r}")
+    check_one_of(operation, "operation", OPERATIONS, owner="TensorOperation")
     if constant is not None and operation not in SYMBOLS:
         raise ValueError(f"The operation {operation!r} takes no `constant` (only binary "
                          f"operations do). Received: constant={constant!r}"[:300])
-    if not isinstance(reflected, bool):
-        raise ValueError(f"Received an invalid value for `reflected`, expected True or "
-                         f"False. Received: reflected={reflected!r}"[:300])
+    check_bool(reflected, "reflected")
     if (key is None) == (operation == "get_item"):
         raise ValueError(f"The `key` (an index) goes with operation 'get_item' and only "
                          f"with it. Received: operation={operation!r}, key={key!r}"[:300])
@@ -202,19 +199,15 @@ def _basic_key(key, ndim):
 def _basic_item(item):
     if isinstance(item, np.integer):
         return int(item)
-    if isinstance(item, slice) and all(v is None or _is_int(v) for v in
+    if isinstance(item, slice) and all(v is None or is_int(v) for v in
                                        (item.start, item.stop, item.step)):
         return slice(*(None if v is None else int(v) for v in (item.start, item.stop,
                                                                   item.step)))
-    if item is None or item is Ellipsis or _is_int(item):
+    if item is None or item is Ellipsis or is_int(item):
         return item
     raise TypeError(f"A symbolic tensor takes basic indexing only (integers, slices, `...` "
                     f"and None). Received an index of type {type(item).__name__}: "
                     f"{item!r}"[:300])
-
-
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _key_text(items):
@@ -265,11 +258,11 @@ def _decode_key(entry):
     def item(value):
         if value == "...":
             return Ellipsis
-        if value is None or _is_int(value):
+        if value is None or is_int(value):
             return value
         bounds = value.get("slice") if isinstance(value, dict) and len(value) == 1 else None
         if isinstance(bounds, list) and len(bounds) == 3 and all(
-                v is None or _is_int(v) for v in bounds):
+                v is None or is_int(v) for v in bounds):
             return slice(*bounds)
         raise ValueError(f"Received an invalid value for `key` of TensorOperation, expected "
                          f"a list of ints, None, '...' and {{'slice': [start, stop, step]}}. "

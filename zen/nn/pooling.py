@@ -6,9 +6,8 @@ number by the input shape their `build` accepts: `GlobalAveragePooling1D` and
 `GlobalMaxPooling2D` (in `conv`). The checks of an input's rank that every
 spatial layer shares (images, sequences) live here too.
 """
-import numpy as np
-
 from .. import autodiff as ad
+from ..validation import check_bool
 from .layer import Layer
 
 
@@ -26,14 +25,6 @@ def check_image_input(layer, input_shape):
 
 def check_sequence_input(layer, input_shape):
     check_rank(layer, input_shape, "(batch, time, features)")
-
-
-def check_keepdims(keepdims) -> bool:
-    """`keepdims` as a bool (a Python or numpy bool, nothing else)."""
-    if isinstance(keepdims, (bool, np.bool_)):
-        return bool(keepdims)
-    raise ValueError(f"Received an invalid value for `keepdims`, expected True or False. "
-                     f"Received: keepdims={keepdims!r}")
 
 
 class GlobalPooling(Layer, abstract=True):
@@ -54,7 +45,7 @@ class GlobalPooling(Layer, abstract=True):
 
     def __init__(self, keepdims: bool = False, name: str = None):
         super().__init__(name)
-        self.keepdims = check_keepdims(keepdims)
+        self.keepdims = check_bool(keepdims, "keepdims")
 
     def call(self, x):
         spatial = tuple(range(1, x.ndim - 1))

@@ -17,6 +17,7 @@ import numpy as np
 from .. import autodiff as ad
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE, xp
+from ..validation import check_bool, check_positive_int
 from . import activations, initializers, symbolic
 from .layer import Layer
 
@@ -36,17 +37,9 @@ class _Recurrent(Layer):
     def __init__(self, units: int, return_sequences: bool = False,
                  return_state: bool = False, name: str = None):
         super().__init__(name)
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ValueError(f"Received an invalid value for `units`, expected a positive "
-                             f"integer. Received: units={units!r}")
-        for name, value in (("return_sequences", return_sequences),
-                            ("return_state", return_state)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"Received an invalid value for `{name}`, expected True "
-                                 f"or False. Received: {name}={value!r}")
-        self.units = int(units)
-        self.return_sequences = bool(return_sequences)
-        self.return_state = bool(return_state)
+        self.units = check_positive_int(units, "units")
+        self.return_sequences = check_bool(return_sequences, "return_sequences")
+        self.return_state = check_bool(return_state, "return_state")
 
     # ----- weights --------------------------------------------------------------
     def build(self, input_shape):

@@ -14,7 +14,8 @@ from ..autodiff.ops import as_tensor
 from ..backend import xp
 from .. import tree
 from . import activations
-from .core import callable_name, check_positive_int
+from ..validation import check_positive_int, is_int
+from .core import callable_name
 from .layer import Layer
 
 
@@ -33,7 +34,7 @@ def int_tuple(values):
     integers (bools excluded)."""
     if not isinstance(values, (tuple, list, np.ndarray)):
         return None
-    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in values):
+    if not all(map(is_int, values)):
         return None
     return tuple(int(n) for n in values)
 

@@ -21,12 +21,13 @@ import inspect
 import threading
 from contextlib import contextmanager
 
+from ..registry import Registry
 from .layer import LAYERS, Layer, check_name
 
 __all__ = ["register_serializable", "serialize", "deserialize", "registered_name",
            "custom_object_scope", "layer_config"]
 
-_CUSTOM = {}  # "package>Name" -> a user's class
+_CUSTOM = Registry("registered class")  # "package>Name" -> a user's class
 _SCOPE = threading.local()  # .objects: the custom_objects of the deserialization in progress
 # Zen's base classes: their get_config knows nothing of a subclass's arguments
 _BASE_CONFIGS = {("zen.nn.layer", "Layer"), ("zen.models.model", "Model")}

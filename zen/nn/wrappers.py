@@ -7,6 +7,7 @@ store it as `zen.nn.serialization` writes layers, and `from_config`
 rebuilds it from there (Zen's layers, or a user's registered class).
 """
 from .. import autodiff as ad
+from ..validation import check_one_of
 from . import recurrent
 from .layer import Layer
 from .serialization import deserialize, serialize
@@ -126,10 +127,7 @@ class Bidirectional(Layer):
                  name: str = None):
         super().__init__(name)
         check_recurrent(layer, "layer")
-        if not any(merge_mode is mode or merge_mode == mode for mode in MERGE_MODES):
-            raise ValueError(f"Received an invalid value for `merge_mode`, expected one of "
-                             f"{MERGE_MODES}. Received: merge_mode={merge_mode!r}")
-        self.merge_mode = merge_mode
+        self.merge_mode = check_one_of(merge_mode, "merge_mode", MERGE_MODES)
         self.forward_layer = copy_layer(layer, "forward_")
         if backward_layer is None:
             self.backward_layer = copy_layer(layer, "backward_")

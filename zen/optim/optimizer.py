@@ -10,15 +10,16 @@ arrays and updates write only into `param.value` and the optimiser's own
 buffers.
 """
 import math
-import numbers
 
 import numpy as np
 
 from ..autodiff import Tensor
-from . import _checks, schedules
+from ..registry import Registry
+from ..validation import check_float, is_number
+from . import schedules
 
 
-_REGISTRY = {}  # class name -> Optimizer subclass, for rebuilding saved optimisers
+OPTIMIZERS = Registry("optimizer", fold_case=True)  # by class name, any case: "adam"
 
 
 class _Default(float):
@@ -76,7 +77,7 @@ def clip_grad_norm(params, max_norm: float) -> float:
     Example:
         total = zen.optim.clip_grad_norm(model.parameters(), max_norm=1.0)
     """
-    max_norm = _checks.positive("max_norm", max_norm)
+    max_norm = check_float(max_norm, "max_norm", 0, low_open=True)
     params = [p for p in _as_tensor_list(params, "clip_grad_norm") if p.gradient is not None]
     grads = [p.gradient for p in params]
     total = math.sqrt(sum(_sum_of_squares(g) for g in grads))
@@ -119,14 +120,16 @@ class Optimizer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+        OPTIMIZERS.add(cls)
 
     def __init__(self, lr, learning_rate=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None):
         self.lr = _pick_lr(lr, learning_rate)
-        self.clipnorm = _checks.optional_positive("clipnorm", clipnorm)
-        self.clipvalue = _checks.optional_positive("clipvalue", clipvalue)
-        self.global_clipnorm = _checks.optional_positive("global_clipnorm", global_clipnorm)
+        # each None (no clipping) or a positive number
+        self.clipnorm, self.clipvalue, self.global_clipnorm = (
+            None if value is None else check_float(value, name, 0, low_open=True)
+            for name, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue),
+                                ("global_clipnorm", global_clipnorm)))
         if sum(v is not None for v in self._clip_config().values()) > 1:
             received = ", ".join(f"{k}={v!r}" for k, v in self._clip_config().items())
             raise ValueError(f"Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can "
@@ -142,7 +145,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value):
-        self._lr = value if callable(value) else _checks.non_negative("lr", value)
+        self._lr = value if callable(value) else check_float(value, "lr", 0)
 
     # Keras users write `optimizer.learning_rate`; it is the same attribute.
     learning_rate = lr
@@ -153,8 +156,7 @@ class Optimizer:
         if not callable(self._lr):
             return self._lr
         value = self._lr(self.iterations)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                or not math.isfinite(value) or value < 0:
+        if not is_number(value, finite=True) or value < 0:
             raise ValueError(f"The learning-rate schedule {self._lr!r} returned {value!r} at "
                              f"step {self.iterations}, expected a non-negative number")
         return float(value)  # a Python float: a numpy float64 would make float64 temporaries

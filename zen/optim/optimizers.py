@@ -9,8 +9,8 @@ import math
 
 import numpy as np
 
-from . import _checks
-from .optimizer import _REGISTRY, Optimizer, _Default
+from ..validation import check_bool, check_float
+from .optimizer import OPTIMIZERS, Optimizer, _Default
 
 
 class SGD(Optimizer):
@@ -40,9 +40,9 @@ class SGD(Optimizer):
                  weight_decay: float = 0.0, *, learning_rate=None, clipnorm=None,
                  clipvalue=None, global_clipnorm=None):
         super().__init__(lr, learning_rate, clipnorm, clipvalue, global_clipnorm)
-        self.momentum = _checks.fraction("momentum", momentum)
-        self.nesterov = _checks.boolean("nesterov", nesterov)
-        self.weight_decay = _checks.non_negative("weight_decay", weight_decay)
+        self.momentum = check_float(momentum, "momentum", 0, 1, high_open=True)
+        self.nesterov = check_bool(nesterov, "nesterov")
+        self.weight_decay = check_float(weight_decay, "weight_decay", 0)
         if self.nesterov and self.momentum == 0:
             raise ValueError(f"Nesterov momentum needs a momentum > 0. "
                              f"Received: nesterov=True, momentum={momentum!r}")
@@ -91,7 +91,7 @@ class Momentum(Optimizer):
     def __init__(self, lr=_Default(0.01), beta: float = 0.9, *, learning_rate=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None):
         super().__init__(lr, learning_rate, clipnorm, clipvalue, global_clipnorm)
-        self.beta = _checks.fraction("beta", beta)
+        self.beta = check_float(beta, "beta", 0, 1, high_open=True)
 
     def state_names(self):
         return ("velocity",)
@@ -128,8 +128,8 @@ class RMSProp(Optimizer):
     def __init__(self, lr=_Default(0.001), beta: float = 0.9, epsilon: float = 1e-7, *,
                  learning_rate=None, clipnorm=None, clipvalue=None, global_clipnorm=None):
         super().__init__(lr, learning_rate, clipnorm, clipvalue, global_clipnorm)
-        self.beta = _checks.fraction("beta", beta)
-        self.epsilon = _checks.non_negative("epsilon", epsilon)
+        self.beta = check_float(beta, "beta", 0, 1, high_open=True)
+        self.epsilon = check_float(epsilon, "epsilon", 0)
 
     def state_names(self):
         return ("v",)
@@ -179,10 +179,10 @@ class Adam(Optimizer):
                  epsilon: float = 1e-8, weight_decay: float = 0.0, *, learning_rate=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None):
         super().__init__(lr, learning_rate, clipnorm, clipvalue, global_clipnorm)
-        self.beta1 = _checks.fraction("beta1", beta1)
-        self.beta2 = _checks.fraction("beta2", beta2)
-        self.epsilon = _checks.non_negative("epsilon", epsilon)
-        self.weight_decay = _checks.non_negative("weight_decay", weight_decay)
+        self.beta1 = check_float(beta1, "beta1", 0, 1, high_open=True)
+        self.beta2 = check_float(beta2, "beta2", 0, 1, high_open=True)
+        self.epsilon = check_float(epsilon, "epsilon", 0)
+        self.weight_decay = check_float(weight_decay, "weight_decay", 0)
 
     def state_names(self):
         return ("m", "v")
@@ -264,9 +264,9 @@ class Adagrad(Optimizer):
                  initial_accumulator_value: float = 0.0, *, learning_rate=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None):
         super().__init__(lr, learning_rate, clipnorm, clipvalue, global_clipnorm)
-        self.epsilon = _checks.non_negative("epsilon", epsilon)
-        self.initial_accumulator_value = _checks.non_negative(
-            "initial_accumulator_value", initial_accumulator_value)
+        self.epsilon = check_float(epsilon, "epsilon", 0)
+        self.initial_accumulator_value = check_float(
+            initial_accumulator_value, "initial_accumulator_value", 0)
 
     def state_names(self):
         return ("sum",)
@@ -286,20 +286,16 @@ class Adagrad(Optimizer):
                 "initial_accumulator_value": self.initial_accumulator_value}
 
 
-_BY_NAME = {"sgd": SGD, "momentum": Momentum, "rmsprop": RMSProp, "adam": Adam,
-            "adamw": AdamW, "adagrad": Adagrad}
-
-
 def serialize(optimizer: Optimizer) -> dict:
     """`{"class_name": ..., "config": ...}`, JSON-ready; `get` rebuilds it
     (the state is saved separately, with `state_dict`)."""
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"Expected an Optimizer. Received: {optimizer!r}")
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    return OPTIMIZERS.serialize(optimizer)
 
 
 def get(identifier, **kwargs) -> Optimizer:
-    """An optimiser from a name (case-insensitive: "sgd", "momentum",
+    """An optimiser from its class name in any case ("sgd", "momentum",
     "rmsprop", "adam", "adamw", "adagrad"; `kwargs` go to its constructor),
     an Optimizer subclass, a `serialize` dict, or an instance (returned as is).
 
@@ -312,18 +308,11 @@ def get(identifier, **kwargs) -> Optimizer:
                              f"instance ({identifier!r}); pass a name or a class instead")
         return identifier
     if isinstance(identifier, str):
-        if identifier.lower() not in _BY_NAME:
-            raise ValueError(f"Unknown optimizer {identifier!r}; expected one of "
-                             f"{sorted(_BY_NAME)} (any case), an Optimizer or its class")
-        return _BY_NAME[identifier.lower()](**kwargs)
+        return OPTIMIZERS.lookup(identifier)(**kwargs)
     if isinstance(identifier, type) and issubclass(identifier, Optimizer):
         return identifier(**kwargs)
     if isinstance(identifier, dict) and set(identifier) == {"class_name", "config"}:
-        name = identifier["class_name"]
-        if name not in _REGISTRY:
-            raise ValueError(f"Unknown optimizer class {name!r}; expected one of "
-                             f"{sorted(_REGISTRY)}")
-        return _REGISTRY[name].from_config({**identifier["config"], **kwargs})
+        return OPTIMIZERS.deserialize(identifier, **kwargs)
     raise TypeError(f"Could not interpret an optimizer identifier, expected a name, an "
                     f"Optimizer, an Optimizer class or a serialize() dict. "
                     f"Received: {identifier!r}")

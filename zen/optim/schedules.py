@@ -9,9 +9,11 @@ saved model can rebuild them: `serialize(schedule)` gives
 """
 import math
 
-from . import _checks
+from ..registry import Registry
+from ..validation import check_bool, check_float, check_int
 
-_REGISTRY = {}
+SCHEDULES = Registry("learning-rate schedule")  # by class name
+"""The schedule classes by class name (each subclass files itself), for `serialize` and `get`."""
 
 
 class LearningRateSchedule:
@@ -33,10 +35,10 @@ class LearningRateSchedule:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+        SCHEDULES.add(cls)
 
     def __call__(self, step) -> float:
-        return float(self.lr_at(_checks.non_negative("step", step)))
+        return float(self.lr_at(check_float(step, "step", 0)))
 
     def lr_at(self, step: float) -> float:
         """The learning rate at `step` (a non-negative number); a subclass defines it."""
@@ -70,9 +72,9 @@ class StepDecay(LearningRateSchedule):
     """
 
     def __init__(self, initial_lr: float, step_size: int, gamma: float = 0.1):
-        self.initial_lr = _checks.non_negative("initial_lr", initial_lr)
-        self.step_size = _checks.integer("step_size", step_size, low=1)
-        self.gamma = _checks.positive("gamma", gamma)
+        self.initial_lr = check_float(initial_lr, "initial_lr", 0)
+        self.step_size = check_int(step_size, "step_size", 1)
+        self.gamma = check_float(gamma, "gamma", 0, low_open=True)
 
     def lr_at(self, step):
         return self.initial_lr * self.gamma ** (step // self.step_size)
@@ -99,10 +101,10 @@ class ExponentialDecay(LearningRateSchedule):
 
     def __init__(self, initial_lr: float, decay_steps: int, decay_rate: float,
                  staircase: bool = False):
-        self.initial_lr = _checks.non_negative("initial_lr", initial_lr)
-        self.decay_steps = _checks.integer("decay_steps", decay_steps, low=1)
-        self.decay_rate = _checks.positive("decay_rate", decay_rate)
-        self.staircase = _checks.boolean("staircase", staircase)
+        self.initial_lr = check_float(initial_lr, "initial_lr", 0)
+        self.decay_steps = check_int(decay_steps, "decay_steps", 1)
+        self.decay_rate = check_float(decay_rate, "decay_rate", 0, low_open=True)
+        self.staircase = check_bool(staircase, "staircase")
 
     def lr_at(self, step):
         exponent = step / self.decay_steps
@@ -140,10 +142,10 @@ class CosineDecay(LearningRateSchedule):
 
     def __init__(self, initial_lr: float, decay_steps: int, alpha: float = 0.0,
                  warmup_steps: int = 0):
-        self.initial_lr = _checks.non_negative("initial_lr", initial_lr)
-        self.decay_steps = _checks.integer("decay_steps", decay_steps, low=1)
-        self.alpha = _checks.fraction("alpha", alpha, high_included=True)
-        self.warmup_steps = _checks.integer("warmup_steps", warmup_steps, low=0)
+        self.initial_lr = check_float(initial_lr, "initial_lr", 0)
+        self.decay_steps = check_int(decay_steps, "decay_steps", 1)
+        self.alpha = check_float(alpha, "alpha", 0, 1)
+        self.warmup_steps = check_int(warmup_steps, "warmup_steps", 0)
 
     def lr_at(self, step):
         if step < self.warmup_steps:
@@ -162,7 +164,7 @@ def serialize(schedule: LearningRateSchedule) -> dict:
     if not isinstance(schedule, LearningRateSchedule):
         raise TypeError(f"Only LearningRateSchedule subclasses can be serialized (they have "
                         f"get_config). Received: {schedule!r}")
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    return SCHEDULES.serialize(schedule)
 
 
 def get(identifier):
@@ -175,11 +177,7 @@ def get(identifier):
     if callable(identifier):
         return identifier
     if isinstance(identifier, dict) and set(identifier) == {"class_name", "config"}:
-        name = identifier["class_name"]
-        if name not in _REGISTRY:
-            raise ValueError(f"Unknown learning-rate schedule {name!r}; expected one of "
-                             f"{sorted(_REGISTRY)}")
-        return _REGISTRY[name].from_config(identifier["config"])
+        return SCHEDULES.deserialize(identifier)
     raise ValueError(f"Could not interpret a learning-rate schedule, expected a callable "
                      f"step -> lr or a dict with keys 'class_name' and 'config'. "
                      f"Received: {identifier!r}")

@@ -27,7 +27,6 @@ other callbacks (so a learning rate they change at an epoch's end is saved).
 Other callbacks' own counters (EarlyStopping's patience, ...) are not saved,
 as in Keras: they start afresh on resume.
 """
-import numbers
 import os
 
 import numpy as np
@@ -36,6 +35,7 @@ from .. import rng
 from .. import fileio
 from ..fileio import ZenFileError
 from ..nn.layer import build_for_shape
+from ..validation import is_int, is_number
 from .callbacks import Callback
 
 __all__ = ["BackupAndRestore", "write_backup", "read_backup", "restore_backup"]
@@ -104,7 +104,7 @@ def write_backup(path, trainer, epoch: int) -> None:
     config["backup"] = {
         "epoch": int(epoch),
         "optimizer": type(optimizer).__name__,
-        "lr": float(lr) if _is_number(lr) else None,  # a schedule follows `iterations`
+        "lr": float(lr) if is_number(lr) else None,  # a schedule follows `iterations`
         "rng": rng.get_state(),
         "loader": _loader_state(getattr(trainer, "train_loader", None)),
         "history": _history_state(trainer.history),
@@ -124,10 +124,6 @@ def _history_state(history) -> dict:
     return {"epoch": [int(e) for e in history.epoch],
             "history": {key: [plain(v) for v in values]
                         for key, values in history.history.items()}}
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 # ----- reading ------------------------------------------------------------------------
@@ -162,7 +158,7 @@ def _bad(path, what):
 
 
 def _checked_int(value, name, path):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if not is_int(value) or value < 0:
         raise _bad(path, f"{name!r} must be a non-negative integer, not {value!r}")
     return value
 
@@ -180,7 +176,7 @@ def _checked_dict(value, name, path):
 
 
 def _checked_lr(value, path):
-    if value is not None and (not _is_number(value) or not np.isfinite(value) or value < 0):
+    if value is not None and (not is_number(value, finite=True) or value < 0):
         raise _bad(path, f"learning rate must be a non-negative number or null, not {value!r}")
     return value
 
@@ -188,8 +184,7 @@ def _checked_lr(value, path):
 def _checked_history(value, path):
     value = _checked_dict(value, "history", path)
     epochs, curves = value.get("epoch"), value.get("history")
-    if not isinstance(epochs, list) or not all(
-            isinstance(e, int) and not isinstance(e, bool) for e in epochs):
+    if not isinstance(epochs, list) or not all(map(is_int, epochs)):
         raise _bad(path, "history has no list of epoch numbers")
     if not isinstance(curves, dict) or not all(
             isinstance(v, list) and len(v) <= len(epochs) for v in curves.values()):
@@ -229,7 +224,7 @@ def restore_backup(backup: dict, trainer, path="the backup") -> int:
     if backup["optimizer"] != type(optimizer).__name__:
         raise _bad(path, f"optimizer is {backup['optimizer']}, but this fit trains with "
                          f"{type(optimizer).__name__}")
-    if (backup["lr"] is None) != (not _is_number(optimizer.lr)):
+    if (backup["lr"] is None) != (not is_number(optimizer.lr)):
         raise _bad(path, f"learning rate {backup['lr']!r} does not match this optimizer's "
                          f"lr={optimizer.lr!r} (a float with a float, null with a schedule)")
     _check_generator_state(backup["rng"], rng.get_state(), "random generator state", path)

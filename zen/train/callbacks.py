@@ -29,6 +29,7 @@ import os
 import warnings
 
 from ..fileio import atomic_write
+from ..validation import is_number
 
 __all__ = ["Callback", "LambdaCallback", "TerminateOnNaN", "CSVLogger",
            "LearningRateScheduler", "get_lr", "set_lr"]
@@ -105,7 +106,7 @@ def get_lr(optimizer) -> float:
     """The optimizer's learning rate as a float (its `lr` must be a number,
     not a schedule: a callback cannot both follow and change a schedule)."""
     lr = getattr(optimizer, "lr", None)
-    if isinstance(lr, numbers.Real) and not isinstance(lr, bool):
+    if is_number(lr):
         return float(lr)
     raise TypeError(f"This callback needs an optimizer whose `lr` is a number. "
                     f"Received: {type(optimizer).__name__} with lr={lr!r}")
@@ -260,7 +261,7 @@ class LearningRateScheduler(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         lr = get_lr(self.optimizer)
         new = self.schedule(epoch, lr) if self._takes_lr else self.schedule(epoch)
-        if isinstance(new, bool) or not isinstance(new, numbers.Real) or not math.isfinite(new):
+        if not is_number(new, finite=True):
             raise ValueError(f"The output of the `schedule` function should be a finite "
                              f"float. Received: {new!r} at epoch {epoch}")
         set_lr(self.optimizer, new)

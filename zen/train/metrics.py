@@ -9,6 +9,8 @@ sum(weight * value) / sum(weight), as Keras computes it.
 """
 import numpy as np
 
+from ..registry import Registry
+
 __all__ = ["accuracy", "mae", "mse", "get", "name_of", "values_of"]
 
 
@@ -118,9 +120,10 @@ def _per_sample_error(measure, y_true, y_pred):
 
 # Keras's short and long spellings; a model logs a metric under the name it
 # was compiled with ("acc" stays "acc").
-_BY_NAME = {"accuracy": accuracy, "acc": accuracy,
-            "mae": mae, "mean_absolute_error": mae,
-            "mse": mse, "mean_squared_error": mse}
+METRICS = Registry("metric")  # Keras's short and long names -> metric functions
+METRICS.add(accuracy, "accuracy", "acc")
+METRICS.add(mae, "mae", "mean_absolute_error")
+METRICS.add(mse, "mse", "mean_squared_error")
 
 
 def get(identifier):
@@ -131,10 +134,7 @@ def get(identifier):
         get("acc") is accuracy                              # True
     """
     if isinstance(identifier, str):
-        if identifier in _BY_NAME:
-            return _BY_NAME[identifier]
-        raise ValueError(f"Unknown metric {identifier!r}; expected one of "
-                         f"{sorted(_BY_NAME)} or a callable metric(y_true, y_pred)")
+        return METRICS.lookup(identifier)
     if callable(identifier):
         return identifier
     raise TypeError(f"Received an invalid value for `metrics`, expected a metric name or "

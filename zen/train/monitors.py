@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from ..validation import check_float, check_int, check_one_of
 from .callbacks import Callback, get_lr, set_lr
 
 __all__ = ["EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau"]
@@ -20,9 +21,7 @@ __all__ = ["EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau"]
 
 def resolve_mode(mode: str, monitor: str) -> str:
     """'min' or 'max' for the quantity `monitor`."""
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"Received an invalid value for `mode`, expected 'auto', 'min' or "
-                         f"'max'. Received: mode={mode!r}")
+    mode = check_one_of(mode, "mode", ("auto", "min", "max"))
     if mode == "auto":
         return "max" if "acc" in monitor else "min"
     return mode
@@ -92,10 +91,7 @@ class EarlyStopping(Callback):
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = False, baseline=None,
                  verbose: int = 0):
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"Received an invalid value for `patience`, expected a "
-                             f"non-negative integer. Received: patience={patience!r}")
-        self.monitor, self.patience = monitor, patience
+        self.monitor, self.patience = monitor, check_int(patience, "patience", 0)
         self.min_delta = abs(float(min_delta))
         self.mode = resolve_mode(mode, monitor)
         self.restore_best_weights = bool(restore_best_weights)
@@ -223,10 +219,8 @@ class ReduceLROnPlateau(Callback):
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
                  min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0,
                  mode: str = "auto", verbose: int = 0):
-        if not 0.0 < factor < 1.0:
-            raise ValueError(f"Received an invalid value for `factor`, expected a number "
-                             f"in (0, 1). Received: factor={factor!r}")
-        self.monitor, self.factor, self.patience = monitor, float(factor), patience
+        factor = check_float(factor, "factor", 0, 1, low_open=True, high_open=True)
+        self.monitor, self.factor, self.patience = monitor, factor, patience
         self.min_delta, self.cooldown = abs(float(min_delta)), cooldown
         self.min_lr, self.verbose = float(min_lr), verbose
         self.mode = resolve_mode(mode, monitor)

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import tree
 from ..autodiff import Tensor
+from ..validation import is_number
 from ..nn import losses
 from . import metrics as zen_metrics
 
@@ -249,7 +250,7 @@ def _metric_leaves(spec):
 
 
 def _check_weight(weight, name):
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+    if not is_number(weight, finite=True):
         raise ValueError(f"Received an invalid value for `loss_weights` of output {name!r}, "
                          f"expected a number. Received: {weight!r}")
     return float(weight)

@@ -11,17 +11,14 @@ import math
 import numbers
 import sys
 
+from ..validation import check_one_of
 from .callbacks import Callback
 
 
 def check_verbose(verbose) -> int:
     """0, 1 or 2 ("auto" is 1, as in Keras)."""
-    if verbose == "auto":
-        return 1
-    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
-        raise ValueError(f"Received an invalid value for `verbose`, expected 0, 1, 2 or "
-                         f"'auto'. Received: verbose={verbose!r}")
-    return int(verbose)
+    verbose = check_one_of(verbose, "verbose", (0, 1, 2, "auto"))
+    return 1 if verbose == "auto" else verbose
 
 
 def interactive_output() -> bool:

@@ -16,7 +16,6 @@ sample weight), and "val_" versions.
 """
 import warnings
 from contextlib import nullcontext
-from numbers import Integral
 
 import numpy as np
 
@@ -25,6 +24,7 @@ from ..autodiff import Tensor, no_grad
 from ..data.dataset import get_batch
 from ..nn.layer import Layer, inference_mode, training_scope
 from ..tree import batch_length
+from ..validation import check_int, invalid, is_int
 from .backup import BackupAndRestore
 from .callbacks import Callback
 from .epochs import Epochs
@@ -173,8 +173,8 @@ class Trainer:
         _check_loader(train_loader, "train_loader")
         if val_loader is not None:
             _check_loader(val_loader, "val_loader")
-        epochs = _check_int(epochs, "epochs", 0)
-        initial_epoch = _check_int(initial_epoch, "initial_epoch", 0)
+        epochs = check_int(epochs, "epochs", 0)
+        initial_epoch = check_int(initial_epoch, "initial_epoch", 0)
         steps_per_epoch = _check_steps(steps_per_epoch, "steps_per_epoch")
         validation_steps = _check_steps(validation_steps, "validation_steps")
         validate_after = _validation_epochs(validation_freq)
@@ -436,29 +436,19 @@ def _check_loader(loader, name):
 
 
 def _check_steps(steps, name):
-    if steps is None:
-        return None
-    return _check_int(steps, name, 1)
+    """None (as many batches as the data gives) or an integer >= 1."""
+    return None if steps is None else check_int(steps, name, 1)
 
 
 def _validation_epochs(freq):
     """A test `validate(epoch)` for epochs counted from 1: every `freq`-th
     epoch (an int), or the epochs listed (Keras's validation_freq)."""
-    if isinstance(freq, Integral) and not isinstance(freq, bool) and freq >= 1:
+    if is_int(freq) and freq >= 1:
         return lambda epoch: epoch % int(freq) == 0
-    if isinstance(freq, (list, tuple, set, range)) and all(
-            isinstance(e, Integral) and not isinstance(e, bool) for e in freq):
+    if isinstance(freq, (list, tuple, set, range)) and all(map(is_int, freq)):
         listed = set(freq)
         return lambda epoch: epoch in listed
-    raise ValueError(f"Received an invalid value for `validation_freq`, expected a positive "
-                     f"integer or a list of epochs. Received: validation_freq={freq!r}")
-
-
-def _check_int(value, name, low):
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"Received an invalid value for `{name}`, expected an integer "
-                         f">= {low}. Received: {name}={value!r}")
-    return int(value)
+    raise invalid("validation_freq", "a positive integer or a list of epochs", freq)
 
 
 def _length(loader):
