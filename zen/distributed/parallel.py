@@ -30,6 +30,7 @@ from ..train.backup import BackupAndRestore
 from ..train.callbacks import CSVLogger
 from ..train.monitors import ModelCheckpoint
 from ..train.progress import ProgressLogger
+from ..train.strategy import Strategy
 from ..validation import check_bool, check_float, is_number
 from . import comm
 from .buckets import GradientBuckets
@@ -42,7 +43,7 @@ __all__ = ["DataParallel"]
 _RANK_ZERO_ONLY = (ProgressLogger, CSVLogger, ModelCheckpoint)
 
 
-class DataParallel:
+class DataParallel(Strategy):
     """Data-parallel training over MPI, for `fit(..., distribute=...)`.
 
     Launch the same script on N processes (`mpiexec -n N python train.py`);
@@ -87,7 +88,7 @@ class DataParallel:
         self._run = None
         comm.init()  # from here on, a failure on any process ends the job
 
-    # ----- what the Trainer calls --------------------------------------------------------
+    # ----- the Strategy's three points (zen.train.strategy) -------------------------------
     def prepare(self, trainer, train_loader, val_loader, hooks):
         """Called by `Trainer.fit` before training: checks that every process
         has the same model and data, copies rank 0's state to all, and

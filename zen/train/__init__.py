@@ -9,6 +9,7 @@ Example:
 from .callbacks import Callback
 from .history import History
 from .plotting import plot_history
+from .strategy import Strategy
 from .trainer import Trainer
 
-__all__ = ["Trainer", "History", "Callback", "plot_history"]
+__all__ = ["Trainer", "History", "Callback", "Strategy", "plot_history"]

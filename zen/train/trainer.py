@@ -15,7 +15,6 @@ loss and plain metrics weigh each sample alike, weighted metrics by its
 sample weight), and "val_" versions.
 """
 import warnings
-from contextlib import nullcontext
 
 import numpy as np
 
@@ -31,6 +30,9 @@ from .epochs import Epochs
 from .history import History
 from .objective import Objective, as_output_list, weights_per_output
 from .progress import ProgressLogger, check_verbose, format_logs, interactive_output
+from .strategy import Strategy
+
+LOCAL = Strategy()  # training in this process alone
 
 __all__ = ["Trainer", "inference_mode", "predict_batches", "RunningMeans", "batch_length"]
 
@@ -52,8 +54,9 @@ class Trainer:
         loss_weights: the weight of each output's loss in the total (a
             number, a list or a dict by output name; default 1 each).
         weighted_metrics: metrics weighted by the batches' sample weights.
-        distribute: how `fit` trains on several processes, e.g.
-            `zen.distributed.DataParallel()` (default None: this process only).
+        distribute: a `Strategy` for training on several processes, e.g.
+            `zen.distributed.DataParallel()` (default None: this process
+            only); see `zen.train.strategy` for where the loop hands over.
 
     Batches are (x, y) or (x, y, sample_weight): x one array or a list/dict
     of arrays (one per model input), y one array or a list/dict (one per
@@ -81,7 +84,7 @@ class Trainer:
         self.initial_epoch = 0      # the running fit's first epoch (see fit)
         self.train_loader = None    # the running fit's train loader
         self.distribute = distribute
-        self._distribute = None     # the running fit's (see train_step)
+        self._distribute = LOCAL    # the running fit's strategy (see train_step)
         self.log_weights = {}       # what each key of the last epoch's logs is a mean over
 
     # ----- the compiled loss and metrics ------------------------------------------------
@@ -184,10 +187,9 @@ class Trainer:
         hooks = _ordered(self.callbacks + _callback_list(callbacks, "callbacks"), self.history)
         if verbose:
             hooks.append(ProgressLogger(verbose))
-        distribute = self.distribute if distribute is None else distribute
-        if distribute is not None:  # shard the data, start from rank 0's state
-            train_loader, val_loader, hooks = distribute.prepare(
-                self, train_loader, val_loader, hooks)
+        distribute = distribute or self.distribute or LOCAL
+        train_loader, val_loader, hooks = distribute.prepare(self, train_loader, val_loader,
+                                                             hooks)
         batches = Epochs(train_loader, steps_per_epoch)
         validation = None if val_loader is None else Epochs(val_loader, validation_steps)
         params = {"epochs": epochs, "steps": _length(batches), "verbose": verbose,
@@ -198,13 +200,12 @@ class Trainer:
         self.stop_training = False
         self.initial_epoch, self.train_loader = initial_epoch, train_loader
         self._distribute = distribute
-        running = distribute.running() if distribute is not None else nullcontext()
         try:
-            with running:
+            with distribute.running():
                 self._loop(hooks, batches, validation, epochs, validate_after)
         finally:
             self.train_loader = None  # do not keep the data alive after fit
-            self._distribute = None
+            self._distribute = LOCAL
             if isinstance(self.model, Layer):
                 self.model.eval_mode()  # a fitted model infers, whatever it was set to
         return self.history
@@ -251,13 +252,12 @@ class Trainer:
         weights = weights_per_output(sample_weight, self.objective.names)
         loss, logs = self.objective(preds, targets, weights)
         params = self.model.parameters()  # after the call: the first call builds them
-        if not params and self._distribute is None:  # all frozen: Keras warns and goes on
+        if not params and self._distribute is LOCAL:  # all frozen: Keras warns and goes on
             warnings.warn("The model does not have any trainable weights.", UserWarning,
                           stacklevel=2)
             return logs, [_values(pred) for pred in preds]
         loss.backward()
-        if self._distribute is not None:  # average the gradients over the processes
-            self._distribute.synchronize(params)
+        self._distribute.synchronize(params)  # e.g. averaged over the processes
         self.optimizer.step(params)
         self.optimizer.zero_grad(params)
         return logs, [_values(pred) for pred in preds]
