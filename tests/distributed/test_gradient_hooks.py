@@ -100,3 +100,16 @@ def test_removing_the_hook_stops_it(hooked):
     remove()
     (w * 2.0).sum().backward()
     assert seen == [1]
+
+
+def test_a_weight_takes_several_hooks_each_removable():
+    w = Tensor(np.ones(3))
+    seen = []
+    first = w.register_post_accumulate_grad_hook(lambda t: seen.append("first"))
+    w.register_post_accumulate_grad_hook(lambda t: seen.append(float(t.gradient.sum())))
+    (w * 2.0).sum().backward()
+    assert seen == ["first", 6.0]
+    first()
+    w.zero_grad()
+    (w * 2.0).sum().backward()
+    assert seen == ["first", 6.0, 6.0]

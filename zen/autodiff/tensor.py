@@ -16,7 +16,7 @@ from .switch import Switch
 
 _ids = itertools.count()
 grad_mode = Switch(True)  # off inside no_grad(): ops record no graph
-_final_hooks = {}  # Tensor.id -> hook(tensor), see on_gradient_final
+_hooked = [0]  # how many hooks Tensors hold: a backward pass looks for them only then
 
 
 def no_grad():
@@ -36,20 +36,8 @@ def is_grad_enabled() -> bool:
 
 
 def on_gradient_final(tensor, hook):
-    """Call `hook(tensor)` in every backward pass as soon as the gradient of
-    `tensor`, a leaf (a weight), is final for that pass: right after the
-    last op that uses it has run its backward, which for the weights of the
-    last layers is long before the pass ends. Data-parallel training starts
-    sending a gradient there (zen.distributed). Returns a function that
-    removes the hook.
-
-    Example:
-        remove = on_gradient_final(w, lambda t: print("ready", t.shape))
-        loss.backward()           # prints while the pass is still running
-        remove()
-    """
-    _final_hooks[tensor.id] = hook
-    return lambda: _final_hooks.pop(tensor.id, None)
+    """`tensor.register_post_accumulate_grad_hook(hook)`, as a function."""
+    return tensor.register_post_accumulate_grad_hook(hook)
 
 
 class Function:
@@ -142,7 +130,7 @@ class Tensor:
         a.gradient, b.gradient       # 500.0, 1000.0
     """
 
-    __slots__ = ("value", "gradient", "trainable", "id", "_ctx", "__weakref__")
+    __slots__ = ("value", "gradient", "trainable", "id", "_ctx", "_hooks", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected op
 
     def __init__(self, value, trainable: bool = True):
@@ -153,6 +141,7 @@ class Tensor:
         self.gradient = None
         self.id = next(_ids)
         self._ctx = None
+        self._hooks = None
 
     @classmethod
     def _from_op(cls, value, trainable):
@@ -163,7 +152,32 @@ class Tensor:
         out.gradient = None
         out.id = next(_ids)
         out._ctx = None
+        out._hooks = None
         return out
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call `hook(self)` in every backward pass as soon as the gradient of
+        this leaf (a weight) is final for that pass: right after the last op
+        that uses it has run its backward, which for the weights of the last
+        layers is long before the pass ends (PyTorch's name). Data-parallel
+        training starts sending a gradient there. Returns a function that
+        removes the hook.
+
+        Example:
+            remove = w.register_post_accumulate_grad_hook(lambda t: print("ready", t.shape))
+            loss.backward()           # prints while the pass is still running
+            remove()
+        """
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        _hooked[0] += 1
+
+        def remove():
+            if hook in self._hooks:
+                self._hooks.remove(hook)
+                _hooked[0] -= 1
+        return remove
 
     # ----- the reverse-mode pass -------------------------------------------
     def get_gradients(self, gradient=None, retain_graph: bool = False) -> None:
@@ -185,7 +199,7 @@ class Tensor:
         grads = {id(self): seed}
         owned = set()  # keys of gradient buffers this pass allocated: safe to add into
         check = anomaly.mode.on
-        last_uses = _last_uses(order) if _final_hooks else {}
+        last_uses = _last_uses(order) if _hooked[0] else {}
         for node in reversed(order):
             grad = grads.pop(id(node), None)
             fn = node._ctx
@@ -361,8 +375,7 @@ def _match(gradient, tensor, fn):
 def _finish_leaf(leaf, grad):
     """Add a leaf's gradient of this pass, then tell its hook it is final."""
     leaf.gradient = grad if leaf.gradient is None else leaf.gradient + grad
-    hook = _final_hooks.get(leaf.id) if _final_hooks else None
-    if hook is not None:
+    for hook in leaf._hooks or ():
         hook(leaf)
 
 
@@ -375,7 +388,7 @@ def _last_uses(order):
         if node._ctx is None:
             continue
         for x in node._ctx.inputs:
-            if x._ctx is None and x.id in _final_hooks and id(x) not in placed:
+            if x._ctx is None and x._hooks and id(x) not in placed:
                 placed.add(id(x))
                 uses.setdefault(id(node), []).append(x)
     return uses

@@ -4,8 +4,9 @@
 The parameters are packed, last layer first, into buckets of about
 `bucket_bytes`: each bucket is one contiguous buffer, so averaging costs one
 allreduce per bucket instead of one per weight. The backward pass computes
-the last layers' gradients first; a hook (`on_gradient_final`) copies each
-gradient into its bucket the moment it is final, and a full bucket starts
+the last layers' gradients first; a hook on each weight
+(`Tensor.register_post_accumulate_grad_hook`) copies its gradient into its
+bucket the moment it is final, and a full bucket starts
 its allreduce right away with a non-blocking `Iallreduce`, while backward
 goes on with the earlier layers. `synchronize`, before the optimizer step,
 starts whatever is left, waits, and hands every parameter a view of its
@@ -23,7 +24,6 @@ import time
 import numpy as np
 from mpi4py import MPI
 
-from ..autodiff.tensor import on_gradient_final
 
 __all__ = ["GradientBuckets"]
 
@@ -99,7 +99,8 @@ class GradientBuckets:
 
     def attach(self):
         """Hook every parameter; returns a function that removes the hooks."""
-        removers = [on_gradient_final(p, self._final) for b in self.buckets for p in b.params]
+        removers = [p.register_post_accumulate_grad_hook(self._final)
+                    for b in self.buckets for p in b.params]
         return lambda: [remove() for remove in removers]
 
     def arm(self, weight: float) -> None:
