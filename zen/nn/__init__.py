@@ -23,14 +23,3 @@ from .wrappers import Bidirectional, TimeDistributed
 from .attention import MultiHeadAttention, PositionEmbedding
 from .augmentation import (RandomContrast, RandomFlip, RandomRotation, RandomTranslation,
                            RandomZoom)
-
-
-_MODELS = ("Sequential", "Model", "load_model")   # in zen.models, one level up
-
-
-def __getattr__(name):
-    """Says where the models went; imports nothing (PEP 562)."""
-    if name in _MODELS:
-        raise AttributeError(f"zen.nn has no attribute {name!r}: models live in zen.models; "
-                             f"use zen.{name} (or zen.models.{name})")
-    raise AttributeError(f"module 'zen.nn' has no attribute {name!r}")
