@@ -13,8 +13,8 @@ Example:
     pack([1, 2], ["a", "b"])                          # {"a": 1, "b": 2}
 """
 
-__all__ = ["flatten", "map_structure", "is_nested", "is_sequence_of_values", "as_list", "pack",
-           "batch_length"]
+__all__ = ["flatten", "map_structure", "is_nested", "is_sequence_of_values", "as_list",
+           "holds_one_per_name", "pack", "batch_length"]
 
 
 def is_nested(structure) -> bool:
@@ -76,6 +76,15 @@ def is_sequence_of_values(structure) -> bool:
     Tensors), not one value written as nested lists of numbers."""
     return isinstance(structure, (list, tuple)) and bool(structure) and all(
         hasattr(item, "shape") for item in structure)
+
+
+def holds_one_per_name(structure, names) -> bool:
+    """Whether `structure` gives a value per name (a dict, or for several
+    names a list of them) rather than one value for all (Keras's rule for
+    sample weights: one array serves every output)."""
+    return isinstance(structure, dict) or (
+        len(names) > 1 and isinstance(structure, (list, tuple)) and bool(structure)
+        and all(hasattr(item, "shape") or is_nested(item) for item in structure))
 
 
 def pack(values: list, keys=None):

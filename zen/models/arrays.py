@@ -201,10 +201,7 @@ def checked_weights(model, sample_weight, samples, name="sample_weight") -> list
     if sample_weight is None:
         return []
     names = getattr(model, "output_names", None) or ["output"]
-    if isinstance(sample_weight, dict) or (
-            isinstance(sample_weight, (list, tuple)) and sample_weight
-            and all(hasattr(w, "shape") or isinstance(w, (list, tuple)) for w in sample_weight)
-            and len(names) > 1):
+    if tree.holds_one_per_name(sample_weight, names):
         pairs = [(f"{name}[{n!r}]", w) for n, w in
                  zip(names, tree.as_list(sample_weight, names, name))]
     else:

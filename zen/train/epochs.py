@@ -13,7 +13,7 @@ once, never restarted).
 """
 import warnings
 
-__all__ = ["Epochs", "RAN_OUT"]
+__all__ = ["Epochs", "RAN_OUT", "length_of"]
 
 RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that your dataset "
            "or generator can generate at least `steps_per_epoch * epochs` batches. You may "
@@ -62,14 +62,15 @@ class Epochs:
     def _epoch_iterator(self):
         if self.one_shot:
             return self.source
-        length = _length(self.source)
+        length = length_of(self.source)
         if self.steps is None or self._iterator is None or (
                 length is not None and self._seen >= length):
             self._iterator, self._seen = iter(self.source), 0
         return self._iterator
 
 
-def _length(source):
+def length_of(source):
+    """`len(source)`, or None for a source of unknown length (a generator)."""
     try:
         return len(source)
     except TypeError:

@@ -169,7 +169,7 @@ def weights_per_output(sample_weight, names) -> list:
     array serves every output (Keras); else a list or a dict by output name."""
     if sample_weight is None:
         return None
-    if isinstance(sample_weight, (dict, list, tuple)):
+    if tree.holds_one_per_name(sample_weight, names):
         return tree.as_list(sample_weight, names, "sample weights")
     return [sample_weight] * len(names)
 

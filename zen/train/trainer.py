@@ -26,7 +26,7 @@ from ..tree import batch_length
 from ..validation import check_int, invalid, is_int
 from .backup import BackupAndRestore
 from .callbacks import Callback
-from .epochs import Epochs
+from .epochs import Epochs, length_of
 from .history import History
 from .objective import Objective, as_output_list, weights_per_output
 from .progress import ProgressLogger, check_verbose, format_logs, interactive_output
@@ -192,7 +192,7 @@ class Trainer:
                                                              hooks)
         batches = Epochs(train_loader, steps_per_epoch)
         validation = None if val_loader is None else Epochs(val_loader, validation_steps)
-        params = {"epochs": epochs, "steps": _length(batches), "verbose": verbose,
+        params = {"epochs": epochs, "steps": length_of(batches), "verbose": verbose,
                   "initial_epoch": initial_epoch}
         for hook in hooks:
             hook.set_trainer(self)
@@ -451,13 +451,6 @@ def _validation_epochs(freq):
     raise invalid("validation_freq", "a positive integer or a list of epochs", freq)
 
 
-def _length(loader):
-    try:
-        return len(loader)
-    except TypeError:
-        return None
-
-
 def _values(pred):
     return pred.value if isinstance(pred, Tensor) else np.asarray(pred)
 
@@ -466,4 +459,4 @@ def _progress(loader, verbose, title):
     if verbose != 1 or not interactive_output():
         return loader
     from tqdm import tqdm
-    return tqdm(loader, desc=title, total=_length(loader), unit="batch")
+    return tqdm(loader, desc=title, total=length_of(loader), unit="batch")
