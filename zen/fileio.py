@@ -16,7 +16,6 @@ FileNotFoundError; anything else wrong with a file (not a zip, truncated,
 a foreign npz, a newer format version) raises `ZenFileError`, a ValueError
 saying what is wrong.
 """
-import io
 import json
 import os
 import struct
@@ -42,35 +41,15 @@ class ZenFileError(ValueError):
     newer format version."""
 
 
-_writer = True  # see set_writer
-
-
-def set_writer(writes: bool) -> None:
-    """Whether this process writes Zen's files (models, weights, backups,
-    CSV logs, plots; default True). zen.distributed turns it off on every
-    process but rank 0: they all hold the same model, and rank 0 writes it."""
-    global _writer
-    _writer = bool(writes)
-
-
-def is_writer() -> bool:
-    return _writer
-
-
 @contextmanager
 def atomic_write(path, mode: str = "wb"):
     """Open a temporary file next to `path` for writing; on success it is
     flushed, synced and renamed over `path`; on any error it is removed.
-    In a process that is not the writer (see `set_writer`) what is written
-    goes to an in-memory buffer and is dropped.
 
     Example:
         with atomic_write("model.zen") as f:
             f.write(data)
     """
-    if not _writer:
-        yield io.BytesIO() if "b" in mode else io.StringIO()
-        return
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)

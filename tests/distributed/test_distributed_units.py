@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import zen
-from zen import fileio, nn
+from zen import nn
 from zen.autodiff import Tensor
 from zen.autodiff.normalization import batch_normalize, channel_moments
 from zen.callbacks import CSVLogger
@@ -53,9 +53,7 @@ def shards(n, batch_size, size, seed=5, drop_last=False):
     state = single.state_dict()["generator"]
     events = [[] for _ in range(size)]
     loaders = [ShardedLoader(DataLoader(dataset, batch_size, shuffle=True, drop_last=drop_last),
-                             rank, size, shared_generator(state),
-                             weigh=events[rank].append,
-                             empty_step=lambda rank=rank: events[rank].append("empty"))
+                             rank, size, shared_generator(state), weigh=events[rank].append)
                for rank in range(size)]
     return loaders, single, events
 
@@ -80,11 +78,11 @@ def test_the_shards_of_a_step_are_one_batch_of_one_process_at_the_global_batch(
 
 
 @needs_mpi
-def test_each_batch_comes_with_its_share_and_an_empty_part_is_an_empty_step():
+def test_each_batch_comes_with_its_share_and_an_empty_part_is_a_batch_of_no_samples():
     loaders, _, events = shards(n=9, batch_size=4, size=2)  # steps of 8, then 1 sample
-    for loader in loaders:
-        list(loader)
-    assert events[0] == [0.5, 1.0] and events[1] == [0.5, "empty"]
+    epochs = [list(loader) for loader in loaders]
+    assert events[0] == [0.5, 1.0] and events[1] == [0.5, 0.0]
+    assert [len(b[0]) for b in epochs[1]] == [4, 0] and epochs[1][1][0].dtype == np.float32
     assert loaders[0].shares(1) == [1, 0] and [l.shard_size() for l in loaders] == [5, 4]
 
 
@@ -271,22 +269,29 @@ def test_sync_batchnorm_needs_channels_last(job):
     with pytest.raises(dist.SetupError, match="'batch_norm.*' normalises axis 1"):
         model.fit(np.zeros((8, 4, 3)), np.zeros((8, 2)), verbose=0,
                   distribute=dist.DataParallel(sync_batchnorm=True))
-    assert model.layers[0].replicas is None
+    assert model.layers[0].sync_group is None
 
 
-def test_a_process_that_is_not_the_writer_writes_no_file(tmp_path):
+class NotMain(zen.train.strategy.Strategy):
+    """A process of a job that is not its main one (its data and steps its own)."""
+    is_main_process = False
+
+
+def test_a_process_that_is_not_the_main_one_writes_no_file(tmp_path):
+    """The callbacks that write are dropped, and after the fit the model's
+    files and curves are left to the main process; a later fit in this
+    process alone writes again."""
     model = zen.Sequential([nn.Dense(2)])
-    model.build((None, 3))
-    fileio.set_writer(False)
-    try:
-        model.save(tmp_path / "model.zen")
-        model.save_weights(tmp_path / "weights.zen")
-        zen.plot_history({"loss": [1.0, 0.5]}, tmp_path / "curves.png")
-        logger = CSVLogger(tmp_path / "log.csv")
-        logger.on_train_begin()
-        logger.on_epoch_end(0, {"loss": 1.0})
-    finally:
-        fileio.set_writer(True)
-    assert list(tmp_path.iterdir()) == []
+    model.compile("sgd", "mse")
+    x, y = np.zeros((8, 3), np.float32), np.zeros((8, 2), np.float32)
+    history = model.fit(x, y, epochs=2, verbose=0, distribute=NotMain(), callbacks=[
+        CSVLogger(tmp_path / "log.csv"), zen.callbacks.ModelCheckpoint(tmp_path / "c.zen")],
+        validation_split=0.25)
     model.save(tmp_path / "model.zen")
-    assert (tmp_path / "model.zen").exists()
+    model.save_weights(tmp_path / "weights.zen")
+    zen.plot_history(history, tmp_path / "curves.png")
+    assert list(tmp_path.iterdir()) == [] and len(history.history["loss"]) == 2
+    history = model.fit(x, y, verbose=0)
+    model.save(tmp_path / "model.zen")
+    zen.plot_history(history, tmp_path / "curves.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png", "model.zen"]

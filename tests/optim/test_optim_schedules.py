@@ -42,7 +42,7 @@ def test_schedule_values(schedule, step, expected):
 def test_optimizer_uses_schedule_of_its_step_count(schedule):
     p, opt = Tensor(np.zeros(1)), SGD(lr=schedule)
     for k in range(7):
-        assert opt.current_lr == opt.get_lr() == schedule(k)
+        assert opt.current_lr == schedule(k)
         before = p.value.copy()
         p.gradient = np.ones(1)
         opt.step([p])
@@ -105,7 +105,7 @@ def test_schedule_config_round_trip(schedule):
     rebuilt = schedules.get(schedules.serialize(schedule))
     assert type(rebuilt) is type(schedule) and rebuilt.get_config() == schedule.get_config()
     assert [rebuilt(k) for k in range(0, 200, 7)] == [schedule(k) for k in range(0, 200, 7)]
-    assert schedules.from_config is schedules.deserialize is schedules.get
+    assert schedules.deserialize is schedules.get
 
 
 def test_schedule_repr_and_serialize_errors():

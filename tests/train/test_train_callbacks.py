@@ -237,3 +237,15 @@ def test_base_callback_sees_model_params_and_optimizer():
     fit(model, [Probe()], epochs=2)
     assert seen["model"] is model and seen["optimizer"] is model.optimizer
     assert seen["params"]["epochs"] == 2 and seen["params"]["steps"] == 3
+
+
+def test_lambda_callback_takes_keras_arguments_and_any_hook_by_name():
+    calls = []
+    callback = LambdaCallback(on_train_batch_end=lambda b, logs: calls.append(("batch", b)),
+                              on_test_end=lambda logs: calls.append("test"))
+    callback.on_train_batch_end(3, {})
+    callback.on_test_end({})
+    assert calls == [("batch", 3), "test"]
+    assert repr(callback) == "LambdaCallback(on_train_batch_end, on_test_end)"
+    with pytest.raises(TypeError, match="'on_epoch_ended'.*not a hook"):
+        LambdaCallback(on_epoch_ended=print)

@@ -12,13 +12,13 @@ the classic closed form of the gradient (Ioffe & Szegedy, 2015):
 
 with sums over the m values of each channel (every axis but the last).
 
-Synchronised batch norm (data-parallel training, zen.distributed) takes the
-statistics over the batches of every process: `replicas` is then an object
-with `sum(array)`, the element-wise sum of an array over the processes, and
-`weight`, this process's share of the global loss. The forward sums the
-channel sums and counts, then the centred squares; the backward sums
-d_beta and d_gamma (each process's weighted by its share) before the d_x
-formula, with m the global count.
+Batch norm over a group of batches held apart (synchronised batch norm, as
+in data-parallel training) takes the statistics over all of them: `group`
+is then an object with `sum(array)`, the element-wise sum of an array over
+the group's members, and `weight`, this batch's share of the group's loss.
+The forward sums the channel sums and counts, then the centred squares;
+the backward sums d_beta and d_gamma (each member's weighted by its share)
+before the d_x formula, with m the group's count.
 
 The per-channel sums run over every pixel of the batch (100,000 rows and
 more) and the backward subtracts them from the gradient, where they nearly
@@ -52,20 +52,20 @@ def channel_dot(a, b):
     return xp.einsum("ij,ij->j", a, b, dtype=xp.float64)
 
 
-def channel_moments(x, replicas=None):
+def channel_moments(x, group=None):
     """Mean and biased variance of each channel (the last axis) of array x,
-    over all the other axes (and over every process's x, with `replicas`),
-    in x's dtype."""
+    over all the other axes (and over every member's x, with `group`), in
+    x's dtype."""
     rows = x.reshape(-1, x.shape[-1])
     sums, count = channel_sum(rows), len(rows)
-    if replicas is not None:
-        totals = replicas.sum(xp.append(sums, count))
+    if group is not None:
+        totals = group.sum(xp.append(sums, count))
         sums, count = totals[:-1], totals[-1]
     mean = (sums / count).astype(x.dtype)
     centred = rows - mean
     squares = channel_dot(centred, centred)
-    if replicas is not None:
-        squares = replicas.sum(squares)
+    if group is not None:
+        squares = group.sum(squares)
     return mean, (squares / count).astype(x.dtype)
 
 
@@ -74,9 +74,9 @@ class BatchNormalize(Function):
     where `mean` and `var` are x's own channel statistics (from
     `channel_moments`), so the gradient flows through them too."""
 
-    def __init__(self, mean, var, epsilon, replicas=None):
+    def __init__(self, mean, var, epsilon, group=None):
         self.mean, self.var, self.epsilon = mean, var, epsilon
-        self.replicas = replicas
+        self.group = group
 
     def forward(self, x, gamma, beta):
         self.inv_std = 1.0 / xp.sqrt(self.var + self.epsilon)
@@ -93,9 +93,9 @@ class BatchNormalize(Function):
         m = len(rows)
         d_beta, d_gamma = channel_sum(rows), channel_dot(rows, x_hat)  # float64
         total_beta, total_gamma = d_beta, d_gamma
-        if self.replicas is not None:  # the sums over every process, in this one's scale
-            weight = self.replicas.weight
-            sums = self.replicas.sum(xp.concatenate([d_beta * weight, d_gamma * weight,
+        if self.group is not None:  # the sums over the group, in this member's scale
+            weight = self.group.weight
+            sums = self.group.sum(xp.concatenate([d_beta * weight, d_gamma * weight,
                                                      xp.asarray([m], xp.float64)]))
             total_beta, total_gamma, m = sums[:channels] / weight, \
                 sums[channels:-1] / weight, sums[-1]
@@ -109,12 +109,12 @@ class BatchNormalize(Function):
         return d_x, d_gamma.astype(g.dtype), d_beta.astype(g.dtype)
 
 
-def batch_normalize(x, gamma, beta, mean, var, epsilon, replicas=None):
+def batch_normalize(x, gamma, beta, mean, var, epsilon, group=None):
     """Normalise x (channels last) with its own batch statistics `mean`,
-    `var` (arrays from `channel_moments(x.value, replicas)`), then scale and
+    `var` (arrays from `channel_moments(x.value, group)`), then scale and
     shift."""
     return BatchNormalize.apply(x, gamma, beta, mean=mean, var=var, epsilon=epsilon,
-                                replicas=replicas)
+                                group=group)
 
 
 def row_mean(rows, dtype=None):

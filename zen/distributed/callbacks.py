@@ -1,13 +1,10 @@
 """The callbacks `DataParallel` adds to a fit, to keep the processes in step.
 
 - `EpochSync` runs first at every epoch hook: it reseeds this process's
-  random stream when an epoch begins, and when it ends makes the model the
-  same everywhere (moving statistics) and replaces the epoch logs by their
-  means over all processes, before any other callback reads them.
-- `StopAgreement` runs last: a stop asked by a callback on any process
-  (TerminateOnNaN on this process's loss, a user's time limit) stops every
-  process after the same batch or epoch; otherwise the others would wait in
-  the next allreduce forever.
+  random stream when an epoch begins, and makes the model the same
+  everywhere (moving statistics) before the epoch's validation, or at its
+  end without one. (The epoch logs are the job's already: the Trainer has
+  them reduced by `DataParallel.reduce_logs`.)
 - `SharedBackup` stands for a BackupAndRestore: rank 0 reads the backup and
   sends it to every process, which all restore it; only rank 0 writes and,
   at the end, deletes it.
@@ -15,18 +12,17 @@
 import os
 
 import numpy as np
-from mpi4py import MPI
 
 from ..train.backup import read_backup, restore_backup, write_backup
 from ..train.callbacks import Callback
 from . import comm
 
-__all__ = ["EpochSync", "StopAgreement", "SharedBackup"]
+__all__ = ["EpochSync", "SharedBackup"]
 
 
 class EpochSync(Callback):
-    """Reseeds at each epoch's start; at its end syncs the model's
-    non-trainable state and averages the logs (see `parallel._Run`)."""
+    """Reseeds at each epoch's start; before validation, or at the epoch's
+    end, syncs the model's non-trainable state (see `parallel._Run`)."""
 
     def __init__(self, run):
         self.run = run
@@ -35,29 +31,11 @@ class EpochSync(Callback):
         self.run.reseed(epoch)
         self.run.synced = False
 
+    def on_test_begin(self, logs=None):
+        self.run.sync_state()
+
     def on_epoch_end(self, epoch, logs=None):
         self.run.sync_state()  # done already, before validation, when there is one
-        if logs is not None:
-            self.run.mean_logs(logs)
-
-
-class StopAgreement(Callback):
-    """Makes `model.stop_training` true everywhere when it is true anywhere."""
-
-    def __init__(self, control):
-        self.control = control
-
-    def agree(self, model) -> None:
-        flag = np.array([int(bool(getattr(model, "stop_training", False)))], np.int32)
-        self.control.Allreduce(MPI.IN_PLACE, flag, op=MPI.MAX)
-        if flag[0]:
-            model.stop_training = True
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.agree(self.model)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.agree(self.model)
 
 
 class SharedBackup(Callback):

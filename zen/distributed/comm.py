@@ -4,8 +4,9 @@ Every process of `mpiexec -n N python train.py` runs the same script; MPI
 numbers them 0 .. N-1 (the rank). Importing this module starts MPI (that is
 mpi4py's way: `from mpi4py import MPI` initialises it, and it is finalised
 at exit); `init()` then makes the job behave as one program: an uncaught
-exception on any process ends every process (see `faults`), and only rank 0
-writes files (`zen.fileio.set_writer`).
+exception on any process ends every process (see `faults`). Only rank 0
+prints and writes for the job: in `fit`, the callbacks marked
+`main_process_only` run there alone; elsewhere, guard with `is_main()`.
 
 A script run without `mpiexec` is a job of one process (rank 0 of 1), so
 the same code runs on a laptop unchanged.
@@ -13,7 +14,6 @@ the same code runs on a laptop unchanged.
 import numpy as np
 from mpi4py import MPI
 
-from .. import fileio
 from . import faults
 
 __all__ = ["init", "rank", "size", "is_main", "barrier", "broadcast_weights",
@@ -24,8 +24,7 @@ _initialised = False
 
 def init() -> None:
     """Join the job: abort every process when one of them raises (instead
-    of leaving the others waiting forever) and let only rank 0 write files
-    (models, checkpoints, backups, CSV logs, plots). Idempotent; importing
+    of leaving the others waiting forever). Idempotent; importing
     `zen.distributed` calls it, and so does `DataParallel`.
 
     Example:
@@ -37,7 +36,6 @@ def init() -> None:
     if _initialised:
         return
     faults.install_excepthook(world())
-    fileio.set_writer(is_main())
     _initialised = True
 
 
@@ -116,4 +114,10 @@ def gather_objects(value, comm=None) -> list:
 def sum_in_place(array, comm=None) -> np.ndarray:
     """`array` replaced by its element-wise sum over the processes."""
     (comm or world()).Allreduce(MPI.IN_PLACE, array, op=MPI.SUM)
+    return array
+
+
+def max_in_place(array, comm=None) -> np.ndarray:
+    """`array` replaced by its element-wise maximum over the processes."""
+    (comm or world()).Allreduce(MPI.IN_PLACE, array, op=MPI.MAX)
     return array

@@ -27,20 +27,15 @@ import numpy as np
 from .. import rng
 from ..nn.normalization import BatchNorm
 from ..train.backup import BackupAndRestore
-from ..train.callbacks import CSVLogger
-from ..train.monitors import ModelCheckpoint
-from ..train.progress import ProgressLogger
 from ..train.strategy import Strategy
 from ..validation import check_bool, check_float, is_number
 from . import comm
 from .buckets import GradientBuckets
-from .callbacks import EpochSync, SharedBackup, StopAgreement
+from .callbacks import EpochSync, SharedBackup
 from .faults import SetupError, abort_on_error, check_same
 from .sharding import ShardedLoader, shared_generator
 
 __all__ = ["DataParallel"]
-
-_RANK_ZERO_ONLY = (ProgressLogger, CSVLogger, ModelCheckpoint)
 
 
 class DataParallel(Strategy):
@@ -78,7 +73,7 @@ class DataParallel(Strategy):
         model.fit(x, y, epochs=5, batch_size=64, validation_split=0.1,
                   distribute=dist.DataParallel())
         if dist.is_main():
-            model.save("model.zen")   # (a no-op on the other ranks anyway)
+            model.save("model.zen")   # once, by rank 0
     """
 
     def __init__(self, bucket_mb: float = 4, sync_batchnorm: bool = False):
@@ -88,7 +83,12 @@ class DataParallel(Strategy):
         self._run = None
         comm.init()  # from here on, a failure on any process ends the job
 
-    # ----- the Strategy's three points (zen.train.strategy) -------------------------------
+    # ----- the Strategy's points (zen.train.strategy) ---------------------------------------
+    @property
+    def is_main_process(self) -> bool:
+        """Whether this is rank 0, which prints and writes for the job."""
+        return comm.is_main()
+
     def prepare(self, trainer, train_loader, val_loader, hooks):
         """Called by `Trainer.fit` before training: checks that every process
         has the same model and data, copies rank 0's state to all, and
@@ -96,7 +96,7 @@ class DataParallel(Strategy):
         callbacks it runs)."""
         with abort_on_error(comm.world()):
             self._run = _Run(self, trainer, train_loader, val_loader)
-            return self._run.train, self._run.val, self._run.hooks(hooks)
+            return self._run.train, self._run.val, self._run.hooks(self, hooks)
 
     @contextmanager
     def running(self):
@@ -117,6 +117,25 @@ class DataParallel(Strategy):
         """Called by `Trainer.train_step` between backward and the optimizer
         step: every gradient becomes the average over the processes."""
         self._run.buckets.synchronize()
+
+    def agree_to_stop(self, stop: bool) -> bool:
+        """True everywhere when `stop` is true on any process (a callback
+        stopped it there), so that every process stops after the same step."""
+        flag = np.array([int(bool(stop))], np.int32)
+        comm.max_in_place(flag, self._run.control)
+        return bool(flag[0])
+
+    def reduce_logs(self, logs: dict, weights: dict) -> dict:
+        """The epoch logs, each a mean over this process's samples (weighted
+        metrics: over its sample weights), as means over every process's."""
+        keys = sorted(logs)  # summed in one order everywhere
+        counts = [weights.get(key, 0.0) for key in keys]
+        totals = np.array([float(logs[key]) * n for key, n in zip(keys, counts)] + counts,
+                          np.float64)
+        comm.sum_in_place(totals, self._run.control)
+        means = {key: float(totals[i] / totals[len(keys) + i]) if totals[len(keys) + i] else 0.0
+                 for i, key in enumerate(keys)}
+        return {key: means[key] for key in logs}  # in the logs' order
 
     def __repr__(self):
         return f"DataParallel(bucket_mb={self.bucket_mb:g}, sync_batchnorm={self.sync_batchnorm})"
@@ -143,12 +162,11 @@ class _Run:
         self.buckets = GradientBuckets(self.params, self.gradients,
                                        int(options.bucket_mb * 2 ** 20))
         self.train = ShardedLoader(train_loader, self.rank, self.size, order,
-                                   weigh=self.buckets.arm, empty_step=self.empty_step)
-        self.val = None if val_loader is None else ShardedLoader(
-            val_loader, self.rank, self.size, start=self.sync_state)
+                                   weigh=self.buckets.arm)
+        self.val = None if val_loader is None else ShardedLoader(val_loader, self.rank,
+                                                                 self.size)
         for layer in self.batchnorms if self.sync_batchnorm else ():
-            layer.replicas = _Replicas(self.control, self.buckets)
-        self.stop = StopAgreement(self.control)
+            layer.sync_group = _Group(self.control, self.buckets)
         self.synced = False
 
     def _check(self, train_loader, val_loader) -> None:
@@ -173,17 +191,13 @@ class _Run:
             shared_generator(shared["zen"]).bit_generator.jumped()).integers(2 ** 63))
         return shared_generator(shared["loader"].get("generator", shared["zen"]))
 
-    def hooks(self, hooks) -> list:
-        """The callbacks of this process: rank 0's printing and writing ones
-        only on rank 0, BackupAndRestore shared, and the two that keep the
-        processes in step first and last."""
-        kept = []
-        for hook in hooks:
-            if isinstance(hook, BackupAndRestore):
-                kept.append(SharedBackup(hook, self.control))
-            elif self.rank == 0 or not isinstance(hook, _RANK_ZERO_ONLY):
-                kept.append(hook)
-        return [EpochSync(self)] + kept + [self.stop]
+    def hooks(self, strategy, hooks) -> list:
+        """The callbacks of this process: the `main_process_only` ones only
+        on rank 0, BackupAndRestore shared, and the one that keeps the
+        processes in step first."""
+        kept = [SharedBackup(hook, self.control) if isinstance(hook, BackupAndRestore) else hook
+                for hook in strategy.callbacks_here(hooks)]
+        return [EpochSync(self)] + kept
 
     # ----- in step ---------------------------------------------------------------------
     def reseed(self, epoch: int) -> None:
@@ -192,7 +206,7 @@ class _Run:
         rng.set_seed(int(seed.generate_state(1, np.uint64)[0]))
 
     def sync_state(self) -> None:
-        """Once per epoch, before validation: BatchNorm's moving statistics
+        """Once per epoch, before validation (or at its end without one): BatchNorm's moving statistics
         averaged (they followed each process's batches), every other
         non-trainable weight from rank 0, so that all processes hold the
         same model."""
@@ -209,39 +223,16 @@ class _Run:
                 self.control.Bcast(t.value, root=0)
         self.synced = True
 
-    def mean_logs(self, logs: dict) -> None:
-        """The epoch logs, each a mean over this process's samples (weighted
-        metrics: over its sample weights), replaced (in place) by the means
-        over every process's."""
-        keys = sorted(logs)
-        weights = self.trainer.log_weights
-        counts = [weights.get(key, 0.0) for key in keys]
-        totals = np.array([float(logs[key]) * n for key, n in zip(keys, counts)] + counts,
-                          np.float64)
-        comm.sum_in_place(totals, self.control)
-        for i, key in enumerate(keys):
-            weight = totals[len(keys) + i]
-            logs[key] = float(totals[i] / weight) if weight else 0.0
-
-    def empty_step(self) -> None:
-        """Take part in a step without a sample: zero gradient, same update."""
-        optimizer = self.trainer.optimizer
-        self.buckets.arm(0.0)
-        self.buckets.synchronize()
-        optimizer.step(self.params)
-        optimizer.zero_grad(self.params)
-        self.stop.agree(self.model)  # the others run their batch-end callbacks
-
     def close(self) -> None:
         for layer in self.batchnorms:
-            layer.replicas = None
+            layer.sync_group = None
         self.control.Free()
         self.gradients.Free()
 
 
-class _Replicas:
-    """What a synchronised BatchNorm asks of the other processes: element-wise
-    sums of small arrays, and this process's share of the global batch."""
+class _Group:
+    """What a synchronised BatchNorm asks of the processes: element-wise sums
+    of small arrays, and this process's share of the global batch."""
 
     def __init__(self, control, buckets):
         self.control, self.buckets = control, buckets

@@ -14,14 +14,16 @@ is smaller and the processes' parts of it differ by one sample, or are
 empty for some processes when fewer than N samples are left. Each batch
 comes with this process's share of its global batch (its size over the
 global batch's size), the weight of its gradient in the average; a process
-with no sample in a step still takes part in it (`empty_step`), so that all
-processes make the same number of optimizer steps.
+with no sample in a step gets a batch of no samples, which the Trainer
+still steps on (with zero gradients, see `Trainer.train_step`), so that
+all processes make the same number of optimizer steps.
 """
 import math
 
 import numpy as np
 
 from ..data.dataset import get_batch
+from ..tree import map_structure
 
 __all__ = ["ShardedLoader", "shared_generator"]
 
@@ -43,19 +45,16 @@ class ShardedLoader:
         generator: draws the epoch orders when the loader shuffles; it must
             start in the same state on every process.
         weigh: `weigh(share)` is called before each batch is handed out.
-        empty_step: called for a step in which this process has no sample.
-        start: called when an epoch starts (before its first batch).
 
     `samples` counts the samples handed out in the current epoch.
     """
 
-    def __init__(self, loader, rank: int, size: int, generator=None, weigh=None,
-                 empty_step=None, start=None):
+    def __init__(self, loader, rank: int, size: int, generator=None, weigh=None):
         self.dataset, self.batch_size = loader.dataset, loader.batch_size
         self.shuffle, self.drop_last = loader.shuffle, loader.drop_last
         self.rank, self.size = rank, size
         self.generator = generator
-        self.weigh, self.empty_step, self.start = weigh, empty_step, start
+        self.weigh = weigh
         self.samples = 0
         global_batch = self.batch_size * size
         n = len(self.dataset)
@@ -77,22 +76,20 @@ class ShardedLoader:
         return [len(range(start + r, stop, self.size)) for r in range(self.size)]
 
     def __iter__(self):
-        if self.start is not None:
-            self.start()
         order = self.generator.permutation(len(self.dataset)) if self.shuffle \
             else np.arange(len(self.dataset))
         mine = order[:self.used][self.rank::self.size]
         self.samples = 0
         for step in range(len(self)):
             indices = mine[step * self.batch_size:(step + 1) * self.batch_size]
-            if len(indices) == 0:  # only ever the last step
-                if self.empty_step is not None:
-                    self.empty_step()
-                continue
             if self.weigh is not None:
                 self.weigh(len(indices) / sum(self.shares(step)))
             self.samples += len(indices)
-            yield get_batch(self.dataset, indices)
+            yield get_batch(self.dataset, indices) if len(indices) else self._no_samples()
+
+    def _no_samples(self):
+        """A batch of no samples (only ever the last step's), shaped as the others."""
+        return map_structure(lambda a: np.asarray(a)[:0], get_batch(self.dataset, np.arange(1)))
 
     def state_dict(self) -> dict:
         """The order generator's state (for BackupAndRestore's exact resume)."""

@@ -46,7 +46,12 @@ class Model(Layer):
             a list or a dict (by output name).
         name: the model's name (default: "functional" for a functional
             model, the snake_case of the class for a subclass).
+
+    `distribute_strategy` is the `distribute=` of the last `fit` (None when
+    it trained in this process alone), as in Keras.
     """
+
+    distribute_strategy = None
 
     def __init__(self, inputs=None, outputs=None, name: str = None):
         functional = inputs is not None or outputs is not None

@@ -36,6 +36,7 @@ from ..fileio import (REBUILD_ERRORS, ZenFileError, base_config, check_weights_m
 from ..nn import losses, serialization
 from ..nn.layer import build_for_shape
 from ..train import metrics
+from ..train.strategy import writes_files
 from ..validation import is_int
 from . import training
 
@@ -54,6 +55,9 @@ def save_model(model, path, trainer=None) -> None:
         path: the file to write.
         trainer: the Trainer whose optimizer, loss and metrics to save
             (default: the model's own, set by `compile`; none if uncompiled).
+
+    After a fit over several processes only the main one writes (see
+    `zen.train.strategy.writes_files`).
 
     A compiled model whose loss, metrics or learning-rate schedule are
     custom callables (not Zen's, so not rebuildable from a name) is saved
@@ -74,7 +78,8 @@ def save_model(model, path, trainer=None) -> None:
         config["compile"] = _compile_config(trainer)
         if config["compile"] is not None:
             arrays.update(optimizer_arrays(trainer.optimizer, model))
-    write_file(path, config, arrays)
+    if writes_files(model):  # once for a data-parallel job
+        write_file(path, config, arrays)
 
 
 def save_weights(model, path) -> None:
@@ -86,7 +91,8 @@ def save_weights(model, path) -> None:
     if not getattr(model, "built", False):
         raise ValueError("The model is not built, so it has no weights to save: call it "
                          "on data or `build(input_shape)` first")
-    write_file(path, base_config(model, "zen.weights"), weight_arrays(model))
+    if writes_files(model):  # once for a data-parallel job
+        write_file(path, base_config(model, "zen.weights"), weight_arrays(model))
 
 
 def _compile_config(trainer):

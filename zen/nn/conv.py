@@ -8,7 +8,7 @@ from ..autodiff.conv import pair
 from ..autodiff.conv1d import padding_mode
 from ..validation import check_positive_int, invalid, is_int
 from .core import WeightedLayer, cast_input
-from .layer import Layer
+from .layer import LAYERS, Layer
 from .pooling import GlobalAveragePooling, GlobalMaxPooling, check_image_input
 
 class Conv2D(WeightedLayer):
@@ -111,6 +111,8 @@ class AvgPool2D(_Pool2D):
 
 
 MaxPooling2D, AveragePooling2D = MaxPool2D, AvgPool2D  # Keras's names
+LAYERS.add(MaxPool2D, "MaxPooling2D")  # configs may name either
+LAYERS.add(AvgPool2D, "AveragePooling2D")
 
 
 class Conv2DTranspose(Conv2D):
@@ -252,3 +254,5 @@ class GlobalMaxPooling2D(GlobalMaxPooling):
 
 
 GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D  # Keras's aliases
+LAYERS.add(GlobalAveragePooling2D, "GlobalAvgPool2D")
+LAYERS.add(GlobalMaxPooling2D, "GlobalMaxPool2D")

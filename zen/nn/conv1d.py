@@ -6,7 +6,7 @@ from .. import autodiff as ad
 from ..autodiff.conv1d import CONV_PADDINGS, POOL_PADDINGS, padding_mode, positive_int_1d
 from ..validation import check_positive_int
 from .core import WeightedLayer, cast_input
-from .layer import Layer
+from .layer import LAYERS, Layer
 from .pooling import GlobalAveragePooling, GlobalMaxPooling, check_sequence_input
 
 
@@ -126,13 +126,8 @@ class AvgPool1D(_Pool1D):
 
 
 class GlobalAveragePooling1D(GlobalAveragePooling):
-    """The mean over time of each feature.
-
-    Args:
-        keepdims: keep the time axis, with length 1 (default False).
-
-    Shapes: (batch, time, features) -> (batch, features), or
-    (batch, 1, features) with keepdims.
+    """The mean over time of each feature: (batch, time, features) ->
+    (batch, features), or (batch, 1, features) with `keepdims=True`.
 
     Example:
         GlobalAveragePooling1D()(np.zeros((8, 100, 16))).shape   # (8, 16)
@@ -142,13 +137,9 @@ class GlobalAveragePooling1D(GlobalAveragePooling):
 
 
 class GlobalMaxPooling1D(GlobalMaxPooling):
-    """The maximum over time of each feature.
-
-    Args:
-        keepdims: keep the time axis, with length 1 (default False).
-
-    Shapes: (batch, time, features) -> (batch, features), or
-    (batch, 1, features) with keepdims.
+    """The maximum over time of each feature (the gradient goes to the
+    maximum): (batch, time, features) -> (batch, features), or
+    (batch, 1, features) with `keepdims=True`.
 
     Example:
         GlobalMaxPooling1D()(np.zeros((8, 100, 16))).shape       # (8, 16)
@@ -159,3 +150,7 @@ class GlobalMaxPooling1D(GlobalMaxPooling):
 
 MaxPooling1D, AveragePooling1D = MaxPool1D, AvgPool1D  # Keras's names
 GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
+LAYERS.add(MaxPool1D, "MaxPooling1D")  # configs may name either
+LAYERS.add(AvgPool1D, "AveragePooling1D")
+LAYERS.add(GlobalAveragePooling1D, "GlobalAvgPool1D")
+LAYERS.add(GlobalMaxPooling1D, "GlobalMaxPool1D")

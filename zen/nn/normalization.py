@@ -13,7 +13,7 @@ from ..autodiff import Tensor, normalization
 from . import initializers
 from ..validation import check_float, check_int
 from .core import cast_input
-from .layer import Layer
+from .layer import LAYERS, Layer
 
 
 def _moments(x, axes):
@@ -45,17 +45,17 @@ class BatchNorm(Layer):
     shape. Weights: gamma, beta (trainable), moving_mean, moving_variance
     (not trainable, but saved with the others), each (channels,).
 
-    `replicas` (default None) is set by data-parallel training with
-    synchronised statistics (zen.distributed.DataParallel(sync_batchnorm=True)):
-    a channels-last BatchNorm then normalises with the statistics of the
-    batches of all processes (see zen.autodiff.normalization).
+    `sync_group` (default None): a group of batches to take the training
+    statistics over (an object with `sum` and `weight`, see
+    zen.autodiff.normalization); a distribution strategy that synchronises
+    batch norm sets it on channels-last layers for the duration of a fit.
 
     Example:
         bn = BatchNorm()
         y = bn(np.random.randn(32, 28, 28, 16), training=True)  # the batch's statistics
     """
 
-    replicas = None
+    sync_group = None
 
     def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, axis: int = -1,
                  name: str = None):
@@ -93,10 +93,10 @@ class BatchNorm(Layer):
         shape[self._axis] = -1  # (1, ..., channels, ..., 1): broadcasts over the rest
         gamma, beta = self.gamma.reshape(shape), self.beta.reshape(shape)
         if training and self._axis == x.ndim - 1:  # channels last: one fused op
-            mean, variance = normalization.channel_moments(x.value, self.replicas)
+            mean, variance = normalization.channel_moments(x.value, self.sync_group)
             self._update_moving(mean, variance)
             return normalization.batch_normalize(x, self.gamma, self.beta, mean, variance,
-                                                 self.epsilon, self.replicas)
+                                                 self.epsilon, self.sync_group)
         if training:
             axes = tuple(i for i in range(x.ndim) if i != self._axis)
             mean, centred, variance = _moments(x, axes)
@@ -153,3 +153,5 @@ class LayerNorm(Layer):
 
 
 BatchNormalization, LayerNormalization = BatchNorm, LayerNorm  # Keras's names
+LAYERS.add(BatchNorm, "BatchNormalization")  # configs may name either
+LAYERS.add(LayerNorm, "LayerNormalization")

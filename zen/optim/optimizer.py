@@ -161,10 +161,6 @@ class Optimizer:
                              f"step {self.iterations}, expected a non-negative number")
         return float(value)  # a Python float: a numpy float64 would make float64 temporaries
 
-    def get_lr(self) -> float:
-        """Same as `current_lr` (for code that prefers a method)."""
-        return self.current_lr
-
     # ----- the training step ----------------------------------------------------
     def step(self, params) -> None:
         """Update, in place, every Tensor of `params` whose gradient is not

@@ -4,8 +4,8 @@ An optimiser whose `lr` is a schedule evaluates it at its own step counter
 (`optimizer.iterations`, from 0) before each update, so step k of training
 uses `schedule(k)`. Schedules are plain objects with a `get_config()`, so a
 saved model can rebuild them: `serialize(schedule)` gives
-`{"class_name": ..., "config": ...}` and `get(that_dict)` (alias
-`deserialize`, `from_config`) rebuilds it.
+`{"class_name": ..., "config": ...}` and `get(that_dict)` (Keras's name:
+`deserialize`) rebuilds it.
 """
 import math
 
@@ -183,6 +183,5 @@ def get(identifier):
                      f"Received: {identifier!r}")
 
 
-# Keras spells the reverse of `serialize` `deserialize`; a rebuild "from config" is the same.
-deserialize = from_config = get
-"""Other names of `get` (Keras's `deserialize`, and a rebuild from a config)."""
+deserialize = get
+"""Keras's name of `get`: the reverse of `serialize`."""

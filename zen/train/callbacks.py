@@ -42,6 +42,11 @@ class Callback:
     `trainer` (which holds the optimizer, loss and metrics) and `params`
     (`{"epochs", "steps", "verbose", "initial_epoch"}`).
 
+    `main_process_only` (a class attribute, default False): a callback that
+    writes files or prints for the whole job sets it, and a fit over several
+    processes runs it on the main process only (see `zen.train.strategy`);
+    elsewhere `self.trainer.is_main_process` answers the same question.
+
     Example:
         class PrintLoss(Callback):
             def on_epoch_end(self, epoch, logs=None):
@@ -51,6 +56,7 @@ class Callback:
     model = None
     trainer = None
     params: dict = {}
+    main_process_only = False
 
     def set_model(self, model) -> None:
         """Attach the model being trained (`self.model`)."""
@@ -98,6 +104,18 @@ class Callback:
         """Called after each training batch; by default calls `on_batch_end`."""
         self.on_batch_end(batch, logs)
 
+    def on_test_begin(self, logs=None):
+        """Called before the validation of an epoch in `fit`."""
+
+    def on_test_end(self, logs=None):
+        """Called after the validation of an epoch in `fit`, with its means."""
+
+    def on_test_batch_begin(self, batch, logs=None):
+        """Called before each validation batch in `fit`."""
+
+    def on_test_batch_end(self, batch, logs=None):
+        """Called after each validation batch in `fit`, with the running means."""
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 
@@ -119,29 +137,33 @@ def set_lr(optimizer, lr: float) -> None:
 
 # ----- callbacks that watch the batches --------------------------------------------
 class LambdaCallback(Callback):
-    """A callback from plain functions, for one-off hooks.
+    """A callback from plain functions, for one-off hooks (Keras's arguments).
 
     Args:
         on_epoch_begin: `f(epoch, logs)`.
         on_epoch_end: `f(epoch, logs)`.
-        on_batch_begin: `f(batch, logs)`.
-        on_batch_end: `f(batch, logs)`.
         on_train_begin: `f(logs)`.
         on_train_end: `f(logs)`.
+        on_train_batch_begin: `f(batch, logs)`.
+        on_train_batch_end: `f(batch, logs)`.
+        **hooks: any other hook of `Callback` by its name, e.g.
+            `on_batch_end=f` or `on_test_end=f`.
 
     Example:
         LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
     """
 
-    _HOOKS = ("on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end",
-              "on_train_begin", "on_train_end")
-
-    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_batch_end=None,
-                 on_train_begin=None, on_train_end=None, on_batch_begin=None):
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
+                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
+                 **hooks):
         given = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
-                     on_batch_begin=on_batch_begin, on_batch_end=on_batch_end,
-                     on_train_begin=on_train_begin, on_train_end=on_train_end)
+                     on_train_begin=on_train_begin, on_train_end=on_train_end,
+                     on_train_batch_begin=on_train_batch_begin,
+                     on_train_batch_end=on_train_batch_end, **hooks)
         for hook, function in given.items():
+            if not (hook.startswith("on_") and callable(getattr(Callback, hook, None))):
+                raise TypeError(f"LambdaCallback got an unexpected keyword argument {hook!r}: "
+                                f"not a hook of zen.callbacks.Callback")
             if function is None:
                 continue
             if not callable(function):
@@ -150,7 +172,7 @@ class LambdaCallback(Callback):
             setattr(self, hook, function)  # the instance attribute shadows the no-op
 
     def __repr__(self):
-        hooks = [hook for hook in self._HOOKS if hook in vars(self)]
+        hooks = [hook for hook in vars(self) if hook.startswith("on_")]
         return f"LambdaCallback({', '.join(hooks)})"
 
 
@@ -197,6 +219,8 @@ class CSVLogger(Callback):
     Example:
         model.fit(x, y, validation_split=0.2, callbacks=[CSVLogger("log.csv")])
     """
+
+    main_process_only = True
 
     def __init__(self, path, separator: str = ",", append: bool = False):
         self.path = os.fspath(path)

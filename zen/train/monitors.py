@@ -156,6 +156,8 @@ class ModelCheckpoint(Callback):
         ModelCheckpoint("best.zen", monitor="val_accuracy", save_best_only=True)
     """
 
+    main_process_only = True
+
     def __init__(self, path, monitor: str = "val_loss", save_best_only: bool = False,
                  save_weights_only: bool = False, mode: str = "auto", verbose: int = 0):
         self.path = os.fspath(path)

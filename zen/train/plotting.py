@@ -8,6 +8,7 @@ switched, whether or not a display is present.
 import math
 
 from ..fileio import atomic_write
+from .strategy import writes_files
 
 __all__ = ["plot_history"]
 
@@ -22,7 +23,9 @@ def plot_history(history, path=None):
             nothing and return the figure.
 
     Returns:
-        `path` once the file is written, else the matplotlib Figure.
+        `path` once the file is written, else the matplotlib Figure. The
+        History of a fit over several processes is written by the main
+        process only (see `zen.train.strategy.writes_files`).
 
     Example:
         history = model.fit(x, y, epochs=10, validation_split=0.2, verbose=0)
@@ -45,6 +48,8 @@ def plot_history(history, path=None):
     figure.tight_layout()
     if path is None:
         return figure
+    if not writes_files(getattr(history, "model", None)):
+        return path
     with atomic_write(path, "wb") as f:
         figure.savefig(f, format="png", dpi=100)
     return path

@@ -59,6 +59,8 @@ class ProgressLogger(Callback):
             `interactive_output()` says so).
     """
 
+    main_process_only = True
+
     def __init__(self, verbose: int = 1, bars: bool = None):
         self.verbose = check_verbose(verbose)
         self.bars = interactive_output() if bars is None else bool(bars)

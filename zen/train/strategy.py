@@ -1,21 +1,32 @@
 """`Strategy`: the one seam between the training loop and a way of training
 on several processes.
 
-`Trainer.fit` hands over at three named points and nowhere else:
+`Trainer.fit` hands over at these named points and nowhere else:
 
 1. `prepare(trainer, train_loader, val_loader, callbacks)`, once before
    training: the strategy may wrap the data (each process its shard) and
-   the callbacks (the ones that write files kept on one process, the ones
-   that keep the processes in step added, epoch logs reduced over them);
+   the callbacks (keep the ones in `main_process_only` on the main process,
+   add its own that keep the processes in step);
 2. `running()`, a context around the whole loop: set up and torn down
    (gradient hooks, communicators), and the place to turn an exception on
    one process into the end of the job;
 3. `synchronize(params)`, in every training step after the backward pass
    and before the optimizer step: the gradients of `params` become the
-   job's.
+   job's (a step whose batch holds no sample comes here too, with zero
+   gradients, so that every process makes the same steps);
+4. `agree_to_stop(stop)`, after every training step and every epoch:
+   whether the job stops, when a callback on this process (`stop`) or on
+   another asked it, so that all processes stop after the same step;
+5. `reduce_logs(logs, weights)`, at every epoch's end before any callback
+   reads the logs: the epoch's means become the job's;
+6. `is_main_process`, read whenever something would be written or printed
+   once for the whole job: by `callbacks_here` in `prepare`, by callbacks
+   through `Trainer.is_main_process`, and after the fit by `writes_files`
+   (`fit` leaves its strategy in `model.distribute_strategy`, so that
+   `model.save` and `plot_history(history)` write once for the job).
 
-The base class trains in this process alone: every point does nothing.
-`zen.distributed.DataParallel` is the strategy Zen ships.
+The base class trains in this process alone: every point leaves things as
+they are. `zen.distributed.DataParallel` is the strategy Zen ships.
 
 Example:
     class Logged(Strategy):
@@ -24,17 +35,30 @@ Example:
 """
 from contextlib import nullcontext
 
-__all__ = ["Strategy"]
+__all__ = ["Strategy", "writes_files"]
 
 
 class Strategy:
     """How `fit` trains: in this process alone (this class), or over several
     (a subclass such as `zen.distributed.DataParallel`)."""
 
+    @property
+    def is_main_process(self) -> bool:
+        """Whether this process prints and writes files for the job (True
+        here: a job of one process)."""
+        return True
+
     def prepare(self, trainer, train_loader, val_loader, callbacks):
         """Before training: returns (train loader, validation loader or None,
-        callbacks) as this process should use them."""
-        return train_loader, val_loader, callbacks
+        callbacks) as this process should use them; here the loaders as
+        given and the callbacks this process runs (`callbacks_here`)."""
+        return train_loader, val_loader, self.callbacks_here(callbacks)
+
+    def callbacks_here(self, callbacks) -> list:
+        """The callbacks this process runs: a callback whose
+        `main_process_only` is true (progress, CSV logs, checkpoints) only
+        on the main process."""
+        return [c for c in callbacks if self.is_main_process or not c.main_process_only]
 
     def running(self):
         """The context the training loop runs in."""
@@ -44,5 +68,23 @@ class Strategy:
         """Between backward and the optimizer step: make the gradients of
         `params` those of the whole job."""
 
+    def agree_to_stop(self, stop: bool) -> bool:
+        """After a step or an epoch: whether the job stops (`stop`: whether
+        this process's callbacks asked it)."""
+        return stop
+
+    def reduce_logs(self, logs: dict, weights: dict) -> dict:
+        """At an epoch's end: the job's epoch logs from this process's
+        (`logs[key]` a mean over `weights[key]` samples or sample weights)."""
+        return logs
+
     def __repr__(self):
         return f"{type(self).__name__}()"
+
+
+def writes_files(model) -> bool:
+    """Whether this process writes `model`'s files: yes, unless the model's
+    last fit ran over several processes and this is not the main one (they
+    all hold the same model, which the main process writes)."""
+    strategy = getattr(model, "distribute_strategy", None)
+    return strategy is None or strategy.is_main_process

@@ -85,7 +85,6 @@ class Trainer:
         self.train_loader = None    # the running fit's train loader
         self.distribute = distribute
         self._distribute = LOCAL    # the running fit's strategy (see train_step)
-        self.log_weights = {}       # what each key of the last epoch's logs is a mean over
 
     # ----- the compiled loss and metrics ------------------------------------------------
     @property
@@ -144,6 +143,13 @@ class Trainer:
     def stop_training(self, value: bool) -> None:
         self.model.stop_training = bool(value)
 
+    @property
+    def is_main_process(self) -> bool:
+        """Whether this process prints and writes files for the job: always
+        outside a fit over several processes, only on the main one inside
+        (the running fit's strategy answers)."""
+        return self._distribute.is_main_process
+
     # ----- fit --------------------------------------------------------------------
     def fit(self, train_loader, epochs: int = 1, val_loader=None, verbose=1,
             initial_epoch: int = 0, callbacks=None, distribute=None, steps_per_epoch=None,
@@ -170,7 +176,8 @@ class Trainer:
                 epochs (counted from 1) of a list (default 1).
 
         A model not built yet is built on the first sample before the first
-        epoch's order is drawn. During the call `trainer.train_loader` is
+        epoch's order is drawn. The fit's strategy stays in
+        `model.distribute_strategy` (None for this process alone). During the call `trainer.train_loader` is
         `train_loader` (a BackupAndRestore saves and restores its state).
         """
         _check_loader(train_loader, "train_loader")
@@ -190,6 +197,9 @@ class Trainer:
         distribute = distribute or self.distribute or LOCAL
         train_loader, val_loader, hooks = distribute.prepare(self, train_loader, val_loader,
                                                              hooks)
+        self._distribute = distribute
+        # what the model's files ask after the fit (zen.train.strategy.writes_files)
+        self.model.distribute_strategy = None if distribute is LOCAL else distribute
         batches = Epochs(train_loader, steps_per_epoch)
         validation = None if val_loader is None else Epochs(val_loader, validation_steps)
         params = {"epochs": epochs, "steps": length_of(batches), "verbose": verbose,
@@ -199,10 +209,9 @@ class Trainer:
             hook.set_params(params)
         self.stop_training = False
         self.initial_epoch, self.train_loader = initial_epoch, train_loader
-        self._distribute = distribute
         try:
             with distribute.running():
-                self._loop(hooks, batches, validation, epochs, validate_after)
+                self._loop(hooks, batches, validation, epochs, validate_after, distribute)
         finally:
             self.train_loader = None  # do not keep the data alive after fit
             self._distribute = LOCAL
@@ -210,7 +219,7 @@ class Trainer:
                 self.model.eval_mode()  # a fitted model infers, whatever it was set to
         return self.history
 
-    def _loop(self, hooks, batches, validation, epochs, validate_after):
+    def _loop(self, hooks, batches, validation, epochs, validate_after, distribute):
         logs = {}
         _fire(hooks, "on_train_begin", logs)
         # read after on_train_begin: a callback restoring a backup moves it
@@ -221,10 +230,10 @@ class Trainer:
                 break
             if validation is not None and validate_after(epoch + 1):
                 # a validation generator that has run out (it warned) adds nothing
-                means.merge(self._evaluate_batches(validation), prefix="val_")
-            logs, self.log_weights = means.result(), dict(means.weights)
+                means.merge(self._validate(hooks, validation), prefix="val_")
+            logs = distribute.reduce_logs(means.result(), dict(means.weights))
             _fire(hooks, "on_epoch_end", epoch, logs)
-            if self.stop_training:
+            if self._stop_agreed():
                 break
         _fire(hooks, "on_train_end", logs)
 
@@ -232,21 +241,48 @@ class Trainer:
         """The epoch's running means (empty when a one-shot source had run out)."""
         means = RunningMeans()
         for batch, data in enumerate(batches):
-            _fire(hooks, "on_train_batch_begin", batch, {})
             x, y, sample_weight = unpack_batch(data, "train_loader")
-            losses, preds = self.train_step(x, y, sample_weight)
-            means.add(self._batch_sums(losses, y, preds, sample_weight, batch_length(x)))
-            _fire(hooks, "on_train_batch_end", batch, means.result())
-            if self.stop_training:
+            if batch_length(x) == 0:  # a process's share of a short last global batch
+                self.train_step(x, y, sample_weight)  # steps alike, seen by no callback
+            else:
+                _fire(hooks, "on_train_batch_begin", batch, {})
+                losses, preds = self.train_step(x, y, sample_weight)
+                means.add(self._batch_sums(losses, y, preds, sample_weight, batch_length(x)))
+                _fire(hooks, "on_train_batch_end", batch, means.result())
+            if self._stop_agreed():
                 break
         if means.count == 0 and not batches.one_shot:
             raise ValueError("`train_loader` yielded no batches: nothing to train on")
         return means
 
+    def _stop_agreed(self) -> bool:
+        """Whether the job stops here: asked by a callback on this process or
+        (the strategy's `agree_to_stop`) on any other."""
+        if self._distribute.agree_to_stop(self.stop_training):
+            self.stop_training = True
+        return self.stop_training
+
+    def _validate(self, hooks, batches) -> "RunningMeans":
+        """An epoch's validation, between `on_test_begin` and `on_test_end`."""
+        _fire(hooks, "on_test_begin", {})
+        means = self._evaluate_batches(batches, hooks=hooks)
+        _fire(hooks, "on_test_end", means.result())
+        return means
+
     def train_step(self, x, y, sample_weight=None):
         """One optimisation step on a batch; returns (the loss logs: "loss"
         and, with several outputs, "<output>_loss"; the predictions as a list
-        of arrays in output order)."""
+        of arrays in output order).
+
+        A batch of no samples (a process's share of a short last global
+        batch) is a step with zero gradients: it logs nothing but takes part
+        in the strategy's `synchronize`, so every process steps alike."""
+        if batch_length(x) == 0:
+            params = self.model.parameters()
+            for p in params:
+                p.gradient = np.zeros_like(p.value)
+            self._step(params)
+            return {}, []
         preds = self._outputs(call_model(self.model, x, training=True))
         targets = as_output_list(y, self.objective.names, "targets")
         weights = weights_per_output(sample_weight, self.objective.names)
@@ -257,10 +293,13 @@ class Trainer:
                           stacklevel=2)
             return logs, [_values(pred) for pred in preds]
         loss.backward()
+        self._step(params)
+        return logs, [_values(pred) for pred in preds]
+
+    def _step(self, params) -> None:
         self._distribute.synchronize(params)  # e.g. averaged over the processes
         self.optimizer.step(params)
         self.optimizer.zero_grad(params)
-        return logs, [_values(pred) for pred in preds]
 
     def _batch_sums(self, loss_logs: dict, y, preds: list, sample_weight, size) -> dict:
         """{log key: (sum, weight)} of a batch (see `RunningMeans`)."""
@@ -294,11 +333,13 @@ class Trainer:
             print(format_logs(result), flush=True)
         return result
 
-    def _evaluate_batches(self, batches, verbose=0) -> "RunningMeans":
-        """The running means of the loss and metrics over `batches`."""
+    def _evaluate_batches(self, batches, verbose=0, hooks=()) -> "RunningMeans":
+        """The running means of the loss and metrics over `batches` (firing
+        the test-batch hooks of `hooks`)."""
         means = RunningMeans()
         with inference_mode():
-            for data in _progress(batches, verbose, "Evaluate"):
+            for batch, data in enumerate(_progress(batches, verbose, "Evaluate")):
+                _fire(hooks, "on_test_batch_begin", batch, {})
                 x, y, sample_weight = unpack_batch(data, "loader")
                 preds = self._outputs(call_model(self.model, x, training=False))
                 targets = as_output_list(y, self.objective.names, "targets")
@@ -306,6 +347,7 @@ class Trainer:
                 _, loss_logs = self.objective(preds, targets, weights)
                 means.add(self._batch_sums(loss_logs, y, [_values(p) for p in preds],
                                            sample_weight, batch_length(x)))
+                _fire(hooks, "on_test_batch_end", batch, means.result())
         return means
 
     def predict(self, loader, verbose=0) -> np.ndarray:
