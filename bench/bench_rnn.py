@@ -41,7 +41,7 @@ def initial_weights(seed=0):
 def zen_trainee(weights, x, y):
     import zen
     nn, optim = zen_modules()
-    model = zen.Sequential([nn.RNN(UNITS), nn.Dense(1)])
+    model = zen.Sequential([nn.SimpleRNN(UNITS), nn.Dense(1)])
     model.build((None, STEPS, 1))
     model.set_weights(weights)
     return ZenTrainee(model, nn.losses.MSE(), optim.Adam(lr=1e-3), x, y)

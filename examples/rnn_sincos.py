@@ -52,7 +52,7 @@ def main():
     zen.set_seed(args.seed)
     x, y = make_windows()
     split = int(0.8 * len(x))
-    model = zen.Sequential([nn.RNN(32), nn.Dense(1)])
+    model = zen.Sequential([nn.SimpleRNN(32), nn.Dense(1)])
     steps = args.epochs * -(-split // 32)
     schedule = zen.optim.schedules.CosineDecay(3e-3, decay_steps=steps, alpha=0.01)
     model.compile(optimizer=zen.optim.Adam(lr=schedule), loss="mse")  # settles as lr falls

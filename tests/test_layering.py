@@ -19,7 +19,7 @@ LAYERS = {
                    "validation"}, set()),
     "data": ({"data"}, {"utilities"}),
     "autodiff": ({"autodiff"}, {"utilities"}),
-    "nn": ({"nn"}, {"utilities", "autodiff"}),
+    "nn": ({"nn", "regularizers", "constraints"}, {"utilities", "autodiff"}),
     "optim": ({"optim"}, {"utilities", "autodiff"}),
     "train": ({"train", "metrics", "callbacks"}, {"utilities", "data", "autodiff", "nn", "optim"}),
     "models": ({"models"}, {"utilities", "data", "autodiff", "nn", "optim", "train"}),

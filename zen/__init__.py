@@ -3,6 +3,7 @@ from . import autodiff
 from .autodiff import Tensor, no_grad
 from .rng import set_seed
 from . import nn, optim, data
+from . import regularizers, constraints
 from . import metrics, callbacks, train
 from .train import History, Trainer, plot_history
 from . import models
@@ -11,4 +12,5 @@ from .version import __version__
 
 __all__ = ["Tensor", "no_grad", "set_seed", "Trainer", "History", "plot_history",
            "Model", "Sequential", "Input", "load_model",
-           "autodiff", "nn", "optim", "data", "callbacks", "metrics", "train", "models"]
+           "autodiff", "nn", "optim", "data", "callbacks", "metrics", "train", "models",
+           "regularizers", "constraints"]

@@ -26,7 +26,8 @@ import griffe
 
 PACKAGES = ("zen", "zen.autodiff", "zen.nn", "zen.nn.losses", "zen.nn.activations",
             "zen.nn.initializers", "zen.optim", "zen.optim.schedules", "zen.data", "zen.train",
-            "zen.callbacks", "zen.metrics", "zen.models", "zen.distributed")
+            "zen.callbacks", "zen.metrics", "zen.models", "zen.distributed",
+            "zen.regularizers", "zen.constraints")
 
 log = logging.getLogger("mkdocs.hooks.zen_coverage")
 

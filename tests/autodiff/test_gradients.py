@@ -201,3 +201,12 @@ def test_sparse_softmax_cross_entropy_is_finite_at_extreme_logits():
     loss = ad.sparse_softmax_cross_entropy(logits, [1, 1])
     loss.backward()
     assert loss.item() == pytest.approx(1000.0) and np.isfinite(logits.gradient).all()
+
+
+def test_grad_check_nudges_inputs_that_are_not_c_contiguous():
+    """A transposed view is checked element by element like any array: its
+    numeric gradient is not silently zero, so a missing gradient is caught."""
+    transposed = np.arange(1.0, 7.0).reshape(2, 3).T
+    assert grad_check(lambda t: (t * t).sum(), [transposed]) < 1e-8
+    with pytest.raises(AssertionError, match="analytic 0, numeric"):
+        grad_check(lambda t: t * 0.0 + ad.Tensor(t.value ** 2, trainable=False), [transposed])

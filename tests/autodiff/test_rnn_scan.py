@@ -5,7 +5,7 @@ import pytest
 
 from zen import autodiff as ad
 from zen.autodiff import Tensor, grad_check
-from zen.nn import RNN
+from zen.nn import SimpleRNN
 
 rng = np.random.default_rng(0)
 
@@ -20,7 +20,7 @@ def test_rnn_scan_gradients(activation):
 @pytest.mark.parametrize("return_sequences", [False, True])
 def test_fused_rnn_equals_the_step_by_step_rnn(activation, return_sequences):
     x = rng.normal(size=(3, 5, 2))
-    layer = RNN(4, activation=activation, return_sequences=return_sequences)
+    layer = SimpleRNN(4, activation=activation, return_sequences=return_sequences)
     layer(x)
     for t in layer.parameters():
         t.value = t.value.astype(np.float64)
@@ -30,7 +30,7 @@ def test_fused_rnn_equals_the_step_by_step_rnn(activation, return_sequences):
     fused_grads = [inputs.gradient] + [t.gradient for t in layer.parameters()]
     for t in [inputs, *layer.parameters()]:
         t.zero_grad()
-    composed = super(RNN, layer).call(inputs)  # the per-step path of the base class
+    composed = super(SimpleRNN, layer).call(inputs)  # the per-step path of the base class
     (composed * composed).sum().backward()
     np.testing.assert_allclose(fused.value, composed.value, rtol=1e-12, atol=1e-12)
     for a, b in zip(fused_grads, [inputs.gradient] + [t.gradient for t in layer.parameters()]):

@@ -5,7 +5,9 @@
 Scenarios:
 - "equivalence": every case of CASES with DataParallel at batch B; each
   rank writes OUT/<case>_rank<r>.npz (weights) and .json (History, a random
-  draw made at each epoch's start). The "files" case also writes through
+  draw made at each epoch's start; for "seq_metrics", Keras's stateful
+  metrics, the rank's own running AUC at its last batch of each epoch
+  instead). The "files" case also writes through
   every rank-0-only path, into OUT/files with the rank in each name; the
   "stop" run has rank 1 alone stop training after batch 2 of epoch 1.
 - "raise", "kill": rank 1 raises (or SIGKILLs itself) at the start of epoch 1.
@@ -77,6 +79,12 @@ def dropout():
     return model
 
 
+def binary():
+    model = zen.Sequential([nn.Dense(16, activation="relu"), nn.Dense(1, activation="sigmoid")])
+    model.build((None, 6))
+    return model
+
+
 def sgd():
     return zen.optim.SGD(lr=0.1, momentum=0.9)
 
@@ -98,12 +106,14 @@ CASES = {
     "sync_bn": (batchnorm, sgd, 120, "fit"),
     "local_bn": (batchnorm, sgd, 120, "fit"),
     "dropout": (dropout, adam, 120, "fit"),
+    "seq_metrics": (binary, adam, 122, "metrics"),
 }
 
 
 def train_case(name, batch_size, distribute=None, callbacks=(), model=None, samples=None):
     """Train case `name` from `zen.set_seed(0)`; returns (model, History, the
-    random draws made at each epoch's start)."""
+    random draws made at each epoch's start, or for "seq_metrics" the running
+    AUC at each epoch's last batch)."""
     build, optimizer, n, api = CASES[name]
     zen.set_seed(0)
     model = build() if model is None else model
@@ -111,8 +121,22 @@ def train_case(name, batch_size, distribute=None, callbacks=(), model=None, samp
     draws = []
     hooks = [LambdaCallback(on_epoch_begin=lambda epoch, logs: draws.append(
         float(zen.rng.generator().random())))] if name == "dropout" else []
+    if api == "metrics":  # each rank's own running AUC at its last batch of each epoch
+        hooks = [LambdaCallback(on_epoch_begin=lambda epoch, logs: draws.append(None),
+                                on_train_batch_end=lambda batch, logs: draws.__setitem__(
+                                    -1, logs["auc"]))]
     hooks += list(callbacks)
-    if api == "trainer":
+    if api == "metrics":  # an epoch's AUC, precision, weighted AUC: the job's, summed states
+        model.compile(optimizer(), "binary_crossentropy",
+                      [zen.metrics.AUC(name="auc"), zen.metrics.AUC(curve="PR", name="pr_auc"),
+                       zen.metrics.Precision(name="precision"),
+                       zen.metrics.Recall(name="recall")],
+                      weighted_metrics=[zen.metrics.AUC(name="auc"), "accuracy"])
+        history = model.fit(x, (y > 0).astype(np.float32), epochs=EPOCHS,
+                            batch_size=batch_size, validation_split=0.2, verbose=0,
+                            callbacks=hooks, distribute=distribute,
+                            sample_weight=np.linspace(0.2, 2.0, len(x)))
+    elif api == "trainer":
         trainer = zen.Trainer(model, LOSS, optimizer(), ["accuracy"], distribute=distribute)
         history = trainer.fit(DataLoader(ArrayDataset(x[:80], y[:80]), batch_size,
                                          shuffle=True, seed=3), epochs=EPOCHS,

@@ -30,7 +30,7 @@ CHILD = Path(__file__).with_name("dp_child.py")
 MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 EQUIVALENT = ["seq_sgd", "seq_adam", "seq_unbuilt", "seq_weighted", "fun_sgd", "fun_adam",
-              "trainer_seeded", "sync_bn"]
+              "trainer_seeded", "sync_bn", "seq_metrics"]
 
 
 def launch(out, scenario, timeout=60):
@@ -88,6 +88,23 @@ def test_every_rank_ends_with_the_same_weights_and_history(run, name):
         np.testing.assert_array_equal(a, b)
     assert record(out, name, 0)["history"] == record(out, name, 1)["history"]
     assert record(out, name, 0)["epoch"] == list(range(dp_child.EPOCHS))
+
+
+def test_an_epochs_auc_precision_and_weighted_auc_are_the_jobs(run):
+    """Keras's stateful metrics on 2 ranks: each epoch's AUC, PR AUC,
+    precision, recall and weighted AUC (training and validation) equal one
+    process's on the same samples (test_two_ranks_at_batch_b_...), which no
+    mean of the ranks' own values gives: the states are summed."""
+    out, _ = run
+    history = record(out, "seq_metrics", 0)["history"]
+    assert list(history) == [
+        "loss", "auc", "pr_auc", "precision", "recall", "weighted_auc", "accuracy",
+        "val_loss", "val_auc", "val_pr_auc", "val_precision", "val_recall", "val_weighted_auc",
+        "val_accuracy"]
+    own = [record(out, "seq_metrics", rank)["draws"] for rank in (0, 1)]
+    for epoch in range(dp_child.EPOCHS):
+        assert own[0][epoch] != own[1][epoch]
+        assert abs(history["auc"][epoch] - (own[0][epoch] + own[1][epoch]) / 2) > 1e-6
 
 
 def test_a_stop_asked_on_one_rank_stops_every_rank_after_the_same_batch(run):

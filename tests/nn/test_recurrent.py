@@ -8,7 +8,7 @@ import zen
 from zen import Tensor
 from zen.autodiff import grad_check
 from zen.nn import initializers, losses
-from zen.nn.recurrent import GRU, LSTM, RNN
+from zen.nn.recurrent import GRU, LSTM, SimpleRNN
 from zen.optim import Adam
 
 B, T, F, U = 2, 3, 2, 3  # the tiny sizes of the gradient checks
@@ -22,7 +22,7 @@ def data(*shape, seed=0):
     return np.random.default_rng(seed).normal(size=shape)
 
 
-@pytest.mark.parametrize("cls, states", [(RNN, 1), (LSTM, 2), (GRU, 1)])
+@pytest.mark.parametrize("cls, states", [(SimpleRNN, 1), (LSTM, 2), (GRU, 1)])
 @pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize("return_state", [False, True])
 def test_output_shapes(cls, states, return_sequences, return_state):
@@ -35,13 +35,13 @@ def test_output_shapes(cls, states, return_sequences, return_state):
 
 
 def test_return_state_is_the_last_output():
-    for cls in (RNN, LSTM, GRU):
+    for cls in (SimpleRNN, LSTM, GRU):
         sequence, h, *_ = cls(4, return_sequences=True, return_state=True)(data(2, 5, 3))
         np.testing.assert_array_equal(sequence.value[:, -1], h.value)
 
 
 @pytest.mark.parametrize("layer, features, params, shapes", [
-    (RNN(64), 1, 4224, [(1, 64), (64, 64), (64,)]),
+    (SimpleRNN(64), 1, 4224, [(1, 64), (64, 64), (64,)]),
     (LSTM(64), 8, 18688, [(8, 256), (64, 256), (256,)]),
     (GRU(64), 8, 3 * (8 * 64 + 64 * 64 + 2 * 64), [(8, 192), (64, 192), (2, 192)]),
 ])
@@ -52,7 +52,7 @@ def test_parameter_counts_as_keras(layer, features, params, shapes):
     assert all(p.dtype == np.float32 for p in layer.parameters())
 
 
-@pytest.mark.parametrize("cls, width", [(RNN, 6), (LSTM, 24), (GRU, 18)])
+@pytest.mark.parametrize("cls, width", [(SimpleRNN, 6), (LSTM, 24), (GRU, 18)])
 def test_initial_weights(cls, width):
     layer = cls(6)
     layer(np.zeros((1, 2, 5)))
@@ -60,12 +60,12 @@ def test_initial_weights(cls, width):
     assert np.abs(layer.kernel.value).max() <= limit
     u = layer.recurrent_kernel.value.astype(np.float64)  # (units, width), orthogonal rows
     np.testing.assert_allclose(u @ u.T, np.eye(6), atol=1e-5)
-    if cls is RNN:
+    if cls is SimpleRNN:
         np.testing.assert_allclose(u.T @ u, np.eye(6), atol=1e-5)
 
 
 def test_bias_initialisation():
-    lstm, gru, rnn = LSTM(4), GRU(4), RNN(4)
+    lstm, gru, rnn = LSTM(4), GRU(4), SimpleRNN(4)
     for layer in (lstm, gru, rnn):
         layer(np.zeros((1, 2, 3)))
     np.testing.assert_array_equal(lstm.bias.value, [0] * 4 + [1] * 4 + [0] * 8)  # i f c o
@@ -73,7 +73,7 @@ def test_bias_initialisation():
 
 
 def test_rnn_hand_computed():
-    layer = RNN(2)
+    layer = SimpleRNN(2)
     layer(np.zeros((1, 2, 1)))
     layer.kernel.value[...] = [[1.0, -1.0]]
     layer.recurrent_kernel.value[...] = [[0.5, 0.0], [0.0, 2.0]]
@@ -82,7 +82,7 @@ def test_rnn_hand_computed():
     h2 = np.tanh([-1 * 1 + 0.5 * h1[0] + 0.5, -1 * -1 + 2 * h1[1]])  # x_2 = -1
     out = layer(np.array([[[2.0], [-1.0]]]))
     np.testing.assert_allclose(out.value, [h2], rtol=1e-6)
-    relu = RNN(2, activation="relu")
+    relu = SimpleRNN(2, activation="relu")
     relu(np.zeros((1, 1, 1)))
     relu.kernel.value[...] = [[1.0, -1.0]]
     np.testing.assert_array_equal(relu(np.array([[[3.0]]])).value, [[3.0, 0.0]])
@@ -134,7 +134,7 @@ def test_gru_matches_the_reference_formulas():
                                reference_gru(x, *weights, h0), rtol=1e-12)
 
 
-@pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
 def test_gradients_of_input_and_weights(cls):
     layer = cls(U, return_sequences=True)
     layer(Tensor(data(B, T, F)))
@@ -163,15 +163,15 @@ def test_float32_input_from_float64_data():
 
 
 def test_config_round_trip_and_repr():
-    for layer in (RNN(5, activation="relu", return_state=True),
+    for layer in (SimpleRNN(5, activation="relu", return_state=True),
                   LSTM(3, return_sequences=True), GRU(2)):
         again = type(layer).from_config(layer.get_config())
         assert again.get_config() == layer.get_config()
-    assert repr(RNN(4)) == "RNN(units=4)"  # arguments at their defaults are left out
-    assert repr(RNN(4, return_sequences=True)) == "RNN(units=4, return_sequences=True)"
+    assert repr(SimpleRNN(4)) == "SimpleRNN(units=4)"  # arguments at their defaults are left out
+    assert repr(SimpleRNN(4, return_sequences=True)) == "SimpleRNN(units=4, return_sequences=True)"
 
 
-@pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
 @pytest.mark.parametrize("units", [0, -3, 2.5, True, "8", None])
 def test_bad_units(cls, units):
     with pytest.raises(ValueError, match=rf"`units`.*Received: units={units!r}"):
@@ -185,10 +185,10 @@ def test_bad_units(cls, units):
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        RNN(4, **kwargs)
+        SimpleRNN(4, **kwargs)
 
 
-@pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU])
 @pytest.mark.parametrize("shape", [(4, 3), (4,), (2, 3, 4, 5)])
 def test_wrong_input_rank(cls, shape):
     with pytest.raises(ValueError, match=r"\(batch, time, features\).*" +
@@ -211,7 +211,7 @@ def test_bad_inputs_after_build():
         layer(np.zeros((2, 3, 5)), initial_state=[np.zeros((2, 4)), np.zeros((2, 3))])
 
 
-@pytest.mark.parametrize("cls", [RNN, LSTM])
+@pytest.mark.parametrize("cls", [SimpleRNN, LSTM])
 def test_learns_the_mean_of_a_sequence(cls):
     zen.set_seed(0)
     x = np.random.default_rng(0).uniform(-1, 1, (64, 8, 1)).astype(np.float32)

@@ -13,7 +13,7 @@ CASES = [  # layer, input shape, Keras's weights in order
     (lambda: nn.BatchNorm(), (4, 3), [(3,), (3,), (3,), (3,)]),
     (lambda: nn.LayerNorm(), (4, 3), [(3,), (3,)]),
     (lambda: nn.Embedding(10, 4), (2, 5), [(10, 4)]),
-    (lambda: nn.RNN(4), (2, 5, 3), [(3, 4), (4, 4), (4,)]),
+    (lambda: nn.SimpleRNN(4), (2, 5, 3), [(3, 4), (4, 4), (4,)]),
     (lambda: nn.LSTM(4), (2, 5, 3), [(3, 16), (4, 16), (16,)]),
     (lambda: nn.GRU(4), (2, 5, 3), [(3, 12), (4, 12), (2, 12)]),
     (lambda: nn.Bidirectional(nn.LSTM(4)), (2, 5, 3),

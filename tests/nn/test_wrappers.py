@@ -8,7 +8,7 @@ import pytest
 
 from zen import autodiff as ad
 from zen.autodiff import Tensor, grad_check
-from zen.nn import (GRU, LSTM, RNN, Bidirectional, Conv1D, Conv2D, Dense, Dropout,
+from zen.nn import (GRU, LSTM, SimpleRNN, Bidirectional, Conv1D, Conv2D, Dense, Dropout,
                     TimeDistributed)
 from zen.nn.symbolic import SymbolicTensor
 
@@ -58,7 +58,7 @@ def reference_gru(x, kernel, recurrent_kernel, bias):
     return np.stack(outputs, axis=1), [h]
 
 
-REFERENCES = {RNN: reference_rnn, LSTM: reference_lstm, GRU: reference_gru}
+REFERENCES = {SimpleRNN: reference_rnn, LSTM: reference_lstm, GRU: reference_gru}
 
 
 def reference_bidirectional(cls, weights, x, merge_mode, return_sequences, return_state):
@@ -126,7 +126,7 @@ def test_time_distributed_keeps_a_trainable_inputs_gradient_path():
 @pytest.mark.parametrize("make, output_shape, count, shapes", [
     (lambda: Bidirectional(LSTM(8)), (2, 16), 832, [(4, 32), (8, 32), (32,)] * 2),
     (lambda: Bidirectional(GRU(3), merge_mode="sum"), (2, 3), 162, [(4, 9), (3, 9), (2, 9)] * 2),
-    (lambda: Bidirectional(RNN(5, return_sequences=True), merge_mode="ave"), (2, 6, 5), 100,
+    (lambda: Bidirectional(SimpleRNN(5, return_sequences=True), merge_mode="ave"), (2, 6, 5), 100,
      [(4, 5), (5, 5), (5,)] * 2),
     (lambda: Bidirectional(LSTM(8, return_sequences=True)), (2, 6, 16), 832,
      [(4, 32), (8, 32), (32,)] * 2),
@@ -152,7 +152,7 @@ def test_bidirectional_copies_the_layer_forward_then_backward():
     assert layer.backward_layer.kernel.value[0, 0] == 3
 
 
-@pytest.mark.parametrize("cls, states", [(RNN, 1), (LSTM, 2), (GRU, 1)])
+@pytest.mark.parametrize("cls, states", [(SimpleRNN, 1), (LSTM, 2), (GRU, 1)])
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
 @pytest.mark.parametrize("return_sequences", [False, True])
 @pytest.mark.parametrize("return_state", [False, True])
@@ -228,9 +228,9 @@ GRADIENTS = {
         lambda: Bidirectional(LSTM(2, return_sequences=True)), (2, 3, 2)),
     "bi_gru_sum_states": (
         lambda: Bidirectional(GRU(2, return_state=True), merge_mode="sum"), (2, 3, 2)),
-    "bi_rnn_ave": (lambda: Bidirectional(RNN(3), merge_mode="ave"), (2, 4, 2)),
+    "bi_rnn_ave": (lambda: Bidirectional(SimpleRNN(3), merge_mode="ave"), (2, 4, 2)),
     "bi_rnn_mul_sequences": (
-        lambda: Bidirectional(RNN(2, return_sequences=True), merge_mode="mul"), (2, 3, 2)),
+        lambda: Bidirectional(SimpleRNN(2, return_sequences=True), merge_mode="mul"), (2, 3, 2)),
     "bi_lstm_none_states": (
         lambda: Bidirectional(LSTM(2, return_sequences=True, return_state=True),
                               merge_mode=None), (2, 3, 2)),
@@ -252,7 +252,7 @@ CONFIGURED = [
     lambda: TimeDistributed(Dense(3, activation="relu", use_bias=False)),
     lambda: Bidirectional(LSTM(3, return_sequences=True)),
     lambda: Bidirectional(GRU(2), merge_mode="mul"),
-    lambda: Bidirectional(RNN(2, activation="relu", return_state=True), merge_mode=None),
+    lambda: Bidirectional(SimpleRNN(2, activation="relu", return_state=True), merge_mode=None),
     lambda: Bidirectional(LSTM(3), backward_layer=LSTM(3, return_state=False), merge_mode="ave"),
 ]
 

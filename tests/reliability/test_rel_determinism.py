@@ -43,7 +43,7 @@ def every_layer(seed):
     """Weights of one layer of each initialiser kind, freshly built."""
     zen.set_seed(seed)
     layers = [(nn.Dense(4), (None, 3)), (nn.Conv2D(2, 3), (None, 5, 5, 1)),
-              (nn.Embedding(10, 3), (None, 4)), (nn.RNN(3), (None, 2, 3)),
+              (nn.Embedding(10, 3), (None, 4)), (nn.SimpleRNN(3), (None, 2, 3)),
               (nn.LSTM(3), (None, 2, 3)), (nn.GRU(3), (None, 2, 3)),
               (nn.Dense(4, kernel_initializer="he_normal"), (None, 3))]
     weights = []

@@ -49,10 +49,11 @@ class Recorder(Strategy):
         self.events.append("agree")
         return stop or self.steps == self.stop_after
 
-    def reduce_logs(self, logs, weights):
+    def reduce_metrics(self, metrics):
         self.events.append("reduce")
-        self.weights = weights
-        return {key: value + 100 for key, value in logs.items()}
+        self.counts = [(m.name, float(m.count)) for m in metrics]  # the loss trackers here
+        for m in metrics:  # every mean 100 higher, as if other processes had added theirs
+            m.total += 100 * m.count
 
 
 def data():
@@ -68,7 +69,8 @@ def test_the_loop_hands_over_at_its_named_points_in_order():
     epoch = ["synchronize", "agree"] * 3 + ["reduce", "agree"]
     assert strategy.events == ["prepare", "enter"] + epoch * 2 + ["exit"]
     assert all(loss > 100 for loss in history.history["val_loss"])  # the reduced logs
-    assert strategy.weights == {"loss": 90, "val_loss": 30}  # what each mean is over
+    assert strategy.counts == [("loss", 90), ("loss", 30)]  # what each mean is over:
+    # the epoch's training, then its validation
     assert trainer.model.distribute_strategy is strategy
 
 

@@ -1,5 +1,6 @@
 """zen.autodiff: the Tensor, its ops and the reverse-mode pass."""
 from .anomaly import detect_anomaly
+from .activations import elu, selu, softplus, sparsemax, squareplus
 from .attention import attention_weights, scaled_dot_product_attention
 from .conv import avg_pool2d, conv2d, conv2d_transpose, max_pool2d, upsample2d
 from .conv1d import avg_pool1d, conv1d, max_pool1d
@@ -26,4 +27,5 @@ __all__ = [
     "conv1d", "max_pool1d", "avg_pool1d",
     "sparse_softmax_cross_entropy",
     "scaled_dot_product_attention", "attention_weights", "affine_transform",
+    "elu", "selu", "softplus", "squareplus", "sparsemax",
 ]

@@ -28,7 +28,8 @@ def grad_check(fn, inputs, eps=1e-3, atol=1e-5, rtol=1e-3, seed=0):
     Example:
         grad_check(lambda a, b: (a * b).sum(), [np.ones(3), np.arange(3.0)])
     """
-    tensors = [Tensor(np.array(_value(x), dtype=np.float64),
+    # C order: _central_differences nudges elements through a flat view
+    tensors = [Tensor(np.array(_value(x), dtype=np.float64, order="C"),
                       trainable=getattr(x, "trainable", True)) for x in inputs]
     weights = None
 

@@ -123,6 +123,11 @@ class Tensor:
             dtype; everything else becomes float32.
         trainable: whether gradients are computed for this tensor (default True).
 
+    A weight may also carry Keras's `constraint` (a function of its values,
+    applied by `Optimizer.step` after each update) and `regularizer` (a
+    penalty on it that `Layer.losses` collects); both default to None, and
+    `Layer.add_weight` sets them.
+
     Example:
         a, b = Tensor(10), Tensor(5)
         d = (a * b) ** 2
@@ -130,7 +135,8 @@ class Tensor:
         a.gradient, b.gradient       # 500.0, 1000.0
     """
 
-    __slots__ = ("value", "gradient", "trainable", "id", "_ctx", "_hooks", "__weakref__")
+    __slots__ = ("value", "gradient", "trainable", "id", "constraint", "regularizer", "_ctx",
+                 "_hooks", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected op
 
     def __init__(self, value, trainable: bool = True):
@@ -140,6 +146,7 @@ class Tensor:
         self.trainable = bool(trainable)
         self.gradient = None
         self.id = next(_ids)
+        self.constraint = self.regularizer = None
         self._ctx = None
         self._hooks = None
 
@@ -151,6 +158,7 @@ class Tensor:
         out.trainable = trainable
         out.gradient = None
         out.id = next(_ids)
+        out.constraint = out.regularizer = None
         out._ctx = None
         out._hooks = None
         return out

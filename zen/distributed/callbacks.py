@@ -4,7 +4,7 @@
   random stream when an epoch begins, and makes the model the same
   everywhere (moving statistics) before the epoch's validation, or at its
   end without one. (The epoch logs are the job's already: the Trainer has
-  them reduced by `DataParallel.reduce_logs`.)
+  the metrics' states summed by `DataParallel.reduce_metrics` first.)
 - `SharedBackup` stands for a BackupAndRestore: rank 0 reads the backup and
   sends it to every process, which all restore it; only rank 0 writes and,
   at the end, deletes it.

@@ -8,8 +8,9 @@ Data parallelism is three moves (Horovod, ChainerMN, PyTorch DDP):
    order (`sharding.ShardedLoader`);
 3. average the gradients before each step, one allreduce per bucket,
    started during backward (`buckets.GradientBuckets`).
-Everything else keeps the processes in step: the epoch logs are averaged
-(so History and the callbacks that read it agree everywhere), a stop asked
+Everything else keeps the processes in step: the metrics' states are
+summed at each epoch's end (so an epoch's AUC or precision is the job's,
+and History and the callbacks that read it agree everywhere), a stop asked
 by a callback on any process stops all of them, BatchNorm's moving
 statistics are averaged each epoch, and only rank 0 prints and writes.
 
@@ -125,17 +126,30 @@ class DataParallel(Strategy):
         comm.max_in_place(flag, self._run.control)
         return bool(flag[0])
 
-    def reduce_logs(self, logs: dict, weights: dict) -> dict:
-        """The epoch logs, each a mean over this process's samples (weighted
-        metrics: over its sample weights), as means over every process's."""
-        keys = sorted(logs)  # summed in one order everywhere
-        counts = [weights.get(key, 0.0) for key in keys]
-        totals = np.array([float(logs[key]) * n for key, n in zip(keys, counts)] + counts,
-                          np.float64)
-        comm.sum_in_place(totals, self._run.control)
-        means = {key: float(totals[i] / totals[len(keys) + i]) if totals[len(keys) + i] else 0.0
-                 for i, key in enumerate(keys)}
-        return {key: means[key] for key in logs}  # in the logs' order
+    def reduce_metrics(self, metrics: list) -> None:
+        """Called by `Trainer.fit` at each epoch's end: every metric's state
+        (loss trackers included) becomes the job's, in place, with one
+        allreduce of a float64 buffer holding all the variables: summed
+        ("sum", the default), averaged ("mean") or rank 0's
+        ("only_first_replica"); "none" stays per process.
+
+        Args:
+            metrics: the epoch's Metrics, in the same order on every process.
+        """
+        variables = [(v, aggregation) for metric in metrics
+                     for v, aggregation in zip(metric.variables, metric.aggregations)
+                     if aggregation != "none"]
+        main = comm.is_main()
+        buffer = np.concatenate([np.ravel(v if main or aggregation != "only_first_replica"
+                                          else np.zeros_like(v)).astype(np.float64)
+                                 for v, aggregation in variables] or [np.zeros(0)])
+        _check_same_size(buffer.size, self._run.control)
+        comm.sum_in_place(buffer, self._run.control)
+        offset = 0
+        for v, aggregation in variables:
+            part = buffer[offset:offset + v.size].reshape(v.shape)
+            v[...] = part / comm.size() if aggregation == "mean" else part
+            offset += v.size
 
     def __repr__(self):
         return f"DataParallel(bucket_mb={self.bucket_mb:g}, sync_batchnorm={self.sync_batchnorm})"
@@ -246,6 +260,18 @@ class _Group:
 
 
 # ----- checks and the start state ---------------------------------------------------------
+def _check_same_size(size: int, control) -> None:
+    """Raise alike on every process unless all hold metric states of `size`
+    numbers (a metric whose state is built at its first batch, e.g.
+    AUC(multi_label=True) without num_labels, that one process never fed)."""
+    extremes = comm.max_in_place(np.array([size, -size], np.int64), control)
+    if extremes[0] != -extremes[1]:
+        raise SetupError(f"The metrics' states differ in size between processes (from "
+                         f"{-extremes[1]} to {extremes[0]} numbers): a metric built at its "
+                         f"first batch was not fed on every process; give it its shape "
+                         f"(e.g. AUC(num_labels=...))")
+
+
 def _check_synchronisable(batchnorms, shards) -> None:
     for layer in batchnorms:
         if layer._axis != len(layer.input_shape) - 1:

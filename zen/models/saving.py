@@ -8,8 +8,10 @@ written atomically exactly at the path given). It holds:
   says how a user's class is named and found again; a functional
   model's config is its graph, see `zen.models.graph`), the input shape it
   was built for, the list of weights (name, shape, dtype) and, for a
-  compiled model, the compile settings (optimizer and losses as `serialize`
-  gives them, loss weights, metric names; per output for several outputs);
+  compiled model, the compile settings (optimizer, losses and metrics as
+  their `serialize` gives them: names, or `{"class_name", "config"}` for
+  objects such as `zen.metrics.AUC(curve="PR")`; loss weights; per output
+  for several outputs);
 - `weight_<i>`: the weights, in `named_tensors` order;
 - `optimizer/<key>`: the optimizer's `state_dict(params)`, by parameter
   position, so a loaded model continues training exactly as the saved one
@@ -60,9 +62,9 @@ def save_model(model, path, trainer=None) -> None:
     `zen.train.strategy.writes_files`).
 
     A compiled model whose loss, metrics or learning-rate schedule are
-    custom callables (not Zen's, so not rebuildable from a name) is saved
-    without its compile settings, with a warning: compile it again after
-    loading.
+    custom (a user's function or Metric class: not Zen's, so not
+    rebuildable from a file) is saved without its compile settings, with a
+    warning: compile it again after loading.
 
     Example:
         save_model(model, "mnist.zen")
@@ -103,21 +105,15 @@ def _compile_config(trainer):
         return {"optimizer": optim.serialize(trainer.optimizer),
                 "loss": _map_leaves(lambda l: losses.serialize(losses.get(l)),
                                     objective.loss_spec),
-                "metrics": _map_leaves(_metric_name, objective.metric_spec) or [],
-                "weighted_metrics": _map_leaves(_metric_name, objective.weighted_metric_spec),
+                "metrics": _map_leaves(metrics.serialize, objective.metric_spec) or [],
+                "weighted_metrics": _map_leaves(metrics.serialize,
+                                                objective.weighted_metric_spec),
                 "loss_weights": objective.weight_spec}
     except (TypeError, ValueError, AttributeError) as error:
         warnings.warn(f"The model is saved without its compile settings, which cannot be "
                       f"rebuilt from a file ({error}); compile it again after loading.",
                       UserWarning, stacklevel=4)
         return None
-
-
-def _metric_name(metric):
-    name = metrics.name_of(metric)
-    if not isinstance(metric, str) and metrics.get(name) is not metric:
-        raise ValueError(f"custom metric {name!r}")
-    return name
 
 
 def _map_leaves(fn, spec):
@@ -243,8 +239,9 @@ def _recompile(model, settings, arrays, path):
     try:
         loss = _map_leaves(losses.get, settings["loss"])
         training.compile(model, optimizer=optim.get(settings["optimizer"]), loss=loss,
-                         metrics=settings.get("metrics"),
-                         weighted_metrics=settings.get("weighted_metrics"),
+                         metrics=_map_leaves(_metric_from_file, settings.get("metrics")),
+                         weighted_metrics=_map_leaves(_metric_from_file,
+                                                      settings.get("weighted_metrics")),
                          loss_weights=settings.get("loss_weights"))
         state = optimizer_state(arrays)
         if state:
@@ -252,6 +249,12 @@ def _recompile(model, settings, arrays, path):
     except REBUILD_ERRORS as error:
         raise ZenFileError(f"{path!r}: cannot restore the compile settings or optimizer "
                            f"state: {type(error).__name__}: {error}") from None
+
+
+def _metric_from_file(spec):
+    """A metric as a file holds it: a name stays a name (compile resolves
+    it), a `{"class_name", "config"}` dict becomes the Metric."""
+    return metrics.deserialize(spec) if isinstance(spec, dict) else spec
 
 
 # ----- the architecture as JSON ----------------------------------------------------------

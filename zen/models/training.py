@@ -38,19 +38,25 @@ def compile(model, optimizer, loss, metrics=None, loss_weights=None,
         loss: a Loss instance or class, a name ("mse",
             "sparse_categorical_crossentropy", ...), or a function
             `loss(y_true, y_pred)` returning per-sample losses (or their mean).
-        metrics: names ("accuracy"/"acc", "mae", "mse") or callables
-            `metric(y_true, y_pred)`; logged under the name given (a callable
-            under its __name__).
+        metrics: Keras's stateful metrics (`zen.metrics.AUC()`,
+            `Precision(thresholds=0.7)`, a `zen.metrics.Metric` of your
+            own), their names ("accuracy"/"acc", "mae", "mse", "auc",
+            "precision", ...) or functions `metric(y_true, y_pred)`; logged
+            under the name given (a Metric under its `name`, a function
+            under its __name__), each epoch's value computed on all its
+            samples.
         loss_weights: for several outputs, the weight of each output's loss
             in the total (a number, a list or a dict by output name).
         weighted_metrics: metrics weighted by the sample weights given to
-            `fit`/`evaluate` (plain `metrics` ignore them).
+            `fit`/`evaluate` (plain `metrics` ignore them); a name a plain
+            metric took is logged as "weighted_<name>".
 
     With several outputs, `loss` and `metrics` may also be a list in output
     order or a dict by output name (see `zen.train.objective`).
 
     Example:
         compile(model, "adam", "sparse_categorical_crossentropy", ["accuracy"])
+        compile(model, "adam", "binary_crossentropy", [zen.metrics.AUC(), "precision"])
     """
     if loss is None:
         raise ValueError("compile needs a loss, e.g. model.compile('adam', 'mse')")
@@ -173,8 +179,9 @@ def _validation_loader(model, validation_data, held_out, batch_size, xs=None):
 
 def evaluate(model, x=None, y=None, batch_size=None, verbose=0, sample_weight=None,
              steps=None, return_dict: bool = False):
-    """The loss and metrics on `x`, `y` (arrays, or a source as for `fit`) as
-    means over the samples, computed in inference mode without a graph.
+    """The loss and metrics on `x`, `y` (arrays, or a source as for `fit`):
+    the loss as the mean over the samples, each metric's result on all of
+    them (reset first), computed in inference mode without a graph.
 
     Returns (as Keras does): the loss as a float when the model has no
     metrics, else the list `[loss, *metrics]` in `model.metrics_names`

@@ -25,6 +25,14 @@ class Conv2D(WeightedLayer):
         use_bias: whether to add a bias per filter (default True).
         kernel_initializer: a name or a callable (default "glorot_uniform").
         bias_initializer: a name or a callable (default "zeros").
+        kernel_regularizer: a penalty on the kernel added to the loss (a
+            name such as "l2", a `zen.regularizers` object or None).
+        bias_regularizer: a penalty on the bias (default None).
+        activity_regularizer: a penalty on the output, over the batch size
+            (default None).
+        kernel_constraint: applied to the kernel after every optimizer step
+            (a name such as "max_norm", a `zen.constraints` object or None).
+        bias_constraint: applied to the bias after every step (default None).
 
     Shapes: input (batch, H, W, C_in) -> output (batch, H_out, W_out, filters);
     kernel (kh, kw, C_in, filters), bias (filters,).
@@ -36,8 +44,13 @@ class Conv2D(WeightedLayer):
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  activation=None, use_bias: bool = True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", name: str = None):
-        super().__init__(activation, use_bias, kernel_initializer, bias_initializer, name)
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 name: str = None):
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         kernel_constraint, bias_constraint, name)
         self.filters = check_positive_int(filters, "filters")
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.strides = pair(strides, "strides")
@@ -122,7 +135,7 @@ class Conv2DTranspose(Conv2D):
 
     Its arguments are Conv2D's (filters, kernel_size, strides=1, padding="valid",
     activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-    bias_initializer="zeros").
+    bias_initializer="zeros", and the regularizers and constraints).
 
     Shapes: input (batch, H, W, C_in) -> output (batch, H_out, W_out, filters),
     H_out = H * sh + max(kh - sh, 0) with "valid" padding, H * sh with

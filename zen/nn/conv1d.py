@@ -27,6 +27,14 @@ class Conv1D(WeightedLayer):
         use_bias: whether to add a bias per filter (default True).
         kernel_initializer: a name or a callable (default "glorot_uniform").
         bias_initializer: a name or a callable (default "zeros").
+        kernel_regularizer: a penalty on the kernel added to the loss (a
+            name such as "l2", a `zen.regularizers` object or None).
+        bias_regularizer: a penalty on the bias (default None).
+        activity_regularizer: a penalty on the output, over the batch size
+            (default None).
+        kernel_constraint: applied to the kernel after every optimizer step
+            (a name such as "max_norm", a `zen.constraints` object or None).
+        bias_constraint: applied to the bias after every step (default None).
 
     Shapes: input (batch, time, features) -> output (batch, time_out, filters);
     kernel (kernel_size, features, filters), bias (filters,).
@@ -39,8 +47,12 @@ class Conv1D(WeightedLayer):
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  dilation_rate=1, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  name: str = None):
-        super().__init__(activation, use_bias, kernel_initializer, bias_initializer, name)
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         kernel_constraint, bias_constraint, name)
         self.filters = check_positive_int(filters, "filters")
         self.kernel_size = positive_int_1d(kernel_size, "kernel_size")
         self.strides = positive_int_1d(strides, "strides")

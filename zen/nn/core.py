@@ -1,5 +1,5 @@
-"""The core layers: Dense, Flatten, Dropout and Embedding, and the small
-naming and casting helpers the other layer files share.
+"""The core layers: Dense, Flatten, Dropout, Embedding and Lambda, and the
+small naming and casting helpers the other layer files share.
 """
 import numpy as np
 
@@ -8,16 +8,20 @@ from .. import rng
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE, as_float_array
 from ..validation import check_float, check_positive_int
-from . import activations, initializers
+from .. import tree
+from . import activations, constraints, initializers, regularizers, serialization
 from .layer import Layer
 
 
 # ----- shared helpers ----------------------------------------------------------
 def callable_name(fn):
-    """How a config names an activation or initialiser: its string, or the
-    function's name (a custom callable must then be a known name to reload)."""
+    """How a config names an activation or initialiser: its string, an
+    initializer object's `{"class_name", "config"}`, or the function's name
+    (a custom callable must then be a known name to reload)."""
     if fn is None or isinstance(fn, str):
         return fn
+    if isinstance(fn, initializers.Initializer):
+        return initializers.serialize(fn)
     return getattr(fn, "__name__", type(fn).__name__)
 
 
@@ -34,12 +38,19 @@ def cast_input(x, dtype):
 
 # ----- Dense -------------------------------------------------------------------
 class WeightedLayer(Layer, abstract=True):
-    """What Dense and Conv2D share: a kernel, an optional bias, their
-    initialisers and an activation applied to the output."""
+    """What Dense and the convolutions share: a kernel, an optional bias,
+    their initialisers, regularizers and constraints, an activity
+    regularizer and an activation applied to the output."""
 
     def __init__(self, activation, use_bias, kernel_initializer, bias_initializer,
-                 name=None):
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, name=None):
         super().__init__(name)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.activation = activation
         self._activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -49,14 +60,33 @@ class WeightedLayer(Layer, abstract=True):
         self._bias_init = initializers.get(bias_initializer)
 
     def create_weights(self, kernel_shape, bias_shape):
-        self.kernel = Tensor(self._kernel_init(kernel_shape))
+        self.kernel = self.add_weight(kernel_shape, self._kernel_init,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = Tensor(self._bias_init(bias_shape))
+            self.bias = self.add_weight(bias_shape, self._bias_init,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
 
     def weight_config(self) -> dict:
         return {"activation": callable_name(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": callable_name(self.kernel_initializer),
-                "bias_initializer": callable_name(self.bias_initializer)}
+                "bias_initializer": callable_name(self.bias_initializer),
+                **penalty_config(self, ("kernel_regularizer", "bias_regularizer",
+                                        "activity_regularizer", "kernel_constraint",
+                                        "bias_constraint"))}
+
+
+def penalty_config(layer, names) -> dict:
+    """The config entries of `layer`'s regularizers and constraints that are
+    set (`serialize`d), so that configs without them stay as they were."""
+    config = {}
+    for name in names:
+        value = getattr(layer, name)
+        if value is not None:
+            module = regularizers if name.endswith("regularizer") else constraints
+            config[name] = module.serialize(value)
+    return config
 
 
 class Dense(WeightedLayer):
@@ -69,6 +99,14 @@ class Dense(WeightedLayer):
         use_bias: whether to add a bias (default True).
         kernel_initializer: name or callable (default "glorot_uniform").
         bias_initializer: name or callable (default "zeros").
+        kernel_regularizer: a penalty on the kernel added to the loss (a
+            name such as "l2", a `zen.regularizers` object or None).
+        bias_regularizer: a penalty on the bias (default None).
+        activity_regularizer: a penalty on the output, over the batch size
+            (default None).
+        kernel_constraint: applied to the kernel after every optimizer step
+            (a name such as "max_norm", a `zen.constraints` object or None).
+        bias_constraint: applied to the bias after every step (default None).
 
     Shapes: input (batch, ..., features) -> output (batch, ..., units); the
     kernel (features, units) acts on the last axis, as in Keras.
@@ -80,8 +118,12 @@ class Dense(WeightedLayer):
 
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  name: str = None):
-        super().__init__(activation, use_bias, kernel_initializer, bias_initializer, name)
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, bias_regularizer, activity_regularizer,
+                         kernel_constraint, bias_constraint, name)
         self.units = check_positive_int(units, "units")
 
     def build(self, input_shape):
@@ -154,6 +196,11 @@ class Embedding(Layer):
         output_dim: the size of each embedding vector.
         embeddings_initializer: name or callable (default "uniform",
             U(-0.05, 0.05) as in Keras).
+        embeddings_regularizer: a penalty on the table (default None).
+        embeddings_constraint: applied to the table after every optimizer
+            step (default None).
+        activity_regularizer: a penalty on the output, over the batch size
+            (default None).
 
     Shapes: integer input of any shape (...) -> (..., output_dim). Floats
     that hold whole numbers are accepted (Keras casts them too); other
@@ -165,8 +212,12 @@ class Embedding(Layer):
     """
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
-                 name: str = None):
+                 embeddings_regularizer=None, embeddings_constraint=None,
+                 activity_regularizer=None, name: str = None):
         super().__init__(name)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.input_dim = check_positive_int(input_dim, "input_dim")
         self.output_dim = check_positive_int(output_dim, "output_dim")
         self.embeddings_initializer = embeddings_initializer
@@ -174,7 +225,9 @@ class Embedding(Layer):
                       else initializers.get(embeddings_initializer))
 
     def build(self, input_shape):
-        self.embeddings = Tensor(self._init((self.input_dim, self.output_dim)))
+        self.embeddings = self.add_weight((self.input_dim, self.output_dim), self._init,
+                                          regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
 
     checks_input_shape = False  # any shape of indices: sequences may change length
 
@@ -202,4 +255,82 @@ class Embedding(Layer):
 
     def get_config(self):
         return {"input_dim": self.input_dim, "output_dim": self.output_dim,
-                "embeddings_initializer": callable_name(self.embeddings_initializer)}
+                "embeddings_initializer": callable_name(self.embeddings_initializer),
+                **penalty_config(self, ("embeddings_regularizer", "embeddings_constraint",
+                                        "activity_regularizer"))}
+
+
+# ----- Lambda ------------------------------------------------------------------------
+class Lambda(Layer):
+    """A function of tensors as a layer (Keras's Lambda), for small
+    computations that need no weights.
+
+    Args:
+        function: called as `function(inputs, **arguments)` on the layer's
+            input (a Tensor, or a list of them), returning Tensors; write it
+            with Tensor operators and `zen.autodiff` ops so gradients flow.
+        output_shape: the output's shape without the batch axis (a tuple),
+            or a function of the input shape; by default Zen finds it by
+            running the function.
+        arguments: keyword arguments for `function` (JSON values, to be saved).
+
+    Saving: a file names the function and never holds its code. A function
+    defined with def and registered (`@zen.models.register_serializable()`)
+    loads by itself; another one loads with `custom_objects={name: function}`;
+    an anonymous `lambda` is a ValueError at `save`.
+
+    Example:
+        @zen.models.register_serializable(package="my_model")
+        def squash(x):
+            return x / (1 + x.abs())
+        model = zen.Sequential([nn.Dense(8), nn.Lambda(squash)])
+    """
+
+    checks_input_shape = False  # the function decides what it takes
+
+    def __init__(self, function, output_shape=None, arguments=None, name: str = None):
+        super().__init__(name)
+        if not callable(function):
+            raise TypeError(f"Lambda needs a callable `function`. Received: {function!r}")
+        self.function = function
+        self.output_shape = output_shape
+        self.arguments = dict(arguments or {})
+
+    def call(self, inputs):
+        inputs = tree.map_structure(
+            lambda x: x if isinstance(x, Tensor) else Tensor(as_float_array(x), trainable=False),
+            inputs)
+        return self.function(inputs, **self.arguments)
+
+    def compute_output_shape(self, input_shape):
+        """The output's shape from `output_shape` (with the batch axis of the input)."""
+        if self.output_shape is None:
+            raise ValueError(f"Lambda layer {self.name!r} was given no `output_shape`: "
+                             f"call it on data (or a zen.Input) to know its output")
+        if callable(self.output_shape):
+            return self.output_shape(input_shape)
+        return (input_shape[0], *self.output_shape)
+
+    def get_config(self):
+        config = {"function": serialization.function_name(
+            self.function, f"Lambda layer {self.name!r}")}
+        if self.output_shape is not None:
+            if callable(self.output_shape):
+                config["output_shape"] = serialization.function_name(
+                    self.output_shape, f"The output_shape of Lambda layer {self.name!r}")
+            else:
+                config["output_shape"] = list(self.output_shape)
+        if self.arguments:
+            config["arguments"] = self.arguments
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["function"] = serialization.function_named(config.get("function"))
+        shape = config.get("output_shape")
+        if isinstance(shape, str):
+            config["output_shape"] = serialization.function_named(shape)
+        elif shape is not None:
+            config["output_shape"] = tuple(shape)
+        return cls(**config)

@@ -4,7 +4,11 @@ Configuration goes in `__init__`, weights in `build(input_shape)` (called by
 the first `__call__`, so a layer never needs its input size), the maths in
 `call(x)`. Parameters are found, not listed: every Tensor or Layer assigned
 as an attribute (or a list of Layers) is part of the layer, in assignment
-order.
+order, and so is every weight made by `add_weight`.
+
+Keras's custom-layer vocabulary: `add_weight` (with an initializer,
+regularizer and constraint), `add_loss` inside `call`, and `losses`, the
+losses added during the last outermost call plus the weights' penalties.
 """
 import functools
 import inspect
@@ -18,13 +22,14 @@ from ..autodiff import Tensor, no_grad
 from .. import tree
 from ..registry import Registry
 from ..validation import check_bool, is_int
-from . import symbolic
+from . import constraints, initializers, regularizers, symbolic
 
 LAYERS = Registry("layer class")  # class name -> Zen's own layers, to rebuild configs
 _NAME_COUNTS = {}  # base name -> how many layers took it, for unique names
 _CALL = threading.local()  # .training: the value the outermost call in progress resolved
 _TAKES_TRAINING = {}  # layer class -> whether its `call` declares `training`
 _STRUCTURE = [0]  # counts changes to any layer's weights or sublayers (see named_tensors)
+_HOLDING_LOSSES = []  # layers whose `add_loss` losses await the next outermost call
 
 
 def structure_changed() -> None:
@@ -98,6 +103,7 @@ class Layer:
     _trainable = True  # (a class default: subclasses may set attributes before __init__)
     declared_input_shape = None  # set by `input_shape=` (batch axis first)
     checks_input_shape = True  # later calls must match the first's shape (`_check_input`)
+    activity_regularizer = None  # a penalty on the outputs, added by every call (Keras)
 
     def __new__(cls, *args, **kwargs):
         """Record the constructor's arguments (Keras 3's automatic config, used
@@ -147,13 +153,26 @@ class Layer:
             self._check_input(shape)
         if self._takes_training():
             kwargs["training"] = training
-        if given is None:  # from this layer's mode: the layers inside keep their own
-            return self.call(x, *args, **kwargs)
-        _CALL.training = given
+        depth = getattr(_CALL, "depth", 0)
+        if not depth and _HOLDING_LOSSES:  # an outermost call: a fresh set of added losses
+            _clear_added_losses()
+        _CALL.depth = depth + 1
+        if given is not None:  # else from this layer's mode: the layers inside keep their own
+            _CALL.training = given
         try:
-            return self.call(x, *args, **kwargs)
+            outputs = self.call(x, *args, **kwargs)
         finally:
-            _CALL.training = context
+            _CALL.training, _CALL.depth = context, depth
+        if self.activity_regularizer is not None:
+            self._regularize_activity(outputs)
+        return outputs
+
+    def _regularize_activity(self, outputs) -> None:
+        """Add the activity penalty of each output, over its batch size (Keras 3)."""
+        for output in tree.flatten(outputs):
+            if isinstance(output, Tensor):
+                penalty = self.activity_regularizer(output)
+                self.add_loss(penalty / output.shape[0] if output.ndim else penalty)
 
     @classmethod
     def _takes_training(cls) -> bool:
@@ -199,6 +218,7 @@ class Layer:
         try:
             with build_probe():
                 result = self(*arrays, **named)
+            _clear_added_losses()  # those of zeros standing in for data
         except (ValueError, TypeError, IndexError) as error:
             shapes = tree.map_structure(
                 lambda t: t.shape if isinstance(t, symbolic.SymbolicTensor) else t,
@@ -275,11 +295,96 @@ class Layer:
             if id(layer) in seen:
                 continue
             seen.add(id(layer))
-            named.extend((path + name, value) for name, value in vars(layer).items()
-                         if isinstance(value, Tensor))
+            named.extend((path + name, value) for name, value in layer._own_tensors())
             stack.extend(reversed([(f"{path}{name}.", sub)
                                    for name, sub in layer.named_sublayers()]))
         return named
+
+    # ----- Keras's custom-layer vocabulary -------------------------------------
+    def add_weight(self, shape=None, initializer="glorot_uniform", dtype=None,
+                   trainable: bool = True, name: str = None, regularizer=None,
+                   constraint=None) -> Tensor:
+        """A new weight of this layer, usually made in `build` and assigned
+        to an attribute (`self.kernel = self.add_weight(...)`, which names it);
+        one not assigned is still the layer's, named by `name`.
+
+        Args:
+            shape: the weight's shape (default () : a scalar).
+            initializer: a name, an initializer or a callable
+                `(shape, dtype) -> array` (default "glorot_uniform").
+            dtype: the dtype (default float32).
+            trainable: whether training updates it (default True).
+            name: its name when it is not assigned to an attribute.
+            regularizer: a penalty on it, added to the training loss
+                (a name such as "l2", a Regularizer or a callable).
+            constraint: applied to its values after every optimizer step
+                (a name such as "non_neg", a Constraint or a callable).
+
+        Example:
+            def build(self, input_shape):
+                self.w = self.add_weight((input_shape[-1], self.units),
+                                         regularizer=zen.regularizers.L2(1e-4))
+        """
+        shape = () if shape is None else as_shape(shape)
+        init = initializers.get(initializer)
+        value = init(shape, np.dtype(dtype or "float32"))
+        tensor = Tensor(np.asarray(value, dtype=np.dtype(dtype or "float32")),
+                        trainable=bool(trainable))
+        tensor.regularizer = regularizers.get(regularizer)
+        tensor.constraint = constraints.get(constraint)
+        added = self.__dict__.setdefault("_added_weights", [])
+        added.append((check_name(name, "add_weight") if name else f"weight_{len(added)}",
+                      tensor))
+        if not self._trainable and tensor.trainable:
+            tensor.trainable = False
+            self.__dict__.setdefault("_frozen", set()).add(tensor.id)
+        structure_changed()
+        return tensor
+
+    def add_loss(self, loss) -> None:
+        """Add a scalar loss (a Tensor computed in `call`, or a number) to the
+        losses that `fit` adds to the training loss; the losses added in one
+        outermost call replace those of the previous call.
+
+        Example:
+            def call(self, x):
+                self.add_loss(1e-3 * (x * x).mean())
+                return x
+        """
+        values = loss if isinstance(loss, (list, tuple)) else [loss]
+        held = self.__dict__.setdefault("_losses", [])
+        for value in values:
+            if not isinstance(value, Tensor):
+                value = Tensor(np.asarray(value, dtype=np.float32), trainable=False)
+            if value.size != 1:
+                raise ValueError(f"add_loss of layer {self.name!r} expects a scalar loss. "
+                                 f"Received a tensor of shape {value.shape}")
+            held.append(value)
+        if held and self not in _HOLDING_LOSSES:
+            _HOLDING_LOSSES.append(self)
+
+    @property
+    def losses(self) -> list:
+        """The scalar losses of this layer and every layer inside it: those
+        added (`add_loss`, activity penalties) during the last outermost
+        call, then the penalties of the trainable weights that have a
+        regularizer (computed now, so their gradient reaches the weights)."""
+        added = [loss for layer in self.all_layers()
+                 for loss in layer.__dict__.get("_losses", ())] if _HOLDING_LOSSES else []
+        return added + [t.regularizer(t) for t in self.trainable_weights
+                        if t.regularizer is not None]
+
+    def _own_tensors(self) -> list:
+        """(name, Tensor) for this layer's own weights: its Tensor attributes,
+        then the `add_weight` weights not assigned to one (each once)."""
+        own = [(name, value) for name, value in vars(self).items() if isinstance(value, Tensor)]
+        added = self.__dict__.get("_added_weights")
+        if added:
+            known = {id(t) for _, t in own}
+            names = {name for name, _ in own}
+            own += [(name if name not in names else f"{name}_{i}", t)
+                    for i, (name, t) in enumerate(added) if id(t) not in known]
+        return own
 
     def parameters(self) -> list:
         """The trainable Tensors of this layer and its sublayers, in a stable order."""
@@ -329,7 +434,7 @@ class Layer:
         if not self._trainable:
             if isinstance(value, Tensor) and value.trainable:
                 value.trainable = False
-                self.__dict__.setdefault("_frozen", set()).add(name)
+                self.__dict__.setdefault("_frozen", set()).add(value.id)
             elif isinstance(value, Layer):
                 value.trainable = False
         object.__setattr__(self, name, value)
@@ -337,16 +442,14 @@ class Layer:
     def _freeze_own_weights(self) -> None:
         """Make this layer's own weights follow its `trainable` flag; weights
         that are fixed by nature (BatchNorm's moving statistics) stay fixed."""
-        frozen = self.__dict__.setdefault("_frozen", set())  # the names it froze
-        for name, value in list(vars(self).items()):
-            if not isinstance(value, Tensor):
-                continue
+        frozen = self.__dict__.setdefault("_frozen", set())  # the ids of those it froze
+        for _, value in self._own_tensors():
             if not self._trainable and value.trainable:
                 value.trainable = False
-                frozen.add(name)
-            elif self._trainable and name in frozen:
+                frozen.add(value.id)
+            elif self._trainable and value.id in frozen:
                 value.trainable = True
-                frozen.discard(name)
+                frozen.discard(value.id)
 
     def count_params(self) -> int:
         """The number of scalars in all the layer's weights, trainable or not."""
@@ -438,6 +541,13 @@ class Layer:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items()
                          if k not in defaults or not _same(defaults[k], v))
         return f"{type(self).__name__}({args})"
+
+
+def _clear_added_losses() -> None:
+    """Forget the losses added during the previous outermost call."""
+    for layer in _HOLDING_LOSSES:
+        layer.__dict__["_losses"] = []
+    _HOLDING_LOSSES.clear()
 
 
 def _taking_input_shape(init):

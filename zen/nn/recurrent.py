@@ -1,130 +1,306 @@
-"""Recurrent layers: RNN (Keras SimpleRNN), LSTM and GRU.
+"""Recurrent layers: RNN (Keras's wrapper of a cell) and SimpleRNN, LSTM and
+GRU, the RNNs of the cells in `zen.nn.cells`. Inputs are `(batch, time,
+features)`, as in Keras.
 
-The input projection `x @ kernel + bias` is made for all time steps in one
-matmul (time-major, so each step's slice is contiguous); the recurrence over
-time then runs as one fused op per layer (`zen.autodiff.rnn_scan`,
-`lstm_scan`, `gru_scan`): one matmul `h @ recurrent_kernel` per step forward
-and back, and the weight gradients batched over time. Inputs are `(batch,
-time, features)`, as in Keras.
+`RNN(cell)` loops over the time steps with whole batches, calling the cell
+once per step, so that backpropagation through time is simply the reverse
+pass over the unrolled graph; the cell's weights are the layer's.
 
-An RNN with an activation the fused op does not know runs step by step
-instead: a cell composed of existing ops, and a loop over time steps with
-whole batches, so that backpropagation through time is simply the reverse
-pass over the unrolled graph.
+SimpleRNN, LSTM and GRU own their cell (its weights are theirs, in Keras's
+order) and, in the common case, run the recurrence as one fused op instead
+(`zen.autodiff.rnn_scan`, `lstm_scan`, `gru_scan`): the input projection
+`x @ kernel + bias` for all steps in one matmul (time-major, so each step's
+slice is contiguous), then one matmul `h @ recurrent_kernel` per step forward
+and back. Input dropout (one mask for the whole sequence) is applied to the
+inputs before the projection, go_backwards reverses them, and stateful only
+changes where the initial states come from: all three keep the fused op.
+These run step by step through the cell: recurrent dropout in training,
+GRU(reset_after=False), activations the fused ops do not know (SimpleRNN:
+other than tanh, sigmoid, relu and linear; LSTM and GRU: other than tanh
+with sigmoid gates).
 """
-import numpy as np
-
 from .. import autodiff as ad
+from .. import tree
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE, xp
-from ..validation import check_bool, check_positive_int
-from . import activations, initializers, symbolic
-from .layer import Layer
+from ..validation import check_bool, is_int
+from . import activations, symbolic
+from .cells import (DropoutRNNCell, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells,
+                    call_cell, check_cell, output_size_of)
+from .layer import _CALL, Layer
+from .serialization import deserialize, serialize
+
+__all__ = ["RNN", "SimpleRNN", "LSTM", "GRU"]
 
 
-class _Recurrent(Layer):
-    """What RNN, LSTM and GRU share: arguments, weights, the input projection
-    and the step-by-step loop over time.
+class RNN(Layer):
+    """Run a recurrent cell over the time steps of a sequence (Keras's RNN).
 
-    A subclass sets `gates` (blocks in the kernel), `state_names`, defines
-    `_initial_bias(units)`, and either `call` (with a fused scan) or
-    `step(projected_x, states)` for the loop.
+    A cell is any object with `state_size` (an int, or a list of ints, one
+    per state) and `call(inputs, states)` returning `(output, new_states)`
+    for one step `(batch, features)`; optionally `output_size`,
+    `build(input_shape)` and `get_initial_state(batch_size)`. A cell that
+    holds weights is a `zen.nn.Layer` (as in Keras): its weights are then this
+    layer's, in `weights`, `get_weights()` and training. A list of cells is
+    stacked (`StackedRNNCells`).
+
+    Args:
+        cell: the cell, or a list of cells.
+        return_sequences: return the output of every step (default False:
+            only the last).
+        return_state: also return the final states (default False).
+        go_backwards: process the sequence from its last step to its first
+            (default False); with return_sequences the outputs come in that
+            reversed order, as in Keras.
+        stateful: the final states of a call are the initial states of the
+            next (default False); the first call fixes the batch size, and
+            `reset_state()` zeroes the states.
+        name: the layer's name (default "rnn", made unique).
+
+    Call: `layer(sequences, initial_state=None, training=None)`, sequences
+    (batch, time, features), initial_state a list of (batch, size) arrays,
+    one per state (nested per cell for stacked cells).
+    Output shape: (batch, output_size), or (batch, time, output_size) with
+    return_sequences; with return_state, a list [output, *final_states].
+
+    Example:
+        layer = RNN(LSTMCell(8), return_sequences=True)
+        layer(np.zeros((32, 10, 4))).shape          # (32, 10, 8)
     """
 
-    gates = 1
-    state_names = ("h",)
+    state_names = None  # names for the flat states in messages (default state_0, ...)
 
-    def __init__(self, units: int, return_sequences: bool = False,
-                 return_state: bool = False, name: str = None):
+    def __init__(self, cell, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, name: str = None):
         super().__init__(name)
-        self.units = check_positive_int(units, "units")
+        self.cell = _as_cell(cell)
         self.return_sequences = check_bool(return_sequences, "return_sequences")
         self.return_state = check_bool(return_state, "return_state")
+        self.go_backwards = check_bool(go_backwards, "go_backwards")
+        self.stateful = check_bool(stateful, "stateful")
+        self.states = None  # a stateful layer's states (arrays), after its first call
 
-    # ----- weights --------------------------------------------------------------
+    @property
+    def state_size(self) -> list:
+        """The cell's state sizes as a list (one entry per state)."""
+        size = self.cell.state_size
+        return list(size) if isinstance(size, (list, tuple)) else [size]
+
     def build(self, input_shape):
+        """Build the cell for one time step (batch, features) of `input_shape`."""
         _check_sequence_shape(type(self).__name__, input_shape)
-        features, width = input_shape[-1], self.gates * self.units
-        self.kernel = Tensor(initializers.glorot_uniform((features, width)))
-        self.recurrent_kernel = Tensor(initializers.orthogonal((self.units, width)))
-        self.bias = Tensor(self._initial_bias(self.units))
+        step_shape = (input_shape[0], input_shape[2])
+        if not isinstance(self.cell, Layer):
+            if callable(getattr(self.cell, "build", None)):
+                self.cell.build(step_shape)
+            _refuse_untracked_weights(self.cell)
+        elif not self.cell.built:
+            self.cell.input_shape = step_shape
+            self.cell.build(step_shape)
+            self.cell.built = True
 
-    def _initial_bias(self, units):
-        return initializers.zeros((self.gates * units,))
+    # ----- calling ----------------------------------------------------------------------
+    def __call__(self, sequences, initial_state=None, training=None):
+        """Run the layer on `sequences` (batch, time, features); arrays become
+        Tensors of the layer's dtype."""
+        if symbolic.any_symbolic((sequences, initial_state)):  # a functional graph records it
+            return super().__call__(sequences, initial_state=initial_state, training=training)
+        if not isinstance(sequences, Tensor):
+            sequences = Tensor(xp.asarray(sequences, dtype=self._dtype()), trainable=False)
+        _check_sequence_shape(type(self).__name__, sequences.shape)
+        return super().__call__(sequences, initial_state=initial_state, training=training)
 
-    # ----- the loop over time ---------------------------------------------------
-    def __call__(self, x, initial_state=None):
-        if symbolic.any_symbolic((x, initial_state)):  # a functional graph records the call
-            return super().__call__(x, initial_state=initial_state)
-        if not isinstance(x, Tensor):
-            dtype = self.kernel.dtype if self.built else DEFAULT_DTYPE
-            x = Tensor(xp.asarray(x, dtype=dtype), trainable=False)
-        _check_sequence_shape(type(self).__name__, x.shape)
-        return super().__call__(x, initial_state=initial_state)
+    def _dtype(self):
+        weights = self.weights if self.built else []
+        return weights[0].dtype if weights else DEFAULT_DTYPE
 
-    def call(self, x, initial_state=None):
-        """x: (batch, time, features) -> the output(s) described in the class docstring."""
-        states = self._initial_states(x.shape[0], x.dtype, initial_state)
-        projected = self._project(x)
+    def call(self, sequences, initial_state=None, training=False):
+        """sequences (batch, time, features) -> the output(s) described in the
+        class docstring, computed step by step through the cell."""
+        return self._run(self.inner_loop, sequences, initial_state, training)
+
+    def _run(self, loop, sequences, initial_state, training):
+        """The call around `loop(sequences, states, training)` -> (last output,
+        outputs (batch, time, size) or None, final states): initial states in,
+        dropout masks fresh for this sequence, stateful states out."""
+        _check_steps(type(self).__name__, sequences.shape)
+        states = self._initial_states(sequences.shape[0], sequences.dtype, initial_state)
+        self._reset_dropout_masks()
+        try:
+            last, outputs, final = loop(sequences, states, training)
+        finally:
+            self._reset_dropout_masks()
+        final = self._pack(tree.flatten(final))
+        self._keep_states(final)
+        output = outputs if self.return_sequences else last
+        return [output, *final] if self.return_state else output
+
+    def inner_loop(self, sequences, states, training=False):
+        """The cell over every step, in order (reversed with go_backwards):
+        (last output, outputs (batch, time, size) or None, final states)."""
+        time_major = ad.transpose(sequences, (1, 0, 2))
+        steps = range(sequences.shape[1])
         outputs = []
-        for t in range(len(projected)):
-            output, states = self.step(projected[t], states)
+        for t in (reversed(steps) if self.go_backwards else steps):
+            output, states = call_cell(self.cell, time_major[t], states, training)
             outputs.append(output)
-        output = ad.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
-        return [output, *states] if self.return_state else output
+        sequence = ad.stack(outputs, axis=1) if self.return_sequences else None
+        return outputs[-1], sequence, states
 
-    def _outputs(self, sequence, final_states):
-        """The layer's result from the time-major outputs (time, batch, units)
-        of a fused scan and the final states (h first)."""
-        output = ad.transpose(sequence, (1, 0, 2)) if self.return_sequences else final_states[0]
-        return [output, *final_states] if self.return_state else output
+    def _reset_dropout_masks(self):
+        """Fresh masks for the next sequence (Keras resets them after each call)."""
+        layers = self.cell.all_layers() if isinstance(self.cell, Layer) else []
+        for layer in layers:
+            if isinstance(layer, DropoutRNNCell):
+                layer.reset_dropout_mask()
+                layer.reset_recurrent_dropout_mask()
 
-    def _project(self, x):
-        """x @ kernel + bias for all time steps in one matmul: (time, batch, gates * units)."""
-        batch, steps, features = x.shape
-        if steps == 0:
-            raise ValueError(f"{type(self).__name__} needs at least one time step, "
-                             f"received an input of shape {x.shape}")
-        time_major = ad.transpose(x, (1, 0, 2)).reshape(steps * batch, features)
-        return (time_major @ self.kernel + self._input_bias()).reshape(steps, batch, -1)
+    # ----- states ---------------------------------------------------------------------------
+    def get_initial_state(self, batch_size: int) -> list:
+        """The states a call starts from without `initial_state`: the cell's
+        `get_initial_state(batch_size=...)`, else zeros (batch_size, size)."""
+        make = getattr(self.cell, "get_initial_state", None)
+        if make is None:
+            return [xp.zeros((batch_size, size), DEFAULT_DTYPE)
+                    for size in tree.flatten(self.state_size)]
+        states = make(batch_size=batch_size)
+        return list(states) if tree.is_nested(states) else [states]
 
-    def _input_bias(self):
-        return self.bias
+    def _flat_names(self):
+        count = len(tree.flatten(self.state_size))
+        names = self.state_names
+        return list(names) if names and len(names) == count else \
+            [f"state_{i}" for i in range(count)]
+
+    def _pack(self, flat):
+        """Flat states in the nesting of `state_size` (per cell for stacked cells)."""
+        leaves = iter(flat)
+        return tree.map_structure(lambda _: next(leaves), self.state_size)
 
     def _initial_states(self, batch, dtype, initial_state):
-        names = self.state_names
-        if initial_state is None:
-            zeros = xp.zeros((batch, self.units), dtype)
-            return [Tensor(zeros, trainable=False) for _ in names]
-        if isinstance(initial_state, (Tensor, np.ndarray)) and len(names) == 1:
-            initial_state = [initial_state]
-        if not isinstance(initial_state, (list, tuple)) or len(initial_state) != len(names):
-            raise ValueError(f"Received an invalid value for `initial_state`, expected a "
-                             f"list of {len(names)} array(s) {list(names)} of shape "
-                             f"(batch, units). Received: {initial_state!r}")
-        states = [s if isinstance(s, Tensor) else Tensor(xp.asarray(s, dtype), trainable=False)
-                  for s in initial_state]
-        for name, state in zip(names, states):
-            if state.shape != (batch, self.units):
+        """The states of this call: `initial_state` (checked), else a stateful
+        layer's kept states, else `get_initial_state`; Tensors of `dtype`."""
+        if self.stateful and self.states is not None and not _probing():
+            _check_stateful_batch(self.states, batch)
+        if initial_state is not None:
+            flat = self._given_states(batch, initial_state)
+        elif self.stateful and self.states is not None and not _probing():
+            flat = tree.flatten(self.states)
+        else:
+            flat = tree.flatten(self.get_initial_state(batch))
+        return self._pack([s if isinstance(s, Tensor) else
+                           Tensor(xp.asarray(s, dtype), trainable=False) for s in flat])
+
+    def _given_states(self, batch, initial_state):
+        names = self._flat_names()
+        sizes = tree.flatten(self.state_size)
+        flat = [initial_state] if hasattr(initial_state, "shape") else \
+            tree.flatten(initial_state) if isinstance(initial_state, (list, tuple)) else None
+        if flat is None or len(flat) != len(names) or not all(hasattr(s, "shape") for s in flat):
+            raise ValueError(f"Received an invalid value for `initial_state`, expected a list "
+                             f"of {len(names)} array(s) {names} of shape (batch, size) with "
+                             f"sizes {sizes}. Received: {initial_state!r}"[:400])
+        for name, size, state in zip(names, sizes, flat):
+            if tuple(state.shape) != (batch, size):
                 raise ValueError(f"Received an invalid shape for initial state `{name}`, "
-                                 f"expected {(batch, self.units)}. Received: {state.shape}")
-        return states
+                                 f"expected {(batch, size)}. Received: {tuple(state.shape)}")
+        return flat
 
-    def step(self, projected_x, states):
-        """One time step: (x_t @ kernel + bias, [state, ...]) -> (output, new states)."""
-        raise NotImplementedError(f"{type(self).__name__} must define step (subclass hook)")
+    def _keep_states(self, final):
+        """A stateful layer keeps its final states (values only: no gradient
+        flows from one call into the next)."""
+        if not self.stateful or _probing():
+            return
+        # arrays, not weights: set past Layer.__setattr__, which tracks weights and sublayers
+        object.__setattr__(self, "states", self._pack([xp.array(s.value)
+                                                       for s in tree.flatten(final)]))
 
-    # ----- shapes and configuration ---------------------------------------------
+    def reset_state(self) -> None:
+        """Zero a stateful layer's states (the batch size stays fixed)."""
+        for state in tree.flatten(self.states) if self.states is not None else []:
+            state[...] = 0
+
+    def reset_states(self) -> None:
+        """Keras's older name of `reset_state`."""
+        self.reset_state()
+
+    # ----- shapes and configuration -----------------------------------------------------------
     def compute_output_shape(self, input_shape):
+        """The output's shape (a list [output, *states] with return_state)."""
         batch, steps = input_shape[0], input_shape[1]
-        output = (batch, steps, self.units) if self.return_sequences else (batch, self.units)
-        if self.return_state:
-            return [output] + [(batch, self.units)] * len(self.state_names)
-        return output
+        size = output_size_of(self.cell)
+        output = (batch, steps, size) if self.return_sequences else (batch, size)
+        if not self.return_state:
+            return output
+        return [output] + tree.map_structure(lambda n: (batch, n), self.state_size)
+
+    def _options(self) -> dict:
+        return {"return_sequences": self.return_sequences, "return_state": self.return_state,
+                "go_backwards": self.go_backwards, "stateful": self.stateful}
 
     def get_config(self):
-        return {"units": self.units, "return_sequences": self.return_sequences,
-                "return_state": self.return_state}
+        """{"cell": the cell's entry, and the options}; the cell must be a Layer."""
+        if not isinstance(self.cell, Layer):
+            raise ValueError(f"Cannot write the config of layer {self.name!r}: its cell "
+                             f"{self.cell!r} is not a zen.nn.Layer with a get_config()."[:300])
+        return {"cell": serialize(self.cell), **self._options()}
+
+    @classmethod
+    def from_config(cls, config):
+        """The RNN a config describes; a config without a cell but with
+        `units` is the simple recurrent layer Zen called RNN before it had
+        cells, and loads as that SimpleRNN."""
+        if "cell" not in config and "units" in config:
+            return SimpleRNN.from_config(config)
+        return cls(**{**config, "cell": deserialize(config.get("cell"))})
+
+    def __repr__(self):
+        options = "".join(f", {key}={value!r}" for key, value in self._options().items()
+                          if value)
+        return f"{type(self).__name__}(cell={self.cell!r}{options})"
+
+
+_Recurrent = RNN  # the base of every recurrent layer (Bidirectional asks for one)
+
+
+def _as_cell(cell):
+    """`cell` checked (a list becomes StackedRNNCells); an int is the old
+    RNN(units), now SimpleRNN(units)."""
+    if is_int(cell):
+        raise TypeError(f"RNN wraps a recurrent cell, e.g. RNN(SimpleRNNCell({cell})); the "
+                        f"simple recurrent layer with {cell} units is SimpleRNN({cell}). "
+                        f"Received: cell={cell!r}")
+    if isinstance(cell, RNN):
+        raise ValueError(f"Received an invalid value for `cell` of RNN, expected a cell "
+                         f"(SimpleRNNCell, LSTMCell, GRUCell or your own), not the recurrent "
+                         f"layer {type(cell).__name__}. Received: cell={cell!r}")
+    if isinstance(cell, (list, tuple)):
+        cell = StackedRNNCells(cell)
+    check_cell(cell)
+    return cell
+
+
+def _refuse_untracked_weights(cell):
+    held = [name for name, value in vars(cell).items() if isinstance(value, Tensor)]
+    if held:
+        raise TypeError(f"The RNN cell {type(cell).__name__} holds weights {held} but is not "
+                        f"a zen.nn.Layer, so the RNN would not train them: make the cell a "
+                        f"subclass of zen.nn.Layer (as Keras cells are).")
+
+
+def _probing() -> bool:
+    """Whether this call runs on stand-in zeros to build layers or find
+    output shapes (zen.nn.layer.build_probe): a stateful layer keeps nothing."""
+    return getattr(_CALL, "probing", False)
+
+
+def _check_stateful_batch(states, batch):
+    expected = tree.flatten(states)[0].shape[0]
+    if batch != expected:
+        raise ValueError(f"If an RNN is stateful, the batch size of the input sequences must "
+                         f"be the same as the batch size of the initial state (fixed by its "
+                         f"first call). Expected batch size: {expected}. Received batch "
+                         f"size: {batch}")
 
 
 def _check_sequence_shape(layer, shape):
@@ -133,56 +309,160 @@ def _check_sequence_shape(layer, shape):
                          f"received an input of shape {shape}")
 
 
-class RNN(_Recurrent):
-    """A fully connected recurrent layer (Keras SimpleRNN):
-    h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias).
+def _check_steps(layer, shape):
+    if shape[1] == 0:
+        raise ValueError(f"{layer} needs at least one time step, received an input of "
+                         f"shape {tuple(shape)}")
+
+
+def _fused_name(activation):
+    """The name of `activation` among those the fused scans know, or None."""
+    return next((name for name in ad.recurrent.ACTIVATIONS
+                 if activations.get(name) is activation), None)
+
+
+def _cell_option(name):
+    return property(lambda self: getattr(self.cell, name),
+                    doc=f"The cell's `{name}` (Keras's layers show their cell's options).")
+
+
+def _cell_weight(name):
+    def assign(self, value):
+        setattr(self.cell, name, value)
+    return property(lambda self: getattr(self.cell, name, None), assign,
+                    doc=f"The cell's `{name}` Tensor (None before the layer is built).")
+
+
+class _CellLayer(RNN, abstract=True):
+    """What SimpleRNN, LSTM and GRU share: they make their own cell, show its
+    options and weights as theirs, save the cell's config flat (as Keras)
+    and take the fused path when `_fuses(training)` says so."""
+
+    units = _cell_option("units")
+    activation = _cell_option("activation")
+    use_bias = _cell_option("use_bias")
+    kernel_initializer = _cell_option("kernel_initializer")
+    recurrent_initializer = _cell_option("recurrent_initializer")
+    bias_initializer = _cell_option("bias_initializer")
+    dropout = _cell_option("dropout")
+    recurrent_dropout = _cell_option("recurrent_dropout")
+    kernel = _cell_weight("kernel")
+    recurrent_kernel = _cell_weight("recurrent_kernel")
+    bias = _cell_weight("bias")
+
+    def call(self, sequences, initial_state=None, training=False):
+        """As RNN.call, as one fused op where `_fuses` allows."""
+        loop = self._fused_loop if self._fuses(training) else self.inner_loop
+        return self._run(loop, sequences, initial_state, training)
+
+    def _fuses(self, training) -> bool:
+        """Whether this call can run as one fused op (no per-step masks)."""
+        return not (training and self.recurrent_dropout > 0)
+
+    def _fused_loop(self, sequences, states, training):
+        raise NotImplementedError(f"{type(self).__name__} must define _fused_loop")
+
+    def _scan_inputs(self, sequences, training):
+        """The inputs of a fused scan: time reversed with go_backwards, input
+        dropout (one mask for every step) in training, projected."""
+        x = sequences[:, ::-1] if self.go_backwards else sequences
+        mask = self.cell.get_dropout_mask(x.value[:, 0]) if training else None
+        return self._project(x if mask is None else x * mask[:, None, :])
+
+    def _project(self, x):
+        """x @ kernel + bias for all time steps in one matmul: (time, batch, gates * units)."""
+        batch, steps, features = x.shape
+        _check_steps(type(self).__name__, x.shape)
+        time_major = ad.transpose(x, (1, 0, 2)).reshape(steps * batch, features)
+        projected = time_major @ self.kernel
+        bias = self._input_bias()
+        return (projected if bias is None else projected + bias).reshape(steps, batch, -1)
+
+    def _input_bias(self):
+        return self.bias
+
+    def _scan_outputs(self, hs, final):
+        """(last output, outputs batch-major or None, final states) from the
+        (time, batch, units) states of a scan."""
+        outputs = ad.transpose(hs, (1, 0, 2)) if self.return_sequences else None
+        return final[0], outputs, final
+
+    def _set_trainable_alone(self, value):
+        """The cell has no config entry of its own: its flag follows the layer's."""
+        super()._set_trainable_alone(value)
+        self.cell._set_trainable_alone(value)
+
+    def get_config(self):
+        """The cell's config and the options, flat (Keras's layout)."""
+        return {**self.cell.get_config(), **self._options()}
+
+    @classmethod
+    def from_config(cls, config):
+        """The layer that `get_config` described."""
+        return cls(**config)
+
+    def __repr__(self):
+        return Layer.__repr__(self)
+
+
+class SimpleRNN(_CellLayer):
+    """A fully connected recurrent layer (Keras's SimpleRNN), the RNN of a
+    SimpleRNNCell: h_t = activation(x_t @ kernel + bias + h_{t-1} @ recurrent_kernel).
 
     Args:
         units: size of the hidden state (and of the output).
-        activation: name or callable (default "tanh").
-        return_sequences: return the output of every step (default False:
-            only the last).
+        activation: name or callable (default "tanh"; None is linear).
+        use_bias: whether to add a bias (default True).
+        kernel_initializer: name or callable (default "glorot_uniform").
+        recurrent_initializer: name or callable (default "orthogonal").
+        bias_initializer: name or callable (default "zeros").
+        dropout: fraction of the inputs dropped in training, one mask per
+            sequence (default 0).
+        recurrent_dropout: fraction of h_{t-1} dropped in training, one mask
+            per sequence (default 0).
+        return_sequences: return the output of every step (default False).
         return_state: also return the final state (default False).
+        go_backwards: process the sequence reversed (default False).
+        stateful: carry the final state into the next call (default False).
+        name: the layer's name (default "simple_rnn", made unique).
 
     Input shape: (batch, time, features).
     Output shape: (batch, units), or (batch, time, units) with
     return_sequences; with return_state, a list [output, h_final].
-    Weights: kernel (features, units) glorot_uniform, recurrent_kernel
-    (units, units) orthogonal, bias (units,) zeros.
+    Weights (the cell's): kernel (features, units) glorot_uniform,
+    recurrent_kernel (units, units) orthogonal, bias (units,) zeros.
     With a tanh, sigmoid, relu or linear activation the time loop runs as one
-    fused op (`zen.autodiff.rnn_scan`); other activations go step by step.
+    fused op (`zen.autodiff.rnn_scan`) unless recurrent dropout is active.
 
     Example:
-        layer = RNN(64)
+        layer = SimpleRNN(64)
         y = layer(np.zeros((32, 10, 1)))     # (32, 64); 4,224 parameters
     """
 
-    def __init__(self, units: int, activation="tanh", return_sequences: bool = False,
-                 return_state: bool = False, name: str = None):
-        super().__init__(units, return_sequences, return_state, name)
-        self.activation = activations.get(activation)
-        self._activation_name = activation if isinstance(activation, str) or \
-            activation is None else getattr(activation, "__name__", repr(activation))
+    state_names = ("h",)
 
-    def call(self, x, initial_state=None):
-        activation = self._activation_name or "linear"
-        if activation not in ad.recurrent.ACTIVATIONS:
-            return super().call(x, initial_state)  # a custom activation: step by step
-        (h0,) = self._initial_states(x.shape[0], x.dtype, initial_state)
-        states = ad.rnn_scan(self._project(x), h0, self.recurrent_kernel, activation)
-        return self._outputs(states, [states[-1]])
+    def __init__(self, units: int, activation="tanh", use_bias: bool = True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, name: str = None):
+        cell = SimpleRNNCell(units, activation, use_bias, kernel_initializer,
+                             recurrent_initializer, bias_initializer, dropout,
+                             recurrent_dropout, name="simple_rnn_cell")
+        super().__init__(cell, return_sequences, return_state, go_backwards, stateful, name)
 
-    def step(self, projected_x, states):
-        h = self.activation(projected_x + states[0] @ self.recurrent_kernel)
-        return h, [h]
+    def _fuses(self, training):
+        return _fused_name(self.cell.activation) is not None and super()._fuses(training)
 
-    def get_config(self):
-        return {"units": self.units, "activation": self._activation_name,
-                **super().get_config()}
+    def _fused_loop(self, sequences, states, training):
+        hs = ad.rnn_scan(self._scan_inputs(sequences, training), states[0],
+                         self.recurrent_kernel, _fused_name(self.cell.activation))
+        return self._scan_outputs(hs, [hs[-1]])
 
 
-class LSTM(_Recurrent):
-    """Long short-term memory (Hochreiter & Schmidhuber, 1997), as Keras has it:
+class LSTM(_CellLayer):
+    """Long short-term memory (Hochreiter & Schmidhuber, 1997), Keras's LSTM,
+    the RNN of an LSTMCell (gate order i, f, c, o):
 
         i, f, g, o = split(x_t @ kernel + h @ recurrent_kernel + bias)
         c = sigmoid(f) * c + sigmoid(i) * tanh(g)
@@ -190,76 +470,138 @@ class LSTM(_Recurrent):
 
     Args:
         units: size of the hidden and cell states (and of the output).
-        return_sequences: return h of every step (default False: only the last).
+        activation: name or callable (default "tanh").
+        recurrent_activation: name or callable for the gates (default "sigmoid").
+        use_bias: whether to add a bias (default True).
+        kernel_initializer: name or callable (default "glorot_uniform").
+        recurrent_initializer: name or callable (default "orthogonal").
+        bias_initializer: name or callable (default "zeros").
+        unit_forget_bias: start the forget gate's bias at 1 (default True).
+        dropout: fraction of the inputs dropped in training (default 0).
+        recurrent_dropout: fraction of h dropped in training (default 0).
+        return_sequences: return h of every step (default False).
         return_state: also return the final states (default False).
+        go_backwards: process the sequence reversed (default False).
+        stateful: carry the final states into the next call (default False).
+        name: the layer's name (default "lstm", made unique).
 
     Input shape: (batch, time, features).
     Output shape: (batch, units), or (batch, time, units) with
     return_sequences; with return_state, a list [output, h_final, c_final].
-    Weights: kernel (features, 4 * units) glorot_uniform, recurrent_kernel
-    (units, 4 * units) orthogonal, bias (4 * units,) zeros except the forget
-    gate's slice, which is 1 (Keras's unit_forget_bias: remember by default).
-    Gate order in the weights: input, forget, cell, output (Keras).
-    The time loop runs as one fused op (`zen.autodiff.lstm_scan`).
+    Weights (the cell's): kernel (features, 4 * units) glorot_uniform,
+    recurrent_kernel (units, 4 * units) orthogonal, bias (4 * units,) zeros
+    except the forget gate's slice, 1 (unit_forget_bias).
+    With tanh and sigmoid the time loop runs as one fused op
+    (`zen.autodiff.lstm_scan`) unless recurrent dropout is active.
 
     Example:
         layer = LSTM(64, return_state=True)
         out, h, c = layer(np.zeros((32, 10, 8)))   # 18,688 parameters
     """
 
-    gates = 4
     state_names = ("h", "c")
+    recurrent_activation = _cell_option("recurrent_activation")
+    unit_forget_bias = _cell_option("unit_forget_bias")
 
-    def _initial_bias(self, units):
-        bias = initializers.zeros((4 * units,))
-        bias[units:2 * units] = 1.0
-        return bias
+    def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
+                 use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 unit_forget_bias: bool = True, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False,
+                 stateful: bool = False, name: str = None):
+        cell = LSTMCell(units, activation, recurrent_activation, use_bias, kernel_initializer,
+                        recurrent_initializer, bias_initializer, unit_forget_bias, dropout,
+                        recurrent_dropout, name="lstm_cell")
+        super().__init__(cell, return_sequences, return_state, go_backwards, stateful, name)
 
-    def call(self, x, initial_state=None):
-        h0, c0 = self._initial_states(x.shape[0], x.dtype, initial_state)
-        states = ad.lstm_scan(self._project(x), h0, c0, self.recurrent_kernel)
-        return self._outputs(states[0], [states[0, -1], states[1, -1]])
+    def _fuses(self, training):
+        return _tanh_with_sigmoid_gates(self.cell) and super()._fuses(training)
+
+    def _fused_loop(self, sequences, states, training):
+        scanned = ad.lstm_scan(self._scan_inputs(sequences, training), states[0], states[1],
+                               self.recurrent_kernel)
+        return self._scan_outputs(scanned[0], [scanned[0, -1], scanned[1, -1]])
 
 
-class GRU(_Recurrent):
-    """Gated recurrent unit (Cho et al., 2014), Keras's default variant
-    (reset_after=True, the one cuDNN implements): the reset gate multiplies
-    the recurrent projection after the matmul, and input and recurrent
-    projections have separate biases.
+class GRU(_CellLayer):
+    """Gated recurrent unit (Cho et al., 2014), Keras's GRU, the RNN of a
+    GRUCell (gate order z, r, h). With reset_after=True (the default, the
+    cuDNN variant) the reset gate multiplies the recurrent projection after
+    the matmul and input and recurrent projections have separate biases:
 
-        xz, xr, xh = split(x_t @ kernel + input_bias)
-        hz, hr, hh = split(h @ recurrent_kernel + recurrent_bias)
+        xz, xr, xh = split(x_t @ kernel + bias[0])
+        hz, hr, hh = split(h @ recurrent_kernel + bias[1])
         z = sigmoid(xz + hz);  r = sigmoid(xr + hr)
         h = z * h + (1 - z) * tanh(xh + r * hh)
 
+    With reset_after=False (Keras's other layout, one bias vector) r
+    multiplies h before the matmul: tanh(xh + (r * h) @ recurrent_kernel_h).
+
     Args:
         units: size of the hidden state (and of the output).
-        return_sequences: return h of every step (default False: only the last).
+        activation: name or callable (default "tanh").
+        recurrent_activation: name or callable for the gates (default "sigmoid").
+        use_bias: whether to add biases (default True).
+        kernel_initializer: name or callable (default "glorot_uniform").
+        recurrent_initializer: name or callable (default "orthogonal").
+        bias_initializer: name or callable (default "zeros").
+        dropout: fraction of the inputs dropped in training (default 0).
+        recurrent_dropout: fraction of h dropped in training (default 0).
+        return_sequences: return h of every step (default False).
         return_state: also return the final state (default False).
+        go_backwards: process the sequence reversed (default False).
+        stateful: carry the final state into the next call (default False).
+        reset_after: apply the reset gate after the recurrent matmul (default True).
+        name: the layer's name (default "gru", made unique).
 
     Input shape: (batch, time, features).
     Output shape: (batch, units), or (batch, time, units) with
     return_sequences; with return_state, a list [output, h_final].
-    Weights: kernel (features, 3 * units) glorot_uniform, recurrent_kernel
-    (units, 3 * units) orthogonal, bias (2, 3 * units) zeros (row 0 the input
-    bias, row 1 the recurrent bias). Gate order: update, reset, candidate.
-    Parameters: 3 * (features * units + units * units + 2 * units).
-    The time loop runs as one fused op (`zen.autodiff.gru_scan`).
+    Weights (the cell's): kernel (features, 3 * units) glorot_uniform,
+    recurrent_kernel (units, 3 * units) orthogonal, bias (2, 3 * units)
+    zeros with reset_after, else (3 * units,).
+    Parameters: 3 * (features * units + units * units + 2 * units) with reset_after.
+    With reset_after, tanh and sigmoid the time loop runs as one fused op
+    (`zen.autodiff.gru_scan`) unless recurrent dropout is active.
 
     Example:
         layer = GRU(64)
         y = layer(np.zeros((32, 10, 8)))     # (32, 64); 14,208 parameters
     """
 
-    gates = 3
+    state_names = ("h",)
+    recurrent_activation = _cell_option("recurrent_activation")
+    reset_after = _cell_option("reset_after")
 
-    def _initial_bias(self, units):
-        return initializers.zeros((2, 3 * units))
+    def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
+                 use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, reset_after: bool = True,
+                 name: str = None):
+        cell = GRUCell(units, activation, recurrent_activation, use_bias, kernel_initializer,
+                       recurrent_initializer, bias_initializer, dropout, recurrent_dropout,
+                       reset_after, name="gru_cell")
+        super().__init__(cell, return_sequences, return_state, go_backwards, stateful, name)
+
+    def _fuses(self, training):
+        return self.reset_after and _tanh_with_sigmoid_gates(self.cell) \
+            and super()._fuses(training)
 
     def _input_bias(self):
-        return self.bias[0]
+        return self.bias[0] if self.bias is not None and self.reset_after else self.bias
 
-    def call(self, x, initial_state=None):
-        (h0,) = self._initial_states(x.shape[0], x.dtype, initial_state)
-        states = ad.gru_scan(self._project(x), h0, self.recurrent_kernel, self.bias[1])
-        return self._outputs(states, [states[-1]])
+    def _fused_loop(self, sequences, states, training):
+        recurrent_bias = self.bias[1] if self.use_bias else \
+            Tensor(xp.zeros(3 * self.units, self.recurrent_kernel.dtype), trainable=False)
+        hs = ad.gru_scan(self._scan_inputs(sequences, training), states[0],
+                         self.recurrent_kernel, recurrent_bias)
+        return self._scan_outputs(hs, [hs[-1]])
+
+
+def _tanh_with_sigmoid_gates(cell) -> bool:
+    """Whether `cell` uses the activations the fused LSTM and GRU scans have."""
+    return cell.activation is activations.get("tanh") and \
+        cell.recurrent_activation is activations.get("sigmoid")

@@ -25,9 +25,9 @@ from ..registry import Registry
 from .layer import LAYERS, Layer, check_name
 
 __all__ = ["register_serializable", "serialize", "deserialize", "registered_name",
-           "custom_object_scope", "layer_config"]
+           "custom_object_scope", "layer_config", "function_name", "function_named"]
 
-_CUSTOM = Registry("registered class")  # "package>Name" -> a user's class
+_CUSTOM = Registry("registered class")  # "package>Name" -> a user's class or function
 _SCOPE = threading.local()  # .objects: the custom_objects of the deserialization in progress
 # Zen's base classes: their get_config knows nothing of a subclass's arguments
 _BASE_CONFIGS = {("zen.nn.layer", "Layer"), ("zen.models.model", "Model")}
@@ -35,9 +35,10 @@ _JSON_LEAVES = (str, int, float, bool, type(None))
 
 
 def register_serializable(package: str = "Custom", name: str = None):
-    """Class decorator: make a Layer or Model subclass loadable from files
+    """Decorator: make a Layer or Model subclass loadable from files
     without `custom_objects` (rebuilt from its `get_config()`, or from the
-    arguments it was constructed with when it defines none).
+    arguments it was constructed with when it defines none); or make a
+    function (e.g. one a `Lambda` layer wraps) nameable in files.
 
     Example:
         @zen.models.register_serializable(package="my_package")
@@ -50,14 +51,17 @@ def register_serializable(package: str = "Custom", name: str = None):
         raise ValueError(f"Received an invalid value for `package`, expected a non-empty "
                          f"string without '>'. Received: package={package!r}")
 
-    def register(cls):
-        if not (isinstance(cls, type) and issubclass(cls, Layer)):
-            raise TypeError(f"register_serializable registers Layer or Model subclasses. "
-                            f"Received: {cls!r}")
-        key = f"{package}>{name or cls.__name__}"
-        _CUSTOM[key] = cls
-        cls._registered_name = key
-        return cls
+    def register(obj):
+        if not ((isinstance(obj, type) and issubclass(obj, Layer)) or inspect.isfunction(obj)):
+            raise TypeError(f"register_serializable registers Layer or Model subclasses "
+                            f"and functions. Received: {obj!r}")
+        if obj.__name__ == "<lambda>" and name is None:
+            raise ValueError("register_serializable needs a `name` for an anonymous "
+                             "function (a lambda): define it with def, or pass name=...")
+        key = f"{package}>{name or obj.__name__}"
+        _CUSTOM[key] = obj
+        obj._registered_name = key
+        return obj
     return register
 
 
@@ -187,11 +191,44 @@ def layer_class(class_name, module=None):
     return cls
 
 
+def function_name(fn, owner: str) -> str:
+    """How a file names function `fn` (for `owner`, e.g. "Lambda layer
+    'lambda'"): its registered name "package>name", else its own name (to
+    be given in `custom_objects` when loading). An anonymous function is a
+    ValueError: a file never holds code to run on load."""
+    key = getattr(fn, "_registered_name", None)
+    if key is not None and _CUSTOM.get(key) is fn:
+        return key
+    name = getattr(fn, "__name__", None)
+    if not inspect.isfunction(fn) or name == "<lambda>":
+        what = "an anonymous function (a lambda)" if name == "<lambda>" else repr(fn)[:100]
+        raise ValueError(f"{owner} wraps {what}, "
+                         f"which cannot be saved: a Zen file names functions and never "
+                         f"holds code to run on load. Define it with def and decorate it "
+                         f"with @zen.models.register_serializable(package='my_package') "
+                         f"(or pass it as custom_objects={{name: function}} when loading).")
+    return name
+
+
+def function_named(name):
+    """The function a file names: registered ("package>name") or in the
+    `custom_objects` in scope; ValueError otherwise."""
+    if not isinstance(name, str):
+        raise ValueError(f"Expected a function name in the config. Received: {name!r}"[:300])
+    custom = getattr(_SCOPE, "objects", {})
+    fn = _CUSTOM.get(name) or custom.get(name) or custom.get(name.rpartition(">")[2])
+    if fn is None or isinstance(fn, type) or not callable(fn):
+        raise ValueError(f"Unknown function {name[:100]!r} in the config: register it before "
+                         f"loading (@zen.models.register_serializable) or pass it as "
+                         f"custom_objects={{{name[:100]!r}: function}}.")
+    return fn
+
+
 def _registered_by_name(class_name, module):
     """The registered class called `class_name` defined in `module` (a
     class saved before it was registered)."""
-    found = [cls for cls in _CUSTOM.values()
-             if cls.__name__ == class_name and cls.__module__ == module]
+    found = [cls for cls in _CUSTOM.values() if isinstance(cls, type)
+             and cls.__name__ == class_name and cls.__module__ == module]
     return found[0] if len(found) == 1 else None
 
 

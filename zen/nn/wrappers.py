@@ -84,7 +84,7 @@ def copy_layer(layer: Layer, prefix: str) -> Layer:
     """A fresh layer of the same class and config (no weights), named
     `prefix + name`, as Keras makes a Bidirectional's two directions."""
     name = layer.name.removeprefix("forward_").removeprefix("backward_")
-    copy = type(layer)(**layer.get_config(), name=prefix + name)
+    copy = type(layer).from_config({**layer.get_config(), "name": prefix + name})
     copy.trainable = layer.trainable
     return copy
 

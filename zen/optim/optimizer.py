@@ -8,6 +8,11 @@ and calls the subclass's `update`. Gradients are read, never written:
 backward may share one array between several Tensors, so clipping builds new
 arrays and updates write only into `param.value` and the optimiser's own
 buffers.
+
+Two options of Keras's base optimizer live here too, for every subclass:
+gradient accumulation (the update runs every n-th step, with the mean of
+the n gradients) and an exponential moving average of the weights (kept in
+the state, copied into the weights by `finalize_variable_values`).
 """
 import math
 
@@ -15,8 +20,9 @@ import numpy as np
 
 from ..autodiff import Tensor
 from ..registry import Registry
-from ..validation import check_float, is_number
+from ..validation import check_bool, check_float, check_int, is_number
 from . import schedules
+from .schedules import _accept_other_spellings
 
 
 OPTIMIZERS = Registry("optimizer", fold_case=True)  # by class name, any case: "adam"
@@ -96,11 +102,15 @@ class Optimizer:
     parameter's first update; override `init_state` for other starting
     values), plus `_config()` with its own constructor arguments. `state`
     also holds `"step"`, the number of updates this parameter received,
-    counting the current one (the `t` of bias corrections, as PyTorch counts).
+    counting the current one (the `t` of bias corrections, as PyTorch counts),
+    and, with the options below, `"average"` (the EMA of the weights) and
+    `"gradient_accumulator"` (the sum of the gradients since the last update).
+    A subclass may list other spellings of its arguments (Keras's) in
+    `other_spellings`, e.g. `{"beta_1": "beta1"}`.
 
     Args:
         lr: a non-negative float, or a schedule: a callable `step -> lr`
-            evaluated at `iterations` (the number of `step` calls so far).
+            evaluated at the number of `step` calls so far.
             Assignable later (`opt.lr = 0.01`), e.g. by callbacks.
         learning_rate: another spelling of `lr` (give one of the two).
         clipnorm: clip each parameter's gradient to this L2 norm, separately
@@ -108,6 +118,19 @@ class Optimizer:
         clipvalue: clip each gradient element to [-clipvalue, clipvalue].
         global_clipnorm: clip all gradients together to this global L2 norm
             (see `clip_grad_norm`). At most one of the three clip options.
+        use_ema: keep an exponential moving average (EMA) of the weights
+            (Keras semantics): after each step, `average = ema_momentum *
+            average + (1 - ema_momentum) * weight`, except that the first
+            step (`iterations == 0`) copies the weights.
+        ema_momentum: the EMA's momentum, in [0, 1] (default 0.99).
+        ema_overwrite_frequency: with `use_ema`, overwrite the weights with
+            their average every this many steps (`(iterations + 1) % k == 0`,
+            as Keras); None (default): only `finalize_variable_values` does.
+        gradient_accumulation_steps: None, or an integer n >= 2: the
+            gradients of n steps are summed and the update runs on every n-th
+            step with their mean (clipped after averaging, as Keras does).
+            `iterations` then counts updates (step calls // n, Keras's
+            `optimizer.iterations`); a schedule still reads the step calls.
 
     Example (plain gradient descent):
         class GD(Optimizer):
@@ -118,12 +141,17 @@ class Optimizer:
                 param.value -= lr * grad
     """
 
+    other_spellings = {}  # {Keras's name of an argument: Zen's}
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         OPTIMIZERS.add(cls)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _accept_other_spellings(cls.__init__, cls.other_spellings)
 
     def __init__(self, lr, learning_rate=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None):
+                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
+                 ema_overwrite_frequency=None, gradient_accumulation_steps=None):
         self.lr = _pick_lr(lr, learning_rate)
         # each None (no clipping) or a positive number
         self.clipnorm, self.clipvalue, self.global_clipnorm = (
@@ -134,7 +162,13 @@ class Optimizer:
             received = ", ".join(f"{k}={v!r}" for k, v in self._clip_config().items())
             raise ValueError(f"Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can "
                              f"be set. Received: {received}")
-        self.iterations = 0
+        self.use_ema = check_bool(use_ema, "use_ema")
+        self.ema_momentum = check_float(ema_momentum, "ema_momentum", 0, 1)
+        self.ema_overwrite_frequency = None if ema_overwrite_frequency is None else \
+            check_int(ema_overwrite_frequency, "ema_overwrite_frequency", 1)
+        self.gradient_accumulation_steps = None if gradient_accumulation_steps is None else \
+            check_int(gradient_accumulation_steps, "gradient_accumulation_steps", 2)
+        self._iterations = 0  # step calls so far
         self.state = {}
 
     # ----- the learning rate ----------------------------------------------------
@@ -152,32 +186,114 @@ class Optimizer:
 
     @property
     def current_lr(self) -> float:
-        """The rate the next `step` will use: `lr`, or `lr(iterations)` for a schedule."""
+        """The rate the next `step` will use: `lr`, or for a schedule `lr(k)`
+        with k the number of `step` calls so far (Keras: the schedule reads
+        every step, also those that only accumulate gradients)."""
         if not callable(self._lr):
             return self._lr
-        value = self._lr(self.iterations)
+        value = self._lr(self._iterations)
         if not is_number(value, finite=True) or value < 0:
             raise ValueError(f"The learning-rate schedule {self._lr!r} returned {value!r} at "
-                             f"step {self.iterations}, expected a non-negative number")
+                             f"step {self._iterations}, expected a non-negative number")
         return float(value)  # a Python float: a numpy float64 would make float64 temporaries
+
+    @property
+    def iterations(self) -> int:
+        """Keras's `optimizer.iterations`: the number of `step` calls, divided
+        (floored) by `gradient_accumulation_steps` when accumulating, i.e. the
+        number of updates applied."""
+        n = self.gradient_accumulation_steps
+        return self._iterations // n if n else self._iterations
 
     # ----- the training step ----------------------------------------------------
     def step(self, params) -> None:
         """Update, in place, every Tensor of `params` whose gradient is not
-        None, then advance `iterations` by one."""
-        params = [p for p in _as_tensor_list(params, "step") if p.gradient is not None]
-        for p in params:
+        None (with accumulation: add the gradients up, and update on every
+        n-th call), move the weights' averages (`use_ema`), apply each
+        weight's `constraint` (Keras's, set by `Layer.add_weight`), then
+        count the step."""
+        params = _as_tensor_list(params, "step")
+        with_gradient = [p for p in params if p.gradient is not None]
+        for p in with_gradient:
             if p.gradient.shape != p.value.shape:
                 raise ValueError(f"A parameter of shape {p.value.shape} has a gradient of "
                                  f"shape {p.gradient.shape}; they must match: {p!r}")
         lr = self.current_lr
-        for p, grad in zip(params, self._clip([p.gradient for p in params])):
-            state = self.state.get(p.id)
-            if state is None:
-                state = self.state[p.id] = {"step": 0, **self.init_state(p)}
-            state["step"] += 1
-            self.update(p, grad, state, lr)
-        self.iterations += 1
+        states = [self._state_of(p) for p in with_gradient]
+        grads = [p.gradient for p in with_gradient]
+        if self.gradient_accumulation_steps:
+            grads = self._accumulate(grads, states)
+        if grads is not None:
+            for p, grad, state in zip(with_gradient, self._clip(grads), states):
+                state["step"] += 1
+                self.update(p, grad, state, lr)
+        if self.use_ema:
+            self._move_averages(params)
+        for p in params:
+            if p.constraint is not None:
+                p.value[...] = p.constraint(p.value)
+        self._iterations += 1
+
+    def _state_of(self, param):
+        """The state of `param`, created on its first gradient."""
+        state = self.state.get(param.id)
+        if state is None:
+            state = self.state[param.id] = self._new_state(param)
+        return state
+
+    def _new_state(self, param) -> dict:
+        state = {"step": 0, **self.init_state(param)}
+        if self.use_ema:
+            # A copy of the weights: equal to what Keras's average holds for a
+            # weight that had no update yet (its first step copies the weights).
+            state["average"] = param.value.copy()
+        if self.gradient_accumulation_steps:
+            state["gradient_accumulator"] = np.zeros_like(param.value)
+        return state
+
+    def _accumulate(self, grads, states):
+        """Keras's gradient accumulation: on all but every n-th step, add the
+        gradients to the accumulators and return None (no update); on the
+        n-th, return the means (gradient + accumulator) / n and zero every
+        accumulator of the optimiser."""
+        n = self.gradient_accumulation_steps
+        if (self._iterations + 1) % n:
+            for grad, state in zip(grads, states):
+                state["gradient_accumulator"] += grad
+            return None
+        means = [np.add(grad, state["gradient_accumulator"]) for grad, state in zip(grads, states)]
+        for mean in means:
+            mean /= n
+        for state in self.state.values():
+            state["gradient_accumulator"].fill(0)
+        return means
+
+    def _move_averages(self, params):
+        """Keras's EMA of the weights of `params` (those with a state), and
+        the periodic overwrite of the weights by it."""
+        momentum = self.ema_momentum if self.iterations else 0.0  # step 0 copies the weights
+        pairs = [(p, self.state[p.id]["average"]) for p in params if p.id in self.state]
+        for p, average in pairs:
+            average *= momentum
+            average += (1.0 - momentum) * p.value
+        k = self.ema_overwrite_frequency
+        if k and (self.iterations + 1) % k == 0:
+            for p, average in pairs:
+                p.value[...] = average
+
+    def finalize_variable_values(self, params) -> None:
+        """With `use_ema`, copy each parameter's average into its weights
+        (in place), as Keras does at the end of `fit`; otherwise nothing.
+        Tensors the optimiser never updated are left as they are.
+
+        Args:
+            params: a Tensor or an iterable of Tensors (the model's parameters).
+        """
+        params = _as_tensor_list(params, "finalize_variable_values")
+        if self.use_ema:
+            for p in params:
+                if p.id in self.state:
+                    p.value[...] = self.state[p.id]["average"]
 
     def _clip(self, grads):
         """The gradients after the clip option (new arrays where clipped)."""
@@ -224,7 +340,7 @@ class Optimizer:
                                  f"zen.optim.schedules schedules (which have get_config) "
                                  f"can be saved")
             lr = schedules.serialize(lr)
-        return {"lr": lr, **self._config(), **self._clip_config()}
+        return {"lr": lr, **self._config(), **self._clip_config(), **self._options_config()}
 
     @classmethod
     def from_config(cls, config: dict) -> "Optimizer":
@@ -238,9 +354,18 @@ class Optimizer:
         return {"clipnorm": self.clipnorm, "clipvalue": self.clipvalue,
                 "global_clipnorm": self.global_clipnorm}
 
+    def _options_config(self) -> dict:
+        return {"use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+                "ema_overwrite_frequency": self.ema_overwrite_frequency,
+                "gradient_accumulation_steps": self.gradient_accumulation_steps}
+
     def __repr__(self):
         clips = {k: v for k, v in self._clip_config().items() if v is not None}
-        args = {"lr": self._lr, **self._config(), **clips}
+        options = self._options_config() if self.use_ema else {}  # the EMA's, when it is on
+        options = {k: v for k, v in options.items() if v is not None}
+        if self.gradient_accumulation_steps:
+            options["gradient_accumulation_steps"] = self.gradient_accumulation_steps
+        args = {"lr": self._lr, **self._config(), **clips, **options}
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
 
     # ----- saving and restoring state ------------------------------------------
@@ -263,7 +388,7 @@ class Optimizer:
         else:
             params = _as_tensor_list(params, "state_dict")
             owners = {str(i): self.state[p.id] for i, p in enumerate(params) if p.id in self.state}
-        out = {"iterations": self.iterations}
+        out = {"iterations": self._iterations}  # step calls (Keras saves these too)
         for owner, state in owners.items():
             for name, value in state.items():
                 out[f"{owner}/{name}"] = value.copy() if isinstance(value, np.ndarray) else value
@@ -289,16 +414,18 @@ class Optimizer:
             by_owner.setdefault(owner, {})[name] = _restored(name, value)
         tensors = self._owners_to_tensors(by_owner, params)
         expected = {"step", *self.state_names()}
+        expected |= {"average"} if self.use_ema else set()
+        expected |= {"gradient_accumulator"} if self.gradient_accumulation_steps else set()
         for owner, entries in by_owner.items():
             if set(entries) != expected:
                 raise ValueError(f"The state of parameter {owner} has entries {sorted(entries)}, "
                                  f"{type(self).__name__} expects {sorted(expected)}: was it "
-                                 f"saved by another optimizer?")
+                                 f"saved by another optimizer, or with other options?")
             if tensors is not None:
-                _check_shapes(owner, entries, tensors[owner])
+                _check_shapes(owner, entries, self._new_state(tensors[owner]), tensors[owner])
         self.state = {(tensors[o].id if tensors is not None else int(o[2:])): entries
                       for o, entries in by_owner.items()}
-        self.iterations = int(state["iterations"])
+        self._iterations = int(state["iterations"])
 
     def _owners_to_tensors(self, by_owner, params):
         """{owner: Tensor} when loading by position, None when loading by id;
@@ -340,8 +467,10 @@ def _restored(name, value):
     return np.array(array, copy=True)
 
 
-def _check_shapes(owner, entries, tensor):
+def _check_shapes(owner, entries, fresh, tensor):
+    """Each loaded buffer must have the shape of the one the optimiser makes (`fresh`)."""
     for name, value in entries.items():
-        if name != "step" and value.shape != tensor.value.shape:
+        if name != "step" and value.shape != fresh[name].shape:
             raise ValueError(f"The state {name!r} of parameter {owner} has shape {value.shape}, "
-                             f"but the parameter has shape {tensor.value.shape}")
+                             f"but it must have shape {fresh[name].shape} for a parameter of "
+                             f"shape {tensor.value.shape}")

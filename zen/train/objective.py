@@ -16,7 +16,16 @@ Sample weights (one array for every output, or one per output) weigh the
 losses as Keras does (sum(weight * loss) / batch size) and the
 `weighted_metrics` (sum(weight * value) / sum(weight)); plain `metrics`
 ignore them.
+
+Metrics are Keras's stateful metrics (`zen.train.metrics.Metric`): a name,
+class or function becomes one (`compiled_metric`), named as Keras names
+them (a key taken twice gets "_1", "_2", ...; a weighted metric whose key
+is taken becomes "weighted_<name>"). `RunningMetrics` holds the loss
+trackers (Keras's: a `Mean` of each loss weighted by the batch size) and
+the metrics of one pass over batches, and gives the logs.
 """
+import copy
+
 import numpy as np
 
 from .. import tree
@@ -25,7 +34,7 @@ from ..validation import is_number
 from ..nn import losses
 from . import metrics as zen_metrics
 
-__all__ = ["Objective", "as_output_list", "weights_per_output"]
+__all__ = ["Objective", "RunningMetrics", "as_output_list", "weights_per_output"]
 
 
 class Objective:
@@ -61,10 +70,11 @@ class Objective:
             self.single_loss = losses.get(loss)  # an unknown name fails at compile time
         for spec in (metrics, weighted_metrics):
             for metric in _metric_leaves(spec):
-                zen_metrics.get(metric)  # an unknown name fails at compile time
+                _check_metric(metric)  # an unknown name fails at compile time
             if not isinstance(spec, dict) and not _is_nested(spec):
                 _metric_list(spec)  # and so do duplicate names
         self.names = None
+        self._mirror = None
 
     # ----- the output names --------------------------------------------------------------
     def resolve(self, names) -> "Objective":
@@ -77,33 +87,45 @@ class Objective:
         weights = _per_output(1.0 if self.weight_spec is None else self.weight_spec,
                               names, "loss_weights", default=1.0)
         self.weights = [_check_weight(w, name) for w, name in zip(weights, names)]
-        self.metric_specs = [_metric_list(spec) for spec in _metrics_per_output(
-            self.metric_spec, names)]
-        self.metric_fns = [{zen_metrics.name_of(m): zen_metrics.get(m) for m in specs}
-                           for specs in self.metric_specs]
-        weighted = [_metric_list(spec) for spec in _metrics_per_output(
-            self.weighted_metric_spec, names)]
-        self.metric_entries = _metric_entries(names, self.metric_fns, weighted)
-        self.names = names
+        plain, weighted = ([[zen_metrics.compiled_metric(m) for m in _metric_list(spec)]
+                            for spec in _metrics_per_output(specs, names)]
+                           for specs in (self.metric_spec, self.weighted_metric_spec))
+        _distinct(plain + weighted)
+        self.metric_entries = _metric_entries(names, plain, weighted)
+        self.names, self._mirror = names, None
         return self
+
+    @property
+    def loss_keys(self) -> list:
+        """The log keys of the losses: "loss", and each output's for several."""
+        return ["loss"] + ([f"{name}_loss" for name in self.names] if self.multi_output
+                           else [])
+
+    def mirrored_entries(self) -> list:
+        """`metric_entries` with a fresh copy of each metric, for validation
+        during `fit` (the compiled metrics hold the epoch's training state)."""
+        if self._mirror is None:
+            self._mirror = [(key, output, _fresh_copy(metric), weighted)
+                            for key, output, metric, weighted in self.metric_entries]
+        return self._mirror
 
     @property
     def log_names(self) -> list:
         """The keys of a batch's logs, in order: "loss", each output's loss
         (several outputs), then the metrics (Keras's `metrics_names`)."""
-        names = ["loss"] + ([f"{name}_loss" for name in self.names] if self.multi_output
-                            else [])
-        return names + [key for key, *_ in self.metric_entries]
+        return self.loss_keys + [key for key, *_ in self.metric_entries]
 
     @property
     def multi_output(self) -> bool:
         return self.names is not None and len(self.names) > 1
 
     # ----- computing ---------------------------------------------------------------------
-    def __call__(self, preds: list, targets: list, sample_weights: list = None):
+    def __call__(self, preds: list, targets: list, sample_weights: list = None,
+                 added_losses=()):
         """(total loss as a scalar Tensor, {"loss": ..., "<output>_loss": ...})
         for lists of predictions, targets and sample weights (or None) in
-        output order."""
+        output order. `added_losses` (the model's `losses`: `add_loss`
+        values and weight penalties) join the total and "loss", as in Keras."""
         sample_weights = sample_weights or [None] * len(preds)
         parts = [_scalar_loss(losses.compute(loss, target, pred, weight), name)
                  for loss, pred, target, weight, name
@@ -111,57 +133,149 @@ class Objective:
         total = parts[0] if self.weights[0] == 1.0 else parts[0] * self.weights[0]
         for part, weight in zip(parts[1:], self.weights[1:]):
             total = total + (part if weight == 1.0 else part * weight)
+        for loss in added_losses:
+            total = total + loss.sum()
         logs = {"loss": float(total.item())}
         if self.multi_output:
             logs.update({f"{name}_loss": float(part.item())
                          for name, part in zip(self.names, parts)})
         return total, logs
 
-    def metric_sums(self, targets: list, preds: list, sample_weights: list = None) -> dict:
-        """{History key: (sum of values, their weight)} of each metric on a
-        batch of arrays: the batch's value is sum / weight, and an epoch's
-        the sum of sums over the sum of weights."""
-        sums = {}
-        for key, output, fn, weighted in self.metric_entries:
+
+class RunningMetrics:
+    """The running state of one pass over batches (a training epoch, a
+    validation, an evaluation): a `Mean` tracker of each loss, weighted by
+    the batch size (Keras's loss tracker), and the compiled metrics, each
+    with its log key. Made at the pass's start, it resets them all.
+
+    Args:
+        objective: the Objective whose losses and metrics to track (bound
+            at the first batch when its output names are not known yet).
+        mirrored: use `objective.mirrored_entries()` (fit's validation)
+            instead of the compiled metrics themselves.
+
+    Example:
+        running = RunningMetrics(objective)
+        running.update(loss_logs, targets, preds, sample_weights, batch_size)
+        running.result()                        # {"loss": ..., "accuracy": ...}
+    """
+
+    def __init__(self, objective: Objective, mirrored: bool = False):
+        self.objective, self.mirrored = objective, mirrored
+        self.trackers, self.entries = [], None
+        if objective.names is not None:
+            self._bind()
+
+    def _bind(self):
+        self.trackers = [(key, zen_metrics.Mean(name=key)) for key in self.objective.loss_keys]
+        self.entries = self.objective.mirrored_entries() if self.mirrored \
+            else self.objective.metric_entries
+        for metric in self.metrics:
+            metric.reset_state()
+
+    @property
+    def metrics(self) -> list:
+        """Every Metric: the loss trackers, then the compiled metrics."""
+        return [tracker for _, tracker in self.trackers] + \
+            [metric for _, _, metric, _ in self.entries or ()]
+
+    @property
+    def samples(self) -> float:
+        """How many samples the losses have seen (the "loss" tracker's count)."""
+        return float(self.trackers[0][1].count) if self.trackers else 0.0
+
+    def update(self, loss_logs: dict, targets: list, preds: list, sample_weights: list,
+               size: int) -> None:
+        """Add a batch to every loss tracker and metric.
+
+        Args:
+            loss_logs: {"loss": ..., "<output>_loss": ...}, means over the batch.
+            targets: the targets, in output order.
+            preds: the predictions as arrays, in output order.
+            sample_weights: the sample weights in output order, or None.
+            size: the number of samples in the batch (the losses' weight).
+        """
+        if self.entries is None:
+            self._bind()
+        for key, tracker in self.trackers:
+            if key in loss_logs:
+                tracker.update_state(loss_logs[key], sample_weight=size)
+        for _, output, metric, weighted in self.entries:
             weight = sample_weights[output] if weighted and sample_weights else None
-            sums[key] = _weighted_sum(fn(targets[output], preds[output]), weight,
-                                      len(preds[output]))
-        return sums
+            metric.update_state(targets[output], preds[output], sample_weight=weight)
+
+    def result(self, prefix: str = "") -> dict:
+        """{prefix + key: value} of every loss and metric, in log order:
+        Python floats (a list of them for a metric with one value per class
+        or threshold).
+
+        Args:
+            prefix: put before each key (e.g. "val_"; default none).
+        """
+        logs = {prefix + key: tracker.result() for key, tracker in self.trackers}
+        for key, _, metric, _ in self.entries or ():
+            logs[prefix + key] = _log_value(metric.result())
+        return logs
 
 
-def _metric_entries(names, metric_fns, weighted_specs) -> list:
-    """(History key, output index, per-sample function, weighted) for each
-    metric, output by output, its plain metrics then its weighted ones,
-    named as Keras names them: "<output>_<metric>" for several outputs, and
-    a weighted metric whose name is taken "weighted_<metric>"."""
-    multi = len(names) > 1
-    taken = {f"{name}_{key}" if multi else key
-             for name, fns in zip(names, metric_fns) for key in fns}
+def _metric_entries(names, plain, weighted) -> list:
+    """(History key, output index, Metric, weighted) for each metric, output
+    by output, its plain metrics then its weighted ones, named as Keras names
+    them: "<output>_<name>" for several outputs, a key taken already gets
+    "_1", "_2", ...; a weighted metric whose key a plain one took becomes
+    "weighted_<name>"."""
+    prefixes = [f"{name}_" if len(names) > 1 else "" for name in names]
+    taken = set()
+    plain_keys = [[_free(prefix + m.name, taken) for m in metrics]
+                  for prefix, metrics in zip(prefixes, plain)]
+    weighted_keys = [[_free(prefix + m.name if prefix + m.name not in taken
+                            else f"{prefix}weighted_{m.name}", taken) for m in metrics]
+                     for prefix, metrics in zip(prefixes, weighted)]
     entries = []
-    for i, (name, fns, specs) in enumerate(zip(names, metric_fns, weighted_specs)):
-        prefix = f"{name}_" if multi else ""
-        entries += [(prefix + key, i, zen_metrics.values_of(fn), False)
-                    for key, fn in fns.items()]
-        for spec in specs:
-            key = zen_metrics.name_of(spec)
-            full = prefix + key if prefix + key not in taken else f"{prefix}weighted_{key}"
-            taken.add(full)
-            entries.append((full, i, zen_metrics.values_of(zen_metrics.get(spec)), True))
+    for output in range(len(names)):
+        entries += [(key, output, m, False) for key, m in zip(plain_keys[output], plain[output])]
+        entries += [(key, output, m, True)
+                    for key, m in zip(weighted_keys[output], weighted[output])]
     return entries
 
 
-def _weighted_sum(values, sample_weight, batch):
-    """(sum, weight) of a metric's values on a batch: per-sample values
-    summed (weighted), or a batch mean counted as `batch` samples."""
-    values = np.asarray(getattr(values, "value", values), dtype=np.float64)
-    if values.ndim == 0:
-        weight = batch if sample_weight is None else float(np.sum(sample_weight))
-        return float(values) * weight, weight
-    if sample_weight is None:
-        return float(values.sum()), values.size
-    weights = np.broadcast_to(losses.aligned_weights(sample_weight, values.shape, np.float64),
-                              values.shape)
-    return float((values * weights).sum()), float(weights.sum())
+def _free(key, taken) -> str:
+    """`key`, or the first of key_1, key_2, ... not taken yet (then taken)."""
+    found, count = key, 0
+    while found in taken:
+        count += 1
+        found = f"{key}_{count}"
+    taken.add(found)
+    return found
+
+
+def _distinct(metric_lists) -> None:
+    """A copy of each Metric met a second time (one list given for every
+    output, one object among metrics and weighted_metrics): each key has its
+    own state."""
+    seen = set()
+    for metrics in metric_lists:
+        for i, metric in enumerate(metrics):
+            if id(metric) in seen:
+                metrics[i] = _fresh_copy(metric)
+            seen.add(id(metrics[i]))
+
+
+def _fresh_copy(metric):
+    """A copy of `metric` (its configuration and name) with an empty state;
+    the functions it holds (a wrapper's `fn`, perhaps a model's method) are
+    shared, not copied."""
+    shared = {id(value): value for value in vars(metric).values()
+              if callable(value) and not isinstance(value, zen_metrics.Metric)}
+    twin = copy.deepcopy(metric, shared)
+    twin.reset_state()
+    return twin
+
+
+def _log_value(value):
+    """A metric's result as logs hold it: a float, or a list of floats."""
+    value = np.asarray(value, dtype=np.float64)
+    return float(value) if value.ndim == 0 else value.tolist()
 
 
 def weights_per_output(sample_weight, names) -> list:
@@ -227,10 +341,13 @@ def _is_nested(spec):
 
 
 def _metric_list(spec):
+    """The metrics of one output as a list. The same name or function given
+    twice is a mistake (a ValueError); Metric objects of one name get keys
+    made unique instead, as Keras makes them."""
     if spec is None:
         return []
     specs = [spec] if isinstance(spec, str) or callable(spec) else list(spec)
-    names = [zen_metrics.name_of(m) for m in specs]
+    names = [zen_metrics.name_of(m) for m in specs if not isinstance(m, zen_metrics.Metric)]
     if len(set(names)) != len(names):
         raise ValueError(f"Received duplicate metric names: {names}")
     return specs
@@ -247,6 +364,15 @@ def _metric_leaves(spec):
     for item in spec:
         leaves.extend(_metric_leaves(item))
     return leaves
+
+
+def _check_metric(spec):
+    """A ValueError for an unknown name, a TypeError for what is no metric
+    (nothing is made: a class named here is instantiated once, at resolve)."""
+    if isinstance(spec, str):
+        zen_metrics.METRICS.lookup(spec)
+    elif not callable(spec):
+        zen_metrics.get(spec)
 
 
 def _check_weight(weight, name):

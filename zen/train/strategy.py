@@ -17,8 +17,12 @@ on several processes.
 4. `agree_to_stop(stop)`, after every training step and every epoch:
    whether the job stops, when a callback on this process (`stop`) or on
    another asked it, so that all processes stop after the same step;
-5. `reduce_logs(logs, weights)`, at every epoch's end before any callback
-   reads the logs: the epoch's means become the job's;
+5. `reduce_metrics(metrics)`, at every epoch's end before any result is
+   read (after the validation, when there is one): the state of every
+   metric of the epoch (`zen.train.metrics.Metric`: the loss trackers, the
+   compiled metrics and their validation copies) becomes the job's, so
+   that `result()` is the epoch's value over every process's samples (an
+   AUC, a precision, a mean: never a mean of per-process results);
 6. `is_main_process`, read whenever something would be written or printed
    once for the whole job: by `callbacks_here` in `prepare`, by callbacks
    through `Trainer.is_main_process`, and after the fit by `writes_files`
@@ -73,10 +77,15 @@ class Strategy:
         this process's callbacks asked it)."""
         return stop
 
-    def reduce_logs(self, logs: dict, weights: dict) -> dict:
-        """At an epoch's end: the job's epoch logs from this process's
-        (`logs[key]` a mean over `weights[key]` samples or sample weights)."""
-        return logs
+    def reduce_metrics(self, metrics: list) -> None:
+        """At an epoch's end: make the state of each of `metrics` (their
+        `variables`, each combined as its `aggregations` entry says) that of
+        the whole job, in place. Here it is already: one process.
+
+        Args:
+            metrics: the epoch's Metrics (loss trackers, compiled metrics and
+                their validation copies), in the same order on every process.
+        """
 
     def __repr__(self):
         return f"{type(self).__name__}()"

@@ -10,9 +10,10 @@
 A step is the whole algorithm of training: forward pass in training mode
 (`training=True`), loss, backward pass, optimiser update, gradients reset.
 Batches are `(x, y)` or `(x, y, sample_weight)`. Logs are plain dicts of
-Python floats: "loss" and each metric as means over the samples seen (the
-loss and plain metrics weigh each sample alike, weighted metrics by its
-sample weight), and "val_" versions.
+Python floats: "loss" as the mean over the samples seen and each metric's
+`result()` on everything seen since the epoch began (Keras's stateful
+metrics, reset at each epoch's start and before each evaluation; weighted
+metrics weigh each sample by its sample weight), and "val_" versions.
 """
 import warnings
 
@@ -28,13 +29,13 @@ from .backup import BackupAndRestore
 from .callbacks import Callback
 from .epochs import Epochs, length_of
 from .history import History
-from .objective import Objective, as_output_list, weights_per_output
+from .objective import Objective, RunningMetrics, as_output_list, weights_per_output
 from .progress import ProgressLogger, check_verbose, format_logs, interactive_output
 from .strategy import Strategy
 
 LOCAL = Strategy()  # training in this process alone
 
-__all__ = ["Trainer", "inference_mode", "predict_batches", "RunningMeans", "batch_length"]
+__all__ = ["Trainer", "inference_mode", "predict_batches", "batch_length"]
 
 
 class Trainer:
@@ -47,9 +48,10 @@ class Trainer:
             for a model with several outputs also a list (output order) or
             a dict by output name (see `zen.train.objective`).
         optimizer: an Optimizer, its name ("adam", ...) or class.
-        metrics: a list of metric names ("accuracy", "mae", ...) or callables
-            `metric(y_true, y_pred) -> float` (default none); per output as
-            a list of lists or a dict by output name.
+        metrics: a list of metrics (default none): Metric objects
+            (`zen.metrics.AUC()`, ...), names ("accuracy", "mae", "auc",
+            ...) or functions `metric(y_true, y_pred)`; per output as a
+            list of lists or a dict by output name.
         callbacks: Callbacks used by every `fit` (default none).
         loss_weights: the weight of each output's loss in the total (a
             number, a list or a dict by output name; default 1 each).
@@ -111,12 +113,15 @@ class Trainer:
 
     @property
     def metrics(self) -> dict:
-        """{log name: metric function} of a one-output model ({} for several)."""
+        """{log name: Metric} of the plain metrics of a one-output model ({}
+        for several)."""
         objective = self.objective
         if objective.names is None:  # not bound to outputs yet: read the flat list
             objective = Objective(objective.loss_spec, objective.metric_spec).resolve(
                 ["output"])
-        return {} if objective.multi_output else dict(objective.metric_fns[0])
+        return {} if objective.multi_output else \
+            {key: metric for key, _, metric, weighted in objective.metric_entries
+             if not weighted}
 
     def _outputs(self, pred) -> list:
         """The model's outputs as a list in output order (fixing the output
@@ -225,21 +230,28 @@ class Trainer:
         # read after on_train_begin: a callback restoring a backup moves it
         for epoch in range(self.initial_epoch, epochs):
             _fire(hooks, "on_epoch_begin", epoch, {})
-            means = self._train_epoch(hooks, batches)
-            if means.count == 0:  # a generator that had run out (it warned): Keras stops
+            running = self._train_epoch(hooks, batches)
+            if running.samples == 0:  # a generator that had run out (it warned): Keras stops
                 break
+            validated = None
             if validation is not None and validate_after(epoch + 1):
-                # a validation generator that has run out (it warned) adds nothing
-                means.merge(self._validate(hooks, validation), prefix="val_")
-            logs = distribute.reduce_logs(means.result(), dict(means.weights))
+                validated = self._validate(hooks, validation)
+            # the job's state (summed over processes) before any result is read
+            distribute.reduce_metrics(running.metrics + (validated.metrics if validated else []))
+            logs = running.result()
+            if validated is not None and validated.samples:  # a run-out generator adds nothing
+                logs.update(validated.result(prefix="val_"))
             _fire(hooks, "on_epoch_end", epoch, logs)
             if self._stop_agreed():
                 break
+        if epochs > 0:  # Keras: with use_ema the averages become the weights
+            self.optimizer.finalize_variable_values(self.model.parameters())
         _fire(hooks, "on_train_end", logs)
 
-    def _train_epoch(self, hooks, batches) -> "RunningMeans":
-        """The epoch's running means (empty when a one-shot source had run out)."""
-        means = RunningMeans()
+    def _train_epoch(self, hooks, batches) -> RunningMetrics:
+        """The epoch's losses and metrics (reset first; nothing seen when a
+        one-shot source had run out)."""
+        running = RunningMetrics(self.objective)
         for batch, data in enumerate(batches):
             x, y, sample_weight = unpack_batch(data, "train_loader")
             if batch_length(x) == 0:  # a process's share of a short last global batch
@@ -247,13 +259,13 @@ class Trainer:
             else:
                 _fire(hooks, "on_train_batch_begin", batch, {})
                 losses, preds = self.train_step(x, y, sample_weight)
-                means.add(self._batch_sums(losses, y, preds, sample_weight, batch_length(x)))
-                _fire(hooks, "on_train_batch_end", batch, means.result())
+                self._update(running, losses, y, preds, sample_weight, batch_length(x))
+                _fire(hooks, "on_train_batch_end", batch, running.result())
             if self._stop_agreed():
                 break
-        if means.count == 0 and not batches.one_shot:
+        if running.samples == 0 and not batches.one_shot:
             raise ValueError("`train_loader` yielded no batches: nothing to train on")
-        return means
+        return running
 
     def _stop_agreed(self) -> bool:
         """Whether the job stops here: asked by a callback on this process or
@@ -262,12 +274,14 @@ class Trainer:
             self.stop_training = True
         return self.stop_training
 
-    def _validate(self, hooks, batches) -> "RunningMeans":
-        """An epoch's validation, between `on_test_begin` and `on_test_end`."""
+    def _validate(self, hooks, batches) -> RunningMetrics:
+        """An epoch's validation, between `on_test_begin` and `on_test_end`,
+        on copies of the metrics (the compiled ones hold the epoch's
+        training state until the epoch's logs are read)."""
         _fire(hooks, "on_test_begin", {})
-        means = self._evaluate_batches(batches, hooks=hooks)
-        _fire(hooks, "on_test_end", means.result())
-        return means
+        running = self._evaluate_batches(batches, hooks=hooks, mirrored=True)
+        _fire(hooks, "on_test_end", running.result())
+        return running
 
     def train_step(self, x, y, sample_weight=None):
         """One optimisation step on a batch; returns (the loss logs: "loss"
@@ -286,7 +300,7 @@ class Trainer:
         preds = self._outputs(call_model(self.model, x, training=True))
         targets = as_output_list(y, self.objective.names, "targets")
         weights = weights_per_output(sample_weight, self.objective.names)
-        loss, logs = self.objective(preds, targets, weights)
+        loss, logs = self.objective(preds, targets, weights, _added_losses(self.model))
         params = self.model.parameters()  # after the call: the first call builds them
         if not params and self._distribute is LOCAL:  # all frozen: Keras warns and goes on
             warnings.warn("The model does not have any trainable weights.", UserWarning,
@@ -301,19 +315,17 @@ class Trainer:
         self.optimizer.step(params)
         self.optimizer.zero_grad(params)
 
-    def _batch_sums(self, loss_logs: dict, y, preds: list, sample_weight, size) -> dict:
-        """{log key: (sum, weight)} of a batch (see `RunningMeans`)."""
+    def _update(self, running, loss_logs: dict, y, preds: list, sample_weight, size) -> None:
+        """Add a batch's losses and arrays to `running`."""
         names = self.objective.names
-        sums = {key: (value * size, size) for key, value in loss_logs.items()}
-        sums.update(self.objective.metric_sums(as_output_list(y, names, "targets"), preds,
-                                               weights_per_output(sample_weight, names)))
-        return sums
+        running.update(loss_logs, as_output_list(y, names, "targets"), preds,
+                       weights_per_output(sample_weight, names), size)
 
     def _batch_logs(self, loss_logs: dict, y, preds: list, sample_weight=None) -> dict:
-        """The logs of one batch: its loss and metrics."""
-        means = RunningMeans()
-        means.add(self._batch_sums(loss_logs, y, preds, sample_weight, len(preds[0])))
-        return means.result()
+        """The logs of one batch: its loss and metrics (the metrics reset first)."""
+        running = RunningMetrics(self.objective)
+        self._update(running, loss_logs, y, preds, sample_weight, len(preds[0]))
+        return running.result()
 
     # ----- evaluate and predict -------------------------------------------------------
     def evaluate(self, loader, verbose=0, steps=None) -> dict:
@@ -325,18 +337,19 @@ class Trainer:
         """
         _check_loader(loader, "loader")
         verbose = check_verbose(verbose)
-        means = self._evaluate_batches(Epochs(loader, _check_steps(steps, "steps")), verbose)
-        if means.count == 0:
+        running = self._evaluate_batches(Epochs(loader, _check_steps(steps, "steps")), verbose)
+        if running.samples == 0:
             raise ValueError("The loader yielded no batches: nothing to evaluate")
-        result = means.result()
+        result = running.result()
         if verbose == 2:
             print(format_logs(result), flush=True)
         return result
 
-    def _evaluate_batches(self, batches, verbose=0, hooks=()) -> "RunningMeans":
-        """The running means of the loss and metrics over `batches` (firing
-        the test-batch hooks of `hooks`)."""
-        means = RunningMeans()
+    def _evaluate_batches(self, batches, verbose=0, hooks=(), mirrored=False) -> RunningMetrics:
+        """The loss and metrics over `batches` (firing the test-batch hooks of
+        `hooks`): the compiled metrics, reset first, or copies of them
+        (`mirrored`, for fit's validation)."""
+        running = RunningMetrics(self.objective, mirrored)
         with inference_mode():
             for batch, data in enumerate(_progress(batches, verbose, "Evaluate")):
                 _fire(hooks, "on_test_batch_begin", batch, {})
@@ -344,11 +357,12 @@ class Trainer:
                 preds = self._outputs(call_model(self.model, x, training=False))
                 targets = as_output_list(y, self.objective.names, "targets")
                 weights = weights_per_output(sample_weight, self.objective.names)
-                _, loss_logs = self.objective(preds, targets, weights)
-                means.add(self._batch_sums(loss_logs, y, [_values(p) for p in preds],
-                                           sample_weight, batch_length(x)))
-                _fire(hooks, "on_test_batch_end", batch, means.result())
-        return means
+                _, loss_logs = self.objective(preds, targets, weights,
+                                              _added_losses(self.model))
+                self._update(running, loss_logs, y, [_values(p) for p in preds],
+                             sample_weight, batch_length(x))
+                _fire(hooks, "on_test_batch_end", batch, running.result())
+        return running
 
     def predict(self, loader, verbose=0) -> np.ndarray:
         """The model's outputs for every batch of `loader`, concatenated, in
@@ -383,34 +397,12 @@ def predict_batches(model, loader, verbose=0, steps=None) -> np.ndarray:
     return np.concatenate([_values(o) for o in outputs], axis=0)
 
 
-class RunningMeans:
-    """Means over an epoch: for each log key, the sum of the batches' sums
-    over the sum of their weights (a batch's loss counts its size; a
-    weighted metric its sample weights)."""
-
-    def __init__(self):
-        self.sums, self.weights, self.count = {}, {}, 0
-
-    def add(self, sums: dict) -> None:
-        """`sums`: {key: (sum, weight)} of one batch; "loss" is always there,
-        weighted by the batch size."""
-        for key, (total, weight) in sums.items():
-            self.sums[key] = self.sums.get(key, 0.0) + total
-            self.weights[key] = self.weights.get(key, 0.0) + weight
-        self.count += sums["loss"][1]
-
-    def merge(self, other: "RunningMeans", prefix: str = "") -> None:
-        """Add the keys of `other`, each under `prefix + key`."""
-        for key, total in other.sums.items():
-            self.sums[prefix + key] = total
-            self.weights[prefix + key] = other.weights[key]
-
-    def result(self) -> dict:
-        return {key: total / self.weights[key] if self.weights[key] else 0.0
-                for key, total in self.sums.items()}
-
-
 # ----- small checks ----------------------------------------------------------------------
+def _added_losses(model) -> list:
+    """The model's `losses` (Keras's: `add_loss` values and weight penalties)."""
+    return model.losses if isinstance(model, Layer) else []
+
+
 def _fire(hooks, name, *args):
     for hook in hooks:
         getattr(hook, name)(*args)
