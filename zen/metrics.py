@@ -1,6 +1,7 @@
 """zen.metrics: Keras's stateful metrics and Zen's metric functions, which
 `compile(metrics=...)` takes as objects or by name (the implementation lives
-with training, in zen/train/metrics.py).
+with training, in the package zen/train/metrics/, whose docstring says which
+module holds what).
 
 A `Metric` accumulates a state over batches (`update_state`), reads its
 value on everything seen (`result`) and starts again (`reset_state`); `fit`

@@ -318,3 +318,26 @@ def test_an_anonymous_lambda_is_refused_at_save_and_nothing_is_written(tmp_path)
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(TypeError, match="callable `function`"):
         nn.Lambda(3)
+
+
+# ----- recurrent layers ------------------------------------------------------------------------
+@pytest.mark.parametrize("cls", [nn.SimpleRNN, nn.LSTM, nn.GRU])
+def test_recurrent_layers_take_keras_regularizers_and_constraints(cls):
+    """The penalties of the three weights and of the output, and a recurrent
+    constraint that holds after a step; configs keep them."""
+    layer = cls(3, kernel_regularizer=L2(0.1), recurrent_regularizer=L1(0.2),
+                bias_regularizer=L2(0.3), activity_regularizer=L1(0.4),
+                recurrent_constraint=MaxNorm(0.1))
+    x = G.normal(size=(2, 4, 5)).astype(np.float32)
+    out = layer(x).value.astype(np.float64)
+    kernel, recurrent, bias = (w.astype(np.float64) for w in layer.get_weights())
+    expected = [0.4 * np.abs(out).sum() / 2, 0.1 * (kernel ** 2).sum(),
+                0.2 * np.abs(recurrent).sum(), 0.3 * (bias ** 2).sum()]
+    assert [float(loss.value) for loss in layer.losses] == pytest.approx(expected, rel=1e-5)
+    model = zen.Sequential([layer, nn.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(x, np.ones((2, 1)), verbose=0)
+    assert norms(layer.recurrent_kernel.value).max() <= 0.1 + 1e-6
+    again = cls.from_config(layer.get_config())
+    assert isinstance(again.recurrent_regularizer, L1) and isinstance(again.activity_regularizer, L1)
+    assert isinstance(again.recurrent_constraint, MaxNorm)

@@ -249,3 +249,22 @@ def test_lambda_callback_takes_keras_arguments_and_any_hook_by_name():
     assert repr(callback) == "LambdaCallback(on_train_batch_end, on_test_end)"
     with pytest.raises(TypeError, match="'on_epoch_ended'.*not a hook"):
         LambdaCallback(on_epoch_ended=print)
+
+
+@pytest.mark.parametrize("monitor, metric, mode", [
+    ("val_auc", "auc", "max"), ("precision", zen.metrics.Precision, "max"),
+    ("val_mean_squared_error", zen.metrics.MeanSquaredError, "min"), ("val_loss", None, "min")])
+def test_auto_mode_follows_the_compiled_metrics_direction(monitor, metric, mode, tmp_path):
+    """Keras's "auto": an AUC or a precision improves upwards, whatever its name."""
+    x, y = np.random.default_rng(0).normal(size=(40, 3)), np.arange(40) % 2
+    model = zen.Sequential([zen.nn.Dense(1, activation="sigmoid")])
+    if isinstance(metric, type):  # made here: a metric's default name counts its class's
+        metric = metric(name=monitor.removeprefix("val_"))  # instances, as in Keras
+    model.compile("sgd", "binary_crossentropy", metrics=[metric] if metric else None)
+    callbacks = [EarlyStopping(monitor, patience=5),
+                 zen.callbacks.ModelCheckpoint(tmp_path / "best.zen", monitor=monitor,
+                                               save_best_only=True),
+                 zen.callbacks.ReduceLROnPlateau(monitor)]
+    assert [c.mode for c in callbacks] == ["min"] * 3  # before training: the names alone
+    model.fit(x, y, epochs=1, validation_split=0.25, verbose=0, callbacks=callbacks)
+    assert [c.mode for c in callbacks] == [mode] * 3

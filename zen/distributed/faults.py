@@ -71,8 +71,12 @@ def install_excepthook(comm) -> None:
     previous = sys.excepthook
 
     def hook(kind, error, trace):
-        if isinstance(error, SetupError) or comm.Get_size() == 1:
+        if comm.Get_size() == 1:
             previous(kind, error, trace)
+        elif isinstance(error, SetupError):  # raised alike everywhere: print, then wait for
+            previous(kind, error, trace)     # the others, as the launcher ends the job when
+            sys.stderr.flush()               # the first process exits with an error
+            comm.Barrier()
         else:
             abort(comm, error.with_traceback(trace))
 

@@ -21,8 +21,8 @@ from .. import tree
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE, xp
 from ..validation import check_bool, check_float, check_positive_int, is_int
-from . import activations, initializers
-from .core import callable_name
+from . import activations, constraints, initializers, regularizers
+from .core import callable_name, penalty_config
 from .layer import Layer
 from .serialization import deserialize, serialize
 
@@ -84,6 +84,18 @@ def gate_matmul(x, mask, kernel, gates: int):
                       for k in range(gates)], axis=-1)
 
 
+PENALTIES = ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+             "kernel_constraint", "recurrent_constraint", "bias_constraint")
+
+
+def penalties(kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
+              recurrent_constraint, bias_constraint) -> dict:
+    """The regularizers and constraints of a cell's three weights, by Keras's
+    argument names (as a cell's constructor passes them on)."""
+    return dict(zip(PENALTIES, (kernel_regularizer, recurrent_regularizer, bias_regularizer,
+                                kernel_constraint, recurrent_constraint, bias_constraint)))
+
+
 class DropoutRNNCell(Layer, abstract=True):
     """What the built-in cells share: units, activation, initialisers,
     dropout rates and the dropout masks they keep for a whole sequence.
@@ -101,13 +113,18 @@ class DropoutRNNCell(Layer, abstract=True):
         dropout: the fraction of the inputs to drop, in [0, 1).
         recurrent_dropout: the fraction of the recurrent state to drop, in [0, 1).
         name: the layer's name.
+        **penalties: `kernel_/recurrent_/bias_regularizer` and
+            `kernel_/recurrent_/bias_constraint` (see `penalties`).
     """
 
     gates = 1
 
     def __init__(self, units, activation, use_bias, kernel_initializer, recurrent_initializer,
-                 bias_initializer, dropout, recurrent_dropout, name=None):
+                 bias_initializer, dropout, recurrent_dropout, name=None, **penalties):
         super().__init__(name)
+        for key in PENALTIES:
+            module = regularizers if key.endswith("regularizer") else constraints
+            setattr(self, key, module.get(penalties.get(key)))
         self.units = check_positive_int(units, "units")
         self._activation_name = callable_name(activation)
         self.activation = activations.get(activation)
@@ -133,8 +150,20 @@ class DropoutRNNCell(Layer, abstract=True):
             raise ValueError(f"{type(self).__name__} expects one time step of shape (batch, "
                              f"features); received an input of shape {input_shape}")
         width = self.gates * self.units
-        self.kernel = Tensor(self._kernel_init((input_shape[-1], width)))
-        self.recurrent_kernel = Tensor(self._recurrent_init((self.units, width)))
+        self.kernel = self.add_weight((input_shape[-1], width), self._kernel_init,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.recurrent_kernel = self.add_weight((self.units, width), self._recurrent_init,
+                                                regularizer=self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint)
+
+    def create_bias(self, shape, initializer=None):
+        """The bias of `shape` (None without `use_bias`), from `initializer`
+        (an array-making function; default the bias initializer)."""
+        if not self.use_bias:
+            return None
+        return self.add_weight(shape, initializer or self._bias_init,
+                               regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
     # ----- dropout masks ----------------------------------------------------------------
     @property
@@ -192,6 +221,7 @@ class DropoutRNNCell(Layer, abstract=True):
                 "kernel_initializer": callable_name(self.kernel_initializer),
                 "recurrent_initializer": callable_name(self.recurrent_initializer),
                 "bias_initializer": callable_name(self.bias_initializer),
+                **penalty_config(self, PENALTIES),
                 "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout}
 
 
@@ -211,6 +241,10 @@ class SimpleRNNCell(DropoutRNNCell):
             (default 0).
         name: the layer's name (default "simple_rnn_cell", made unique).
 
+    Keras's `kernel_/recurrent_/bias_regularizer` (penalties added to
+    the loss) and `kernel_/recurrent_/bias_constraint` (applied after each
+    optimizer step) default to None; see zen.regularizers, zen.constraints.
+
     Call: `cell(inputs, states)` with inputs (batch, features) and states
     `[h]` (batch, units) -> `(h, [h])`.
     Weights: kernel (features, units), recurrent_kernel (units, units), bias
@@ -222,16 +256,20 @@ class SimpleRNNCell(DropoutRNNCell):
 
     def __init__(self, units: int, activation="tanh", use_bias: bool = True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", dropout: float = 0.0, recurrent_dropout: float = 0.0,
-                 name: str = None):
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, name: str = None):
         super().__init__(units, activation, use_bias, kernel_initializer,
                          recurrent_initializer, bias_initializer, dropout, recurrent_dropout,
-                         name)
+                         name, **penalties(kernel_regularizer, recurrent_regularizer,
+                                          bias_regularizer, kernel_constraint,
+                                          recurrent_constraint, bias_constraint))
 
     def build(self, input_shape):
         """Create kernel, recurrent_kernel and bias for steps of `input_shape`."""
         self.create_kernels(input_shape)
-        self.bias = Tensor(self._bias_init((self.units,))) if self.use_bias else None
+        self.bias = self.create_bias((self.units,))
 
     def call(self, inputs, states, training=False):
         """(inputs (batch, features), [h] or h) -> (h, [h] or h)."""
@@ -266,6 +304,10 @@ class LSTMCell(DropoutRNNCell):
         recurrent_dropout: fraction of h_prev dropped in training (default 0).
         name: the layer's name (default "lstm_cell", made unique).
 
+    Keras's `kernel_/recurrent_/bias_regularizer` (penalties added to
+    the loss) and `kernel_/recurrent_/bias_constraint` (applied after each
+    optimizer step) default to None; see zen.regularizers, zen.constraints.
+
     Call: `cell(inputs, [h, c])` -> `(h, [h, c])`.
     Weights: kernel (features, 4 * units), recurrent_kernel (units, 4 * units),
     bias (4 * units,).
@@ -279,11 +321,15 @@ class LSTMCell(DropoutRNNCell):
     def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias: bool = True, dropout: float = 0.0,
+                 unit_forget_bias: bool = True, kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, name: str = None):
         super().__init__(units, activation, use_bias, kernel_initializer,
                          recurrent_initializer, bias_initializer, dropout, recurrent_dropout,
-                         name)
+                         name, **penalties(kernel_regularizer, recurrent_regularizer,
+                                          bias_regularizer, kernel_constraint,
+                                          recurrent_constraint, bias_constraint))
         self._recurrent_activation_name = callable_name(recurrent_activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = check_bool(unit_forget_bias, "unit_forget_bias")
@@ -292,9 +338,11 @@ class LSTMCell(DropoutRNNCell):
     def build(self, input_shape):
         """Create kernel, recurrent_kernel and bias for steps of `input_shape`."""
         self.create_kernels(input_shape)
-        self.bias = Tensor(self._initial_bias()) if self.use_bias else None
+        self.bias = self.create_bias((4 * self.units,), self._initial_bias)
 
-    def _initial_bias(self):
+    def _initial_bias(self, shape, dtype=None):
+        """The bias initializer's values, the forget gate's at 1 with
+        `unit_forget_bias` (Keras)."""
         units = self.units
         if not self.unit_forget_bias:
             return self._bias_init((4 * units,))
@@ -348,6 +396,10 @@ class GRUCell(DropoutRNNCell):
         reset_after: apply the reset gate after the recurrent matmul (default True).
         name: the layer's name (default "gru_cell", made unique).
 
+    Keras's `kernel_/recurrent_/bias_regularizer` (penalties added to
+    the loss) and `kernel_/recurrent_/bias_constraint` (applied after each
+    optimizer step) default to None; see zen.regularizers, zen.constraints.
+
     Call: `cell(inputs, [h])` -> `(h, [h])`.
     Weights: kernel (features, 3 * units), recurrent_kernel (units, 3 * units),
     bias (2, 3 * units) with reset_after (row 0 input, row 1 recurrent), else
@@ -362,11 +414,15 @@ class GRUCell(DropoutRNNCell):
     def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 dropout: float = 0.0, recurrent_dropout: float = 0.0,
-                 reset_after: bool = True, name: str = None):
+                 kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0, reset_after: bool = True, name: str = None):
         super().__init__(units, activation, use_bias, kernel_initializer,
                          recurrent_initializer, bias_initializer, dropout, recurrent_dropout,
-                         name)
+                         name, **penalties(kernel_regularizer, recurrent_regularizer,
+                                          bias_regularizer, kernel_constraint,
+                                          recurrent_constraint, bias_constraint))
         self._recurrent_activation_name = callable_name(recurrent_activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.reset_after = check_bool(reset_after, "reset_after")
@@ -375,7 +431,7 @@ class GRUCell(DropoutRNNCell):
         """Create kernel, recurrent_kernel and bias for steps of `input_shape`."""
         self.create_kernels(input_shape)
         shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
-        self.bias = Tensor(self._bias_init(shape)) if self.use_bias else None
+        self.bias = self.create_bias(shape)
 
     def call(self, inputs, states, training=False):
         """(inputs (batch, features), [h] or h) -> (h, [h] or h)."""

@@ -27,14 +27,11 @@ class Conv1D(WeightedLayer):
         use_bias: whether to add a bias per filter (default True).
         kernel_initializer: a name or a callable (default "glorot_uniform").
         bias_initializer: a name or a callable (default "zeros").
-        kernel_regularizer: a penalty on the kernel added to the loss (a
-            name such as "l2", a `zen.regularizers` object or None).
-        bias_regularizer: a penalty on the bias (default None).
-        activity_regularizer: a penalty on the output, over the batch size
-            (default None).
-        kernel_constraint: applied to the kernel after every optimizer step
-            (a name such as "max_norm", a `zen.constraints` object or None).
-        bias_constraint: applied to the bias after every step (default None).
+
+    Keras's `kernel_regularizer`, `bias_regularizer`, `activity_regularizer`
+    (penalties added to the loss: a name such as "l2", a `zen.regularizers`
+    object) and `kernel_constraint`, `bias_constraint` (applied after each
+    optimizer step: "max_norm", a `zen.constraints` object) default to None.
 
     Shapes: input (batch, time, features) -> output (batch, time_out, filters);
     kernel (kernel_size, features, filters), bias (filters,).

@@ -24,9 +24,10 @@ from .. import tree
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE, xp
 from ..validation import check_bool, is_int
-from . import activations, symbolic
+from . import activations, regularizers, symbolic
+from .core import penalty_config
 from .cells import (DropoutRNNCell, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells,
-                    call_cell, check_cell, output_size_of)
+                    call_cell, check_cell, output_size_of, penalties)
 from .layer import _CALL, Layer
 from .serialization import deserialize, serialize
 
@@ -345,10 +346,21 @@ class _CellLayer(RNN, abstract=True):
     recurrent_initializer = _cell_option("recurrent_initializer")
     bias_initializer = _cell_option("bias_initializer")
     dropout = _cell_option("dropout")
+    kernel_regularizer = _cell_option("kernel_regularizer")
+    recurrent_regularizer = _cell_option("recurrent_regularizer")
+    bias_regularizer = _cell_option("bias_regularizer")
+    kernel_constraint = _cell_option("kernel_constraint")
+    recurrent_constraint = _cell_option("recurrent_constraint")
+    bias_constraint = _cell_option("bias_constraint")
     recurrent_dropout = _cell_option("recurrent_dropout")
     kernel = _cell_weight("kernel")
     recurrent_kernel = _cell_weight("recurrent_kernel")
     bias = _cell_weight("bias")
+
+    def __init__(self, cell, return_sequences, return_state, go_backwards, stateful, name,
+                 activity_regularizer):
+        super().__init__(cell, return_sequences, return_state, go_backwards, stateful, name)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
 
     def call(self, sequences, initial_state=None, training=False):
         """As RNN.call, as one fused op where `_fuses` allows."""
@@ -394,7 +406,8 @@ class _CellLayer(RNN, abstract=True):
 
     def get_config(self):
         """The cell's config and the options, flat (Keras's layout)."""
-        return {**self.cell.get_config(), **self._options()}
+        return {**self.cell.get_config(), **penalty_config(self, ("activity_regularizer",)),
+                **self._options()}
 
     @classmethod
     def from_config(cls, config):
@@ -426,6 +439,10 @@ class SimpleRNN(_CellLayer):
         stateful: carry the final state into the next call (default False).
         name: the layer's name (default "simple_rnn", made unique).
 
+    Keras's `kernel_/recurrent_/bias_regularizer`, `activity_regularizer` (penalties added to
+    the loss) and `kernel_/recurrent_/bias_constraint` (applied after each
+    optimizer step) default to None; see zen.regularizers, zen.constraints.
+
     Input shape: (batch, time, features).
     Output shape: (batch, units), or (batch, time, units) with
     return_sequences; with return_state, a list [output, h_final].
@@ -443,13 +460,19 @@ class SimpleRNN(_CellLayer):
 
     def __init__(self, units: int, activation="tanh", use_bias: bool = True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, name: str = None):
         cell = SimpleRNNCell(units, activation, use_bias, kernel_initializer,
-                             recurrent_initializer, bias_initializer, dropout,
-                             recurrent_dropout, name="simple_rnn_cell")
-        super().__init__(cell, return_sequences, return_state, go_backwards, stateful, name)
+                             recurrent_initializer, bias_initializer, dropout=dropout,
+                             recurrent_dropout=recurrent_dropout, name="simple_rnn_cell",
+                             **penalties(kernel_regularizer, recurrent_regularizer, bias_regularizer,
+                                   kernel_constraint, recurrent_constraint, bias_constraint))
+        super().__init__(cell, return_sequences, return_state, go_backwards, stateful, name,
+                         activity_regularizer)
 
     def _fuses(self, training):
         return _fused_name(self.cell.activation) is not None and super()._fuses(training)
@@ -485,6 +508,10 @@ class LSTM(_CellLayer):
         stateful: carry the final states into the next call (default False).
         name: the layer's name (default "lstm", made unique).
 
+    Keras's `kernel_/recurrent_/bias_regularizer`, `activity_regularizer` (penalties added to
+    the loss) and `kernel_/recurrent_/bias_constraint` (applied after each
+    optimizer step) default to None; see zen.regularizers, zen.constraints.
+
     Input shape: (batch, time, features).
     Output shape: (batch, units), or (batch, time, units) with
     return_sequences; with return_state, a list [output, h_final, c_final].
@@ -506,14 +533,19 @@ class LSTM(_CellLayer):
     def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 unit_forget_bias: bool = True, dropout: float = 0.0,
-                 recurrent_dropout: float = 0.0, return_sequences: bool = False,
-                 return_state: bool = False, go_backwards: bool = False,
-                 stateful: bool = False, name: str = None):
+                 unit_forget_bias: bool = True, kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None,
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0,
+                 return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, stateful: bool = False, name: str = None):
         cell = LSTMCell(units, activation, recurrent_activation, use_bias, kernel_initializer,
-                        recurrent_initializer, bias_initializer, unit_forget_bias, dropout,
-                        recurrent_dropout, name="lstm_cell")
-        super().__init__(cell, return_sequences, return_state, go_backwards, stateful, name)
+                        recurrent_initializer, bias_initializer, unit_forget_bias,
+                        dropout=dropout, recurrent_dropout=recurrent_dropout, name="lstm_cell",
+                        **penalties(kernel_regularizer, recurrent_regularizer, bias_regularizer,
+                                   kernel_constraint, recurrent_constraint, bias_constraint))
+        super().__init__(cell, return_sequences, return_state, go_backwards, stateful, name,
+                         activity_regularizer)
 
     def _fuses(self, training):
         return _tanh_with_sigmoid_gates(self.cell) and super()._fuses(training)
@@ -555,6 +587,10 @@ class GRU(_CellLayer):
         reset_after: apply the reset gate after the recurrent matmul (default True).
         name: the layer's name (default "gru", made unique).
 
+    Keras's `kernel_/recurrent_/bias_regularizer`, `activity_regularizer` (penalties added to
+    the loss) and `kernel_/recurrent_/bias_constraint` (applied after each
+    optimizer step) default to None; see zen.regularizers, zen.constraints.
+
     Input shape: (batch, time, features).
     Output shape: (batch, units), or (batch, time, units) with
     return_sequences; with return_state, a list [output, h_final].
@@ -577,14 +613,20 @@ class GRU(_CellLayer):
     def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                 recurrent_constraint=None, bias_constraint=None,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, reset_after: bool = True,
                  name: str = None):
         cell = GRUCell(units, activation, recurrent_activation, use_bias, kernel_initializer,
-                       recurrent_initializer, bias_initializer, dropout, recurrent_dropout,
-                       reset_after, name="gru_cell")
-        super().__init__(cell, return_sequences, return_state, go_backwards, stateful, name)
+                       recurrent_initializer, bias_initializer, dropout=dropout,
+                       recurrent_dropout=recurrent_dropout, reset_after=reset_after,
+                       name="gru_cell", **penalties(kernel_regularizer, recurrent_regularizer, bias_regularizer,
+                                   kernel_constraint, recurrent_constraint, bias_constraint))
+        super().__init__(cell, return_sequences, return_state, go_backwards, stateful, name,
+                         activity_regularizer)
 
     def _fuses(self, training):
         return self.reset_after and _tanh_with_sigmoid_gates(self.cell) \

@@ -145,7 +145,8 @@ class Optimizer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        OPTIMIZERS.add(cls)
+        if not cls.__name__.startswith("_"):  # a shared base is no optimizer of its own
+            OPTIMIZERS.add(cls)
         if "__init__" in cls.__dict__:
             cls.__init__ = _accept_other_spellings(cls.__init__, cls.other_spellings)
 

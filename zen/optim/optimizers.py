@@ -320,7 +320,22 @@ def _checked_weight_decay(weight_decay):
     return None if weight_decay is None else check_float(weight_decay, "weight_decay", 0)
 
 
-class Nadam(Optimizer):
+class _KerasMoments(Optimizer):
+    """What Nadam and Adamax share: Keras's arguments and defaults (see theirs)."""
+
+    other_spellings = {"beta_1": "beta1", "beta_2": "beta2"}  # Keras's names
+
+    def __init__(self, lr=_Default(0.001), beta1: float = 0.9, beta2: float = 0.999,
+                 epsilon: float = 1e-7, weight_decay: float = None, *, learning_rate=None,
+                 **options):
+        super().__init__(lr, learning_rate, **options)
+        self.beta1 = check_float(beta1, "beta1", 0, 1, high_open=True)
+        self.beta2 = check_float(beta2, "beta2", 0, 1, high_open=True)
+        self.epsilon = check_float(epsilon, "epsilon", 0)
+        self.weight_decay = _checked_weight_decay(weight_decay)
+
+
+class Nadam(_KerasMoments):
     """Nadam, Adam with Nesterov momentum (Dozat 2016), Keras's rule with its
     momentum schedule `u_t = beta1 * (1 - 0.5 * 0.96**t)`. With t the
     parameter's update count (1, 2, ...) and `U_t = u_1 * u_2 * ... * u_t`:
@@ -349,17 +364,6 @@ class Nadam(Optimizer):
     Example:
         opt = Nadam(learning_rate=1e-3)
     """
-
-    other_spellings = {"beta_1": "beta1", "beta_2": "beta2"}  # Keras's names
-
-    def __init__(self, lr=_Default(0.001), beta1: float = 0.9, beta2: float = 0.999,
-                 epsilon: float = 1e-7, weight_decay: float = None, *, learning_rate=None,
-                 **options):
-        super().__init__(lr, learning_rate, **options)
-        self.beta1 = check_float(beta1, "beta1", 0, 1, high_open=True)
-        self.beta2 = check_float(beta2, "beta2", 0, 1, high_open=True)
-        self.epsilon = check_float(epsilon, "epsilon", 0)
-        self.weight_decay = _checked_weight_decay(weight_decay)
 
     def state_names(self):
         return ("m", "v", "u_product")
@@ -394,7 +398,7 @@ class Nadam(Optimizer):
                 "weight_decay": self.weight_decay}
 
 
-class Adamax(Optimizer):
+class Adamax(_KerasMoments):
     """Adamax, Adam with the infinity norm (Kingma & Ba 2015, section 7.1),
     Keras's rule. With t the parameter's update count (1, 2, ...):
 
@@ -411,24 +415,11 @@ class Adamax(Optimizer):
         epsilon: added to the norm for stability (default 1e-7).
         weight_decay: None (default) or Keras's decoupled decay coefficient.
         learning_rate: another spelling of `lr`.
-        **options: the options of every optimizer (see `Optimizer`): clipnorm,
-            clipvalue, global_clipnorm, use_ema, ema_momentum,
-            ema_overwrite_frequency, gradient_accumulation_steps.
+        **options: as every optimizer's (see `Optimizer`).
 
     Example:
         opt = Adamax(learning_rate=2e-3)
     """
-
-    other_spellings = {"beta_1": "beta1", "beta_2": "beta2"}  # Keras's names
-
-    def __init__(self, lr=_Default(0.001), beta1: float = 0.9, beta2: float = 0.999,
-                 epsilon: float = 1e-7, weight_decay: float = None, *, learning_rate=None,
-                 **options):
-        super().__init__(lr, learning_rate, **options)
-        self.beta1 = check_float(beta1, "beta1", 0, 1, high_open=True)
-        self.beta2 = check_float(beta2, "beta2", 0, 1, high_open=True)
-        self.epsilon = check_float(epsilon, "epsilon", 0)
-        self.weight_decay = _checked_weight_decay(weight_decay)
 
     def state_names(self):
         return ("m", "u")

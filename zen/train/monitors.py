@@ -1,9 +1,11 @@
 """The callbacks that watch one logged quantity (by default "val_loss") from
 epoch to epoch: EarlyStopping, ModelCheckpoint and ReduceLROnPlateau.
 
-`mode` says which direction is better: "min", "max", or "auto", which means
+`mode` says which direction is better: "min", "max", or "auto", which means,
+as Keras's "auto": the direction of the compiled metric logged under that
+name ("max" for an AUC, a precision, ...; read when training starts), else
 "max" for names containing "acc" (accuracy) and "min" for everything else
-(losses, errors), as Keras's "auto" does. When the quantity is missing from
+(losses, errors). When the quantity is missing from
 the logs (say "val_loss" without validation data) they warn, listing the
 keys that are there, and do nothing that epoch.
 """
@@ -19,12 +21,25 @@ from .callbacks import Callback, get_lr, set_lr
 __all__ = ["EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau"]
 
 
-def resolve_mode(mode: str, monitor: str) -> str:
-    """'min' or 'max' for the quantity `monitor`."""
+def resolve_mode(mode: str, monitor: str, trainer=None) -> str:
+    """'min' or 'max' for the quantity `monitor` (with "auto": the direction
+    of the metric `trainer` logs under that name, when it has one)."""
     mode = check_one_of(mode, "mode", ("auto", "min", "max"))
-    if mode == "auto":
-        return "max" if "acc" in monitor else "min"
-    return mode
+    if mode != "auto":
+        return mode
+    direction = _metric_direction(monitor.removeprefix("val_"), trainer)
+    if direction is not None:
+        return "max" if direction == "up" else "min"
+    return "max" if "acc" in monitor else "min"
+
+
+def _metric_direction(key, trainer):
+    """"up" or "down" for the compiled metric logged as `key`, else None."""
+    objective = getattr(trainer, "objective", None)
+    for name, _, metric, _ in getattr(objective, "metric_entries", None) or ():
+        if name == key:
+            return getattr(metric, "_direction", None)
+    return None
 
 
 def monitored_value(logs, monitor: str, who: str):
@@ -93,11 +108,13 @@ class EarlyStopping(Callback):
                  verbose: int = 0):
         self.monitor, self.patience = monitor, check_int(patience, "patience", 0)
         self.min_delta = abs(float(min_delta))
+        self._given_mode = mode
         self.mode = resolve_mode(mode, monitor)
         self.restore_best_weights = bool(restore_best_weights)
         self.baseline, self.verbose = baseline, verbose
 
     def on_train_begin(self, logs=None):
+        self.mode = resolve_mode(self._given_mode, self.monitor, self.trainer)
         self.wait = 0
         self.stopped_epoch = 0
         self.best = None
@@ -164,10 +181,12 @@ class ModelCheckpoint(Callback):
         self.monitor = monitor
         self.save_best_only = bool(save_best_only)
         self.save_weights_only = bool(save_weights_only)
+        self._given_mode = mode
         self.mode = resolve_mode(mode, monitor)
         self.verbose = verbose
 
     def on_train_begin(self, logs=None):
+        self.mode = resolve_mode(self._given_mode, self.monitor, self.trainer)
         self.best = None
         method = "save_weights" if self.save_weights_only else "save"
         if not callable(getattr(self.model, method, None)):
@@ -225,9 +244,11 @@ class ReduceLROnPlateau(Callback):
         self.monitor, self.factor, self.patience = monitor, factor, patience
         self.min_delta, self.cooldown = abs(float(min_delta)), cooldown
         self.min_lr, self.verbose = float(min_lr), verbose
+        self._given_mode = mode
         self.mode = resolve_mode(mode, monitor)
 
     def on_train_begin(self, logs=None):
+        self.mode = resolve_mode(self._given_mode, self.monitor, self.trainer)
         self.best = None
         self.wait = 0
         self.cooldown_counter = 0
