@@ -204,6 +204,7 @@ for _fn in (relu, leaky_relu, relu6, softmax, celu, elu, selu, softplus, softsig
     ACTIVATIONS.add(_fn)
 ACTIVATIONS.add(silu, "swish")
 ACTIVATIONS.add(hard_silu, "hard_swish")
+ACTIVATIONS.add(ad.relu, "relu")  # Keras's relu at its defaults is the op, which Conv2D fuses
 
 
 def get(activation):

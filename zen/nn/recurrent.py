@@ -149,12 +149,13 @@ class RNN(Layer):
         return outputs[-1], sequence, states
 
     def _reset_dropout_masks(self):
-        """Fresh masks for the next sequence (Keras resets them after each call)."""
-        layers = self.cell.all_layers() if isinstance(self.cell, Layer) else []
-        for layer in layers:
-            if isinstance(layer, DropoutRNNCell):
-                layer.reset_dropout_mask()
-                layer.reset_recurrent_dropout_mask()
+        """Fresh masks for the next sequence (Keras resets them after each
+        call): those of the cell, or of each cell of a StackedRNNCells."""
+        cells = self.cell.cells if isinstance(self.cell, StackedRNNCells) else [self.cell]
+        for cell in cells:
+            if isinstance(cell, DropoutRNNCell):
+                cell.reset_dropout_mask()
+                cell.reset_recurrent_dropout_mask()
 
     # ----- states ---------------------------------------------------------------------------
     def get_initial_state(self, batch_size: int) -> list:
