@@ -61,6 +61,8 @@ def main():
     parser.add_argument("--widths", type=int, nargs=2, default=[24, 64],
                         help="channels of the 14 x 14 and the 7 x 7 stage (default 24 64)")
     parser.add_argument("--train-size", type=int, default=60000)
+    parser.add_argument("--test-size", type=int, default=10000,
+                        help="test images to validate and report on (default all 10,000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/mnist_resnet"))
     parser.add_argument("--verbose", type=int, default=1)
@@ -82,7 +84,8 @@ def main():
     (x_train, y_train), (x_test, y_test) = mnist.load_data()
     x_train = x_train[:args.train_size, :, :, None].astype(np.float32) / 255
     y_train = y_train[:args.train_size]
-    x_test = x_test[:, :, :, None].astype(np.float32) / 255
+    x_test = x_test[:args.test_size, :, :, None].astype(np.float32) / 255
+    y_test = y_test[:args.test_size]
 
     model = build_model(tuple(args.widths))
     steps = args.epochs * -(-len(x_train) // args.batch_size)

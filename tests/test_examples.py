@@ -80,7 +80,8 @@ def test_which_module_beats_the_majority_class(tmp_path):
 
 def test_mnist_resnet_learns_on_a_slice_of_mnist(tmp_path):
     out = run_example("mnist_resnet.py", "--epochs", "2", "--train-size", "1024",
-                      "--verbose", "2", "--out", str(tmp_path), timeout=300)
+                      "--test-size", "1000", "--verbose", "2", "--out", str(tmp_path),
+                      timeout=300)
     losses = [float(line.split(" - loss: ")[1].split()[0])
               for line in out.splitlines() if line.startswith("Epoch ")]
     assert len(losses) == 2 and losses[1] < 0.8 * losses[0]   # it learns

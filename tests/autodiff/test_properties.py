@@ -222,7 +222,7 @@ def _graph(root):
 
 
 # ----- 1. gradients of random compositions ------------------------------------
-@_settings(3000)
+@_settings(1500)
 @given(expressions())
 def test_random_expressions_match_central_differences(case):
     expr, leaves = case
