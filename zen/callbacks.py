@@ -11,7 +11,8 @@ from .train.callbacks import (CSVLogger, Callback, LambdaCallback, LearningRateS
 from .train.backup import BackupAndRestore
 from .train.history import History
 from .train.monitors import EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
+from .train.tensorboard import TensorBoard
 
 __all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler",
            "ReduceLROnPlateau", "CSVLogger", "TerminateOnNaN", "LambdaCallback",
-           "BackupAndRestore"]
+           "BackupAndRestore", "TensorBoard"]

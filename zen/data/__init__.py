@@ -7,8 +7,11 @@ Example:
 """
 from . import mnist
 from .dataset import ArrayDataset, Dataset, Subset, collate, one_hot, random_split
+from .folders import image_dataset_from_directory, text_dataset_from_directory
 from .loader import DataLoader
 from .pydataset import PyDataset
+from .sequences import pad_sequences, timeseries_dataset_from_array
 
 __all__ = ["Dataset", "ArrayDataset", "Subset", "DataLoader", "PyDataset", "random_split",
-           "one_hot", "collate", "mnist"]
+           "one_hot", "collate", "mnist", "pad_sequences", "timeseries_dataset_from_array",
+           "text_dataset_from_directory", "image_dataset_from_directory"]

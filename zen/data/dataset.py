@@ -40,16 +40,52 @@ class Dataset:
 
 
 def collate(samples: list) -> tuple:
-    """Stack a list of samples into a tuple of batch arrays.
+    """Stack a list of samples into a tuple of batches that keeps their structure.
 
-    A sample that is a tuple (or list) gives one batch array per field; any
-    other sample (an array or a number) gives a 1-tuple.
+    A sample that is a tuple (or list) gives one batch per field; any other
+    sample (an array, a number or a dict) gives a 1-tuple. Fields are batched
+    recursively: a nested tuple or list stays a tuple, a dict stays a dict
+    with the same keys, and arrays or numbers are stacked along a new first
+    axis. So `((xa, xb), y)` gives `((xa_batch, xb_batch), y_batch)` and
+    `({"a": xa}, y)` gives `({"a": xa_batch}, y_batch)`.
+
+    Args:
+        samples: a non-empty list of samples of the same structure.
+
+    Example:
+        collate([((1, 2), 0), ((3, 4), 1)])  # ((array([1, 3]), array([2, 4])), array([0, 1]))
     """
     if not samples:
         raise ValueError("Cannot collate an empty list of samples.")
-    if isinstance(samples[0], (tuple, list)):
-        return tuple(np.stack([np.asarray(s[k]) for s in samples]) for k in range(len(samples[0])))
-    return (np.stack([np.asarray(s) for s in samples]),)
+    batch = _collate_structure(samples)
+    return batch if isinstance(samples[0], (tuple, list)) else (batch,)
+
+
+def _collate_structure(samples: list):
+    first = samples[0]
+    if isinstance(first, (tuple, list)):
+        for sample in samples:
+            if not isinstance(sample, (tuple, list)) or len(sample) != len(first):
+                raise ValueError(f"Cannot collate samples of different structures: expected "
+                                 f"sequences of {len(first)} fields like the first sample. "
+                                 f"Received: {_describe(sample)}")
+        return tuple(_collate_structure([s[k] for s in samples]) for k in range(len(first)))
+    if isinstance(first, dict):
+        for sample in samples:
+            if not isinstance(sample, dict) or set(sample) != set(first):
+                raise ValueError(f"Cannot collate samples of different structures: expected "
+                                 f"dicts with keys {sorted(map(str, first))} like the first "
+                                 f"sample. Received: {_describe(sample)}")
+        return {key: _collate_structure([s[key] for s in samples]) for key in first}
+    return np.stack([np.asarray(s) for s in samples])
+
+
+def _describe(sample) -> str:
+    if isinstance(sample, dict):
+        return f"a dict with keys {sorted(map(str, sample))}"
+    if isinstance(sample, (tuple, list)):
+        return f"a {type(sample).__name__} of {len(sample)} fields"
+    return f"a {type(sample).__name__}"
 
 
 def get_batch(dataset, indices: np.ndarray) -> tuple:

@@ -11,7 +11,7 @@ from .dataset import get_batch, make_generator
 
 
 class DataLoader:
-    """Iterate over a dataset in batches; each batch is a tuple of arrays.
+    """Iterate over a dataset in batches; each batch keeps the samples' structure.
 
     Args:
         dataset: any dataset (`__len__` and `__getitem__`); an `ArrayDataset`
@@ -22,6 +22,12 @@ class DataLoader:
         seed: with `shuffle`, an integer gives the loader its own generator,
             so the sequence of epoch orders repeats for the same seed; None
             draws from Zen's generator (reproducible after `zen.set_seed`).
+        collate_fn: None (default) batches the samples with
+            `zen.data.collate`, which keeps their structure: samples
+            `((xa, xb), y)` give batches `((xa_batch, xb_batch), y_batch)`,
+            dicts stay dicts. A callable `collate_fn(list_of_samples)`
+            builds each batch instead (as in PyTorch); the samples are then
+            read one `__getitem__` at a time.
 
     An empty dataset, or `drop_last=True` with fewer samples than one batch,
     is a ValueError here at construction rather than a silent empty epoch.
@@ -34,11 +40,14 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False,
-                 drop_last: bool = False, seed: int | None = None):
+                 drop_last: bool = False, seed: int | None = None, collate_fn=None):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"Received an invalid value for `dataset`, expected an object with "
                             f"__len__ and __getitem__. Received: {type(dataset).__name__}")
         batch_size = check_positive_int(batch_size, "batch_size")
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"Received an invalid value for `collate_fn`, expected None or a "
+                            f"callable. Received: {collate_fn!r}")
         num_samples = len(dataset)
         if num_samples == 0:
             raise ValueError("Received an empty dataset (0 samples): a DataLoader needs at "
@@ -51,6 +60,7 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.seed = seed
+        self.collate_fn = collate_fn
         # Validated even without shuffle, so a bad seed fails where it is written.
         self._generator = make_generator(seed) if seed is not None else None
 
@@ -62,7 +72,12 @@ class DataLoader:
         order = self._epoch_order()
         for batch in range(len(self)):
             start = batch * self.batch_size
-            yield get_batch(self.dataset, order[start:start + self.batch_size])
+            yield self._batch(order[start:start + self.batch_size])
+
+    def _batch(self, indices: np.ndarray):
+        if self.collate_fn is None:
+            return get_batch(self.dataset, indices)
+        return self.collate_fn([self.dataset[int(i)] for i in indices])
 
     def _epoch_order(self) -> np.ndarray:
         n = len(self.dataset)

@@ -279,11 +279,13 @@ class Model(Layer):
         saving.save_model(self, path, trainer=trainer)
 
     def save_weights(self, path) -> None:
-        """The weights alone, in one file."""
+        """The weights alone, in one file (safetensors for a path ending in
+        ".safetensors", else Zen's container)."""
         saving.save_weights(self, path)
 
     def load_weights(self, path) -> None:
-        """Load weights saved by `save_weights` (or `save`) into this model."""
+        """Load weights saved by `save_weights` (or `save`) into this model;
+        a ".safetensors" path is read as safetensors."""
         saving.load_weights(self, path)
 
 

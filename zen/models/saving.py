@@ -29,10 +29,14 @@ from it has fresh ones.
 """
 import json
 import os
+import struct
 import warnings
 
+import numpy as np
+
 from .. import optim, rng
-from ..fileio import (REBUILD_ERRORS, ZenFileError, base_config, check_weights_match,
+from ..fileio import (REBUILD_ERRORS, ZenFileError, atomic_write, base_config,
+                      check_weights_match,
                       file_weights, in_model_order, optimizer_arrays, optimizer_state,
                       read_file, weight_arrays, weight_names, write_file)
 from ..nn import losses, serialization
@@ -40,6 +44,7 @@ from ..nn.layer import build_for_shape
 from ..train import metrics
 from ..train.strategy import writes_files
 from ..validation import is_int
+from ..version import __version__
 from . import training
 
 __all__ = ["save_model", "load_model", "save_weights", "load_weights", "to_json",
@@ -87,14 +92,129 @@ def save_model(model, path, trainer=None) -> None:
 def save_weights(model, path) -> None:
     """Write the weights of `model` (built) to one file at `path`.
 
+    A path ending in ".safetensors" is written in the safetensors format
+    (the optional `safetensors` package), one tensor per weight keyed by its
+    `model.named_tensors()` name (e.g. "dense.kernel"), so that other tools
+    read it; any other path gets Zen's own container.
+
+    Args:
+        model: the model (built).
+        path: the file to write.
+
     Example:
         save_weights(model, "weights.zen"); load_weights(other_model, "weights.zen")
+        save_weights(model, "weights.safetensors")
     """
     if not getattr(model, "built", False):
         raise ValueError("The model is not built, so it has no weights to save: call it "
                          "on data or `build(input_shape)` first")
+    if _is_safetensors(path):
+        safetensors_numpy = _safetensors_numpy()  # on every process: fail alike
+        arrays, metadata = _safetensors_payload(model)
+        if writes_files(model):  # once for a data-parallel job
+            with atomic_write(path, "wb") as f:
+                f.write(safetensors_numpy.save(arrays, metadata=metadata))
+        return
     if writes_files(model):  # once for a data-parallel job
         write_file(path, base_config(model, "zen.weights"), weight_arrays(model))
+
+
+# ----- safetensors ----------------------------------------------------------------------
+_SAFETENSORS_SUFFIX = ".safetensors"
+_INPUT_SHAPE_KEY = "zen_input_shape"  # in the file's string metadata, as JSON
+
+
+def _is_safetensors(path) -> bool:
+    return os.fspath(path).lower().endswith(_SAFETENSORS_SUFFIX)
+
+
+def _safetensors_numpy():
+    """The optional `safetensors.numpy` module, or an ImportError saying how
+    to install it."""
+    try:
+        import safetensors.numpy as safetensors_numpy
+    except ImportError:
+        raise ImportError("Reading or writing .safetensors files needs the `safetensors` "
+                          "package: pip install safetensors (or zen[safetensors])") from None
+    return safetensors_numpy
+
+
+def _safetensors_payload(model):
+    """({name: array}, {key: str}): the tensors and string metadata of the
+    model's safetensors file (the metadata records its input shape)."""
+    arrays = {name: np.ascontiguousarray(tensor.value)
+              for name, tensor in model.named_tensors()}
+    shape = getattr(model, "input_shape", None)
+    metadata = {"format": "np", "zen_version": __version__}
+    if shape is not None:
+        metadata[_INPUT_SHAPE_KEY] = json.dumps(
+            dict(shape) if isinstance(shape, dict) else list(shape))
+    return arrays, metadata
+
+
+def _read_safetensors(path):
+    """({name: array}, metadata dict) of a safetensors file, or a clear error."""
+    safetensors_numpy = _safetensors_numpy()
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No such file: {path!r}")
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        arrays = safetensors_numpy.load(data)
+        (length,) = struct.unpack("<Q", data[:8])
+        metadata = json.loads(data[8:8 + length]).get("__metadata__") or {}
+    except Exception as error:  # safetensors raises its own SafetensorError
+        raise ZenFileError(f"{path!r} could not be read as a safetensors file, it is "
+                           f"corrupt or truncated: {type(error).__name__}: {error}"[:500]
+                           ) from None
+    return arrays, metadata if isinstance(metadata, dict) else {}
+
+
+def _safetensors_input_shape(metadata, path):
+    text = metadata.get(_INPUT_SHAPE_KEY)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        raise ZenFileError(f"{path!r}: its {_INPUT_SHAPE_KEY!r} metadata is not JSON: "
+                           f"{text!r}"[:300]) from None
+
+
+def _check_safetensors_match(model, arrays, path) -> None:
+    """A ValueError naming the first weight that is missing from the file,
+    unexpected in it, or of another shape or dtype than the model's."""
+    named = model.named_tensors()
+    own = {name for name, _ in named}
+    for name, tensor in named:
+        if name not in arrays:
+            raise ZenFileError(f"{path!r} has no weight {name!r}, which the model has "
+                               f"(the file holds {sorted(arrays)[:10]})"[:500])
+    for name in arrays:
+        if name not in own:
+            raise ZenFileError(f"{path!r} holds weight {name!r}, which the model does not "
+                               f"have (the model has {[n for n, _ in named][:10]})"[:500])
+    for name, tensor in named:
+        array = arrays[name]
+        if tuple(array.shape) != tuple(tensor.shape) or array.dtype != tensor.value.dtype:
+            raise ZenFileError(f"{path!r}: weight {name!r} has shape {tuple(array.shape)} "
+                               f"and dtype {array.dtype} in the file, but shape "
+                               f"{tuple(tensor.shape)} and dtype {tensor.value.dtype} in "
+                               f"the model")
+
+
+def _load_safetensors(model, path) -> None:
+    arrays, metadata = _read_safetensors(path)
+    input_shape = _safetensors_input_shape(metadata, path)
+    if not getattr(model, "built", False) and input_shape:
+        try:
+            build_for_input_shape(model, input_shape)
+        except REBUILD_ERRORS as error:
+            raise ZenFileError(f"{path!r}: its input shape {input_shape!r} does not build "
+                               f"the model: {type(error).__name__}: {error}") from None
+    _check_safetensors_match(model, arrays, path)
+    for name, tensor in model.named_tensors():
+        tensor.value[...] = arrays[name]
 
 
 def _compile_config(trainer):
@@ -189,10 +309,25 @@ def load_weights(model, path) -> None:
     into `model`, in place, cast to the model's dtypes. An unbuilt model is
     first built for the input shape recorded in the file.
 
+    A path ending in ".safetensors" is read as a safetensors file (the
+    optional `safetensors` package) whose keys are the model's
+    `named_tensors()` names; every name, shape and dtype must match, else a
+    ValueError names the first weight that is missing, unexpected or
+    different. A missing file raises FileNotFoundError, a corrupt one a
+    ValueError.
+
+    Args:
+        model: the model to load into.
+        path: the file.
+
     Example:
         model.load_weights("weights.zen")
+        model.load_weights("weights.safetensors")
     """
     path = os.fspath(path)
+    if _is_safetensors(path):
+        _load_safetensors(model, path)
+        return
     config, arrays = read_file(path, ("zen.weights", "zen.model"))
     weights = file_weights(config, arrays, path)
     if not getattr(model, "built", False) and config.get("input_shape"):

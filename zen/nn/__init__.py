@@ -25,3 +25,6 @@ from .wrappers import Bidirectional, TimeDistributed
 from .attention import MultiHeadAttention, PositionEmbedding
 from .augmentation import (RandomContrast, RandomFlip, RandomRotation, RandomTranslation,
                            RandomZoom)
+from .preprocessing import (CategoryEncoding, CenterCrop, Discretization, Hashing,
+                            IntegerLookup, Normalization, RandomCrop, Rescaling, Resizing,
+                            StringLookup, TextVectorization)
