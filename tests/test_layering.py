@@ -16,7 +16,7 @@ ZEN = Path(__file__).resolve().parent.parent / "zen"
 # that make it up, and the layers its modules may import besides their own.
 LAYERS = {
     "utilities": ({"backend", "allocator", "rng", "fileio", "version", "tree", "registry",
-                   "validation"}, set()),
+                   "validation", "resize"}, set()),
     "data": ({"data"}, {"utilities"}),
     "autodiff": ({"autodiff"}, {"utilities"}),
     "nn": ({"nn", "regularizers", "constraints"}, {"utilities", "autodiff"}),

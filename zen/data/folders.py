@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from ..resize import bilinear_matrix, nearest_indices
 from ..validation import check_bool, check_float, check_int, check_one_of, invalid, is_int
 from .sequences import BatchedSamples
 
@@ -216,26 +217,11 @@ def resize_image(pixels: np.ndarray, height: int, width: int, interpolation: str
     no antialiasing (as `tf.image.resize`)."""
     in_height, in_width = pixels.shape[:2]
     if interpolation == "nearest":
-        rows = np.minimum(((np.arange(height) + 0.5) * in_height / height).astype(np.int64),
-                          in_height - 1)
-        columns = np.minimum(((np.arange(width) + 0.5) * in_width / width).astype(np.int64),
-                             in_width - 1)
-        return pixels[rows][:, columns]
-    resized = np.einsum("ih,hwc->iwc", _bilinear_weights(height, in_height), pixels)
-    return np.einsum("jw,iwc->ijc", _bilinear_weights(width, in_width), resized)
-
-
-def _bilinear_weights(out_size: int, in_size: int) -> np.ndarray:
-    """(out_size, in_size) float32 weights of half-pixel bilinear resampling."""
-    source = np.maximum((np.arange(out_size) + 0.5) * (in_size / out_size) - 0.5, 0.0)
-    low = np.floor(source).astype(np.int64)
-    high = np.minimum(low + 1, in_size - 1)
-    fraction = source - low
-    weights = np.zeros((out_size, in_size))
-    rows = np.arange(out_size)
-    np.add.at(weights, (rows, low), 1.0 - fraction)
-    np.add.at(weights, (rows, high), fraction)
-    return weights.astype(np.float32)
+        return pixels[nearest_indices(height, in_height)][:, nearest_indices(width, in_width)]
+    rows = bilinear_matrix(height, in_height).astype(np.float32)
+    columns = bilinear_matrix(width, in_width).astype(np.float32)
+    resized = np.einsum("ih,hwc->iwc", rows, pixels)
+    return np.einsum("jw,iwc->ijc", columns, resized)
 
 
 def from_directory(directory, labels, label_mode, class_names, formats, read, batch_size,

@@ -3,15 +3,17 @@ checked once, up front, so that a bad input fails with a message about `x`
 or `y` rather than deep inside a layer, and put in the model's order:
 
 - `x` and `y` must be numeric (strings and objects are a TypeError), non
-  empty and all of the same length (the message names them);
+  empty and all of the same length (the message names them); an input
+  whose `zen.Input` has dtype "string" takes text instead (an array of
+  `str`, or a list of Python strings) and refuses numbers;
 - a built model checks the number of axes and the feature size of `x`;
   `x_val` must have the sample shape of `x`;
 - `fit`, `evaluate` and `train_on_batch` refuse NaN and Inf in float
   inputs and targets (a ValueError with their count): one NaN would make
   every later loss and weight NaN. `predict` lets them through, row by row;
 - float64 and integer inputs (uint8 images) are cast once to the model's
-  dtype (float32), not batch by batch; integer inputs stay integers where
-  an Input says so or the model holds an Embedding.
+  dtype (float32), not batch by batch; integer and bool inputs stay so
+  where an Input says so or the model holds an Embedding.
 """
 import math
 
@@ -21,6 +23,7 @@ from .. import tree
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE
 from ..nn import Embedding
+from ..nn.symbolic import is_string_dtype
 from ..validation import check_float
 
 __all__ = ["checked_arrays", "checked_weights", "model_inputs", "validation_arrays",
@@ -32,19 +35,47 @@ def input_names(model):
     return model.input_names if getattr(model, "inputs", None) else None
 
 
-def _numeric(value, name):
-    """`value` as a non-empty numeric ndarray with a batch axis."""
+def _as_array(value, name):
     try:
-        array = value.value if isinstance(value, Tensor) else np.asarray(value)
+        return value.value if isinstance(value, Tensor) else np.asarray(value)
     except (TypeError, ValueError) as error:  # ragged nested lists
         raise ValueError(f"Received an invalid value for `{name}`, expected a numeric "
                          f"array of one shape. Received a {type(value).__name__} numpy "
                          f"cannot turn into one: {error}") from None
+
+
+def _described(value, array):
+    return f"dtype {array.dtype}" if isinstance(value, (np.ndarray, Tensor)) \
+        else f"{type(value).__name__} (dtype {array.dtype} as an array)"
+
+
+def _numeric(value, name, input_dtype=None):
+    """`value` as a non-empty numeric ndarray with a batch axis (`input_dtype`:
+    the dtype of the Input it feeds, None where there is none)."""
+    array = _as_array(value, name)
     if array.dtype.kind not in "biuf":
-        got = f"dtype {array.dtype}" if isinstance(value, (np.ndarray, Tensor)) \
-            else f"{type(value).__name__} (dtype {array.dtype} as an array)"
+        fed = f" (it feeds an Input of dtype {input_dtype})" if input_dtype is not None else ""
         raise TypeError(f"Received an invalid value for `{name}`, expected a numeric "
-                        f"array. Received: {name} of {got}")
+                        f"array{fed}. Received: {name} of {_described(value, array)}")
+    return _non_empty(array, name)
+
+
+def _text(value, name):
+    """`value` as a non-empty numpy str array with a batch axis (for an Input
+    of dtype "string"): bytes are decoded as UTF-8, objects must be str."""
+    array = _as_array(value, name)
+    if array.dtype.kind == "S":
+        array = np.char.decode(array, "utf-8")
+    elif array.dtype.kind == "O" and array.size and isinstance(array.flat[0], str):
+        array = array.astype(str)
+    if array.dtype.kind != "U":
+        raise TypeError(f"Received an invalid value for `{name}`, expected strings (an "
+                        f"array of str or a list of Python strings: it feeds an Input of "
+                        f"dtype string). Received: {name} of {_described(value, array)}")
+    return _non_empty(array, name)
+
+
+def _non_empty(array, name):
     if array.ndim == 0 or len(array) == 0:
         raise ValueError(f"Received an invalid value for `{name}`, expected a non-empty "
                          f"array with the samples along the first axis. Received: "
@@ -64,6 +95,8 @@ def _as_list(model, data, name, names):
     taken as it is, see `_dict_keys`)."""
     if isinstance(data, dict) and not names:
         return [(f"{name}[{key!r}]", value) for key, value in data.items()]
+    if len(names or [name]) == 1 and _is_list_of_strings(data):
+        return [(name, data)]  # one batch of raw text, not one array per input
     if not names:
         names = list(range(len(data))) if tree.is_sequence_of_values(data) else [name]
     values = tree.as_list(data, names, f"`{name}`",
@@ -75,13 +108,43 @@ def _as_list(model, data, name, names):
     return list(zip(labels, values))
 
 
-def _keeps_integers(model, position):
-    """Whether integer inputs at `position` stay integers: the Input says so,
-    or (another kind of model) an Embedding reads them."""
+def _is_list_of_strings(data) -> bool:
+    """Whether `data` is a list (or tuple) of Python strings, or of lists of
+    them (text samples of shape (n,))."""
+    while isinstance(data, (list, tuple)) and data:
+        data = data[0]
+    return isinstance(data, (str, bytes))
+
+
+def _input_dtype(model, position):
+    """The numpy dtype of the Input at `position`; None for a model without Inputs."""
     inputs = model.inputs if hasattr(model, "inputs") else None
-    if inputs:
-        return inputs[position].dtype.kind in "iu"
+    return inputs[position].dtype if inputs else None
+
+
+def _keeps_integers(model, input_dtype):
+    """Whether integer and bool inputs stay so: their Input (of `input_dtype`)
+    says so, or (a model without Inputs) an Embedding reads them."""
+    if input_dtype is not None:
+        return input_dtype.kind in "iub"
     return any(isinstance(layer, Embedding) for layer in model.all_layers())
+
+
+def _input_array(model, position, value, label, finite):
+    """One model input, checked against its Input's dtype and cast once."""
+    input_dtype = _input_dtype(model, position)
+    if input_dtype is not None and is_string_dtype(input_dtype):
+        return _text(value, label)
+    array = _numeric(value, label, None if input_dtype is None else input_dtype.name)
+    was_float = array.dtype.kind == "f"
+    if was_float or not _keeps_integers(model, input_dtype):
+        with np.errstate(over="ignore"):  # an overflow to Inf is reported just below
+            array = array.astype(_model_dtype(model), copy=False)
+    elif input_dtype is not None:  # integers and bools take their Input's dtype
+        array = array.astype(input_dtype, copy=False)
+    if finite and was_float:  # after the cast, which may overflow to Inf
+        _check_finite(array, label)
+    return array
 
 
 def model_inputs(model, x, name, finite=False) -> list:
@@ -91,13 +154,7 @@ def model_inputs(model, x, name, finite=False) -> list:
     names = input_names(model)
     arrays = []
     for position, (label, value) in enumerate(_as_list(model, x, name, names)):
-        array = _numeric(value, label)
-        was_float = array.dtype.kind == "f"
-        if was_float or not _keeps_integers(model, position):
-            with np.errstate(over="ignore"):  # an overflow to Inf is reported just below
-                array = array.astype(_model_dtype(model), copy=False)
-        if finite and was_float:  # after the cast, which may overflow to Inf
-            _check_finite(array, label)
+        array = _input_array(model, position, value, label, finite)
         _check_sample_shape(model, position, array, label)
         arrays.append(array)
     return arrays

@@ -58,11 +58,14 @@ def Input(shape, name: str = None, dtype="float32") -> SymbolicTensor:
             whose size may vary (e.g. the length of a sequence).
         name: the input's name (default "input_layer", "input_layer_1", ...),
             the key for this input when `x` is given as a dict.
-        dtype: "float32" (default), "float64", or an integer type for
-            indices fed to an Embedding.
+        dtype: "float32" (default), "float64", an integer type (indices
+            fed to an Embedding), "bool", or "string" (raw text for
+            preprocessing layers such as TextVectorization). Integer, bool
+            and string inputs keep their dtype until the first layer.
 
     Example:
         image = zen.Input((28, 28, 1), name="image")
+        text = zen.Input(shape=(), dtype="string")   # a batch of strings
     """
     return InputLayer(shape, dtype, name).output
 
@@ -253,12 +256,18 @@ def _check_shape(shape):
 
 
 def _check_dtype(dtype):
+    """The name of an Input's `dtype`: a float, integer or bool type, or
+    "string" (a batch of raw text, numpy str)."""
+    if dtype is None:  # Keras's default: floatx
+        return "float32"
+    if dtype == "string":  # Keras's name; "str" is refused as Keras does
+        return "string"
     try:
         kind = np.dtype(dtype)
     except TypeError:
         kind = None
-    if kind is None or kind.kind not in "fiu":
-        raise ValueError(f"Received an invalid value for `dtype` of Input, expected a float "
-                         f"or integer type such as 'float32' or 'int32'. Received: "
-                         f"dtype={dtype!r}")
+    if kind is None or kind.kind not in "fiub":
+        raise ValueError(f"Received an invalid value for `dtype` of Input, expected a float, "
+                         f"integer or bool type such as 'float32', 'int32' or 'bool', or "
+                         f"'string'. Received: dtype={dtype!r}")
     return kind.name

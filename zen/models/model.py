@@ -29,7 +29,7 @@ from .. import tree
 from ..nn.layer import Layer, as_shape, build_probe, unique_name, zeros_for_shape
 from ..train.objective import Objective
 from ..validation import is_int
-from . import saving, summary, training
+from . import onnx_export, saving, summary, training
 from .graph import Graph
 
 __all__ = ["Model"]
@@ -287,6 +287,21 @@ class Model(Layer):
         """Load weights saved by `save_weights` (or `save`) into this model;
         a ".safetensors" path is read as safetensors."""
         saving.load_weights(self, path)
+
+    def export(self, path, format: str = "onnx", opset: int = 17) -> None:  # noqa: A002
+        """Write the model for another runtime, as Keras 3's `export`: with
+        `format="onnx"` (the one Zen has; the optional extra `zen[onnx]`) an
+        ONNX graph with a dynamic batch axis, in inference mode (see
+        `zen.models.onnx_export`). A layer that cannot be exported is a
+        ValueError naming it, and nothing is written.
+
+        Example:
+            model.export("model.onnx", format="onnx")
+        """
+        if format != "onnx":
+            raise ValueError(f"Received an invalid value for `format`: Zen exports "
+                             f"format='onnx'. Received: format={format!r}")
+        onnx_export.export_onnx(self, path, opset=opset)
 
 
 def _check_input_shape(model, name, value, tensor):

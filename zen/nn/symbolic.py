@@ -19,6 +19,24 @@ import numpy as np
 from ..tree import flatten
 
 
+def numpy_dtype(dtype) -> np.dtype:
+    """The numpy dtype of `dtype`; "string" (Keras's name) is numpy's str.
+
+    Args:
+        dtype: a numpy dtype or its name, or "string".
+    """
+    return np.dtype(str) if isinstance(dtype, str) and dtype == "string" else np.dtype(dtype)
+
+
+def is_string_dtype(dtype) -> bool:
+    """Whether `dtype` holds text (numpy str, bytes or object).
+
+    Args:
+        dtype: a numpy dtype or its name.
+    """
+    return np.dtype(dtype).kind in "USO"
+
+
 class SymbolicTensor:
     """A placeholder for a batch of data: a shape whose first axis (the
     batch) is None, a dtype, and the node that produced it.
@@ -31,7 +49,7 @@ class SymbolicTensor:
 
     def __init__(self, shape, dtype="float32", node=None, index=0, name=None):
         self.shape = tuple(None if n is None else int(n) for n in shape)
-        self.dtype = np.dtype(dtype)
+        self.dtype = numpy_dtype(dtype)
         self.node = node      # the Node that produced this tensor
         self.index = index    # its position among that node's flat outputs
         self.name = name
@@ -125,9 +143,11 @@ def any_symbolic(structure) -> bool:
 
 
 def placeholder(tensor, free_size):
-    """Zeros standing in for `tensor`: batch 1, `free_size` for the other
-    axes of unknown size."""
+    """Zeros standing in for `tensor` (empty strings for a string tensor):
+    batch 1, `free_size` for the other axes of unknown size."""
     shape = [1] + [free_size if n is None else n for n in tensor.shape[1:]]
+    if is_string_dtype(tensor.dtype):
+        return np.full(shape, "", dtype=str)
     return np.zeros(shape, tensor.dtype)
 
 

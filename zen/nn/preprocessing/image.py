@@ -16,6 +16,7 @@ import numpy as np
 from ... import autodiff as ad
 from ... import rng
 from ...autodiff import Tensor
+from ...resize import bilinear_matrix, nearest_indices
 from ...validation import check_bool, check_int, check_one_of, check_positive_int
 from ..layer import Layer
 
@@ -37,25 +38,6 @@ def check_images(layer, shape) -> None:
         raise ValueError(f"{type(layer).__name__} expects images of shape (batch, height, "
                          f"width, channels) or (height, width, channels), received an input "
                          f"of shape {shape}")
-
-
-def bilinear_matrix(out_size: int, in_size: int) -> np.ndarray:
-    """(out_size, in_size) weights of half-pixel bilinear resampling along one axis."""
-    source = np.maximum((np.arange(out_size) + 0.5) * (in_size / out_size) - 0.5, 0.0)
-    low = np.floor(source).astype(np.int64)
-    high = np.minimum(low + 1, in_size - 1)
-    fraction = source - low
-    matrix = np.zeros((out_size, in_size))
-    rows = np.arange(out_size)
-    np.add.at(matrix, (rows, low), 1.0 - fraction)
-    np.add.at(matrix, (rows, high), fraction)
-    return matrix
-
-
-def nearest_indices(out_size: int, in_size: int) -> np.ndarray:
-    """The input pixel each output pixel copies (half-pixel nearest neighbour)."""
-    source = np.floor((np.arange(out_size) + 0.5) * (in_size / out_size)).astype(np.int64)
-    return np.minimum(source, in_size - 1)
 
 
 def resize_batch(x: Tensor, height: int, width: int, interpolation: str) -> Tensor:
