@@ -27,7 +27,7 @@ class Scale(nn.Layer):
         self.add_weight((input_shape[-1],), "zeros", name="b")  # kept without an attribute
 
     def call(self, x):
-        return x * self.w + self._added_weights[1][1]
+        return x * self.w + dict(self.named_tensors())["b"]
 
 
 def test_add_weight_makes_named_weights_with_their_options():
@@ -341,3 +341,46 @@ def test_recurrent_layers_take_keras_regularizers_and_constraints(cls):
     again = cls.from_config(layer.get_config())
     assert isinstance(again.recurrent_regularizer, L1) and isinstance(again.activity_regularizer, L1)
     assert isinstance(again.recurrent_constraint, MaxNorm)
+
+
+# ----- found in review ---------------------------------------------------------------------------
+def test_building_twice_keeps_one_set_of_weights():
+    layer = nn.Dense(2, kernel_regularizer="l2")
+    layer.build((None, 3))
+    zen.Sequential([layer]).predict(np.ones((1, 3)), verbose=0)
+    assert [name for name, _ in layer.named_tensors()] == ["kernel", "bias"]
+    assert layer.count_params() == 8 and len(layer.losses) == 1
+
+
+def test_a_shared_layer_adds_its_losses_once():
+    class Twice(zen.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = nn.Dense(2, activity_regularizer="l2")
+            self.e = self.d
+
+        def call(self, x):
+            return self.d(x)
+
+    model = Twice()
+    model(np.ones((3, 2), np.float32))
+    assert len(model.losses) == 1
+
+
+def test_calling_another_layer_keeps_this_ones_added_losses():
+    a, b = Penalised(1.0), Penalised(1.0)
+    a(np.ones((2, 2), np.float32))
+    b(np.ones((2, 2), np.float32))
+    assert len(a.losses) == 1 and len(b.losses) == 1
+
+
+def test_constraints_take_axes_as_lists_as_json_gives_them_back():
+    import json
+    constraint = zen.constraints.deserialize(json.loads(json.dumps(
+        zen.constraints.serialize(MaxNorm(2.0, axis=(0, 1))))))
+    w = G.normal(size=(3, 3, 2)) * 3
+    np.testing.assert_allclose(constraint(w), MaxNorm(2.0, axis=(0, 1))(w))
+
+
+def test_a_layer_whose_config_cannot_be_written_still_prints():
+    assert repr(nn.Lambda(lambda x: x * 2, name="double")) == "Lambda(name='double')"

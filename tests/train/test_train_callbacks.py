@@ -268,3 +268,20 @@ def test_auto_mode_follows_the_compiled_metrics_direction(monitor, metric, mode,
     assert [c.mode for c in callbacks] == ["min"] * 3  # before training: the names alone
     model.fit(x, y, epochs=1, validation_split=0.25, verbose=0, callbacks=callbacks)
     assert [c.mode for c in callbacks] == [mode] * 3
+
+
+def test_auto_mode_finds_the_metrics_a_subclassed_model_binds_at_its_first_batch():
+    class Net(zen.Model):
+        def __init__(self):
+            super().__init__()
+            self.out = zen.nn.Dense(1, activation="sigmoid")
+
+        def call(self, x):
+            return self.out(x)
+
+    x, y = np.random.default_rng(0).normal(size=(40, 3)), np.arange(40) % 2
+    model = Net()
+    model.compile("sgd", "binary_crossentropy", metrics=[zen.metrics.AUC(name="score")])
+    stop = EarlyStopping("val_score", patience=5)
+    model.fit(x, y, epochs=1, validation_split=0.25, verbose=0, callbacks=[stop])
+    assert stop.mode == "max"

@@ -124,7 +124,7 @@ class Tensor:
         trainable: whether gradients are computed for this tensor (default True).
 
     A weight may also carry Keras's `constraint` (a function of its values,
-    applied by `Optimizer.step` after each update) and `regularizer` (a
+    applied by `Optimizer.step` to the weights that had a gradient) and `regularizer` (a
     penalty on it that `Layer.losses` collects); both default to None, and
     `Layer.add_weight` sets them.
 

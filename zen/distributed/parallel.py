@@ -169,7 +169,7 @@ class _Run:
             _check_synchronisable(self.batchnorms, ShardedLoader(train_loader, self.rank,
                                                                  self.size))
         # separate communicators: the gradient allreduces in flight never
-        # meet the control traffic (logs, stop flags, BatchNorm sums)
+        # meet the control traffic (metric states, stop flags, BatchNorm sums)
         self.control, self.gradients = comm.world().Dup(), comm.world().Dup()
         self.params = self.model.parameters()
         order = self._share_start_state(train_loader)

@@ -50,6 +50,11 @@ class Constraint:
         return f"{type(self).__name__}({arguments})"
 
 
+def _axis(axis):
+    """An int, or a tuple of ints for several axes (a list, as JSON gives it back)."""
+    return tuple(axis) if isinstance(axis, (list, tuple)) else axis
+
+
 def _norms(w, axis):
     return np.sqrt(np.sum(np.square(w), axis=axis, keepdims=True))
 
@@ -66,7 +71,7 @@ class MaxNorm(Constraint):
 
     def __init__(self, max_value: float = 2, axis=0):
         self.max_value = check_float(max_value, "max_value", 0)
-        self.axis = axis
+        self.axis = _axis(axis)
 
     def __call__(self, w):
         norms = _norms(w, self.axis)
@@ -92,7 +97,7 @@ class MinMaxNorm(Constraint):
         self.min_value = check_float(min_value, "min_value", 0)
         self.max_value = check_float(max_value, "max_value", self.min_value)
         self.rate = check_float(rate, "rate", 0, 1)
-        self.axis = axis
+        self.axis = _axis(axis)
 
     def __call__(self, w):
         norms = _norms(w, self.axis)
@@ -120,7 +125,7 @@ class UnitNorm(Constraint):
     """
 
     def __init__(self, axis=0):
-        self.axis = axis
+        self.axis = _axis(axis)
 
     def __call__(self, w):
         return w / (EPSILON + _norms(w, self.axis))

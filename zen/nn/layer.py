@@ -155,7 +155,7 @@ class Layer:
             kwargs["training"] = training
         depth = getattr(_CALL, "depth", 0)
         if not depth and _HOLDING_LOSSES:  # an outermost call: a fresh set of added losses
-            _clear_added_losses()
+            _clear_added_losses(self)
         _CALL.depth = depth + 1
         if given is not None:  # else from this layer's mode: the layers inside keep their own
             _CALL.training = given
@@ -172,7 +172,7 @@ class Layer:
         for output in tree.flatten(outputs):
             if isinstance(output, Tensor):
                 penalty = self.activity_regularizer(output)
-                self.add_loss(penalty / output.shape[0] if output.ndim else penalty)
+                self.add_loss(penalty / max(output.shape[0], 1) if output.ndim else penalty)
 
     @classmethod
     def _takes_training(cls) -> bool:
@@ -369,7 +369,7 @@ class Layer:
         added (`add_loss`, activity penalties) during the last outermost
         call, then the penalties of the trainable weights that have a
         regularizer (computed now, so their gradient reaches the weights)."""
-        added = [loss for layer in self.all_layers()
+        added = [loss for layer in _distinct(self.all_layers())
                  for loss in layer.__dict__.get("_losses", ())] if _HOLDING_LOSSES else []
         return added + [t.regularizer(t) for t in self.trainable_weights
                         if t.regularizer is not None]
@@ -431,6 +431,9 @@ class Layer:
         given to a frozen layer (built late, or inside `call`) is frozen too."""
         if isinstance(value, (Tensor, Layer, list, tuple, dict)):
             _STRUCTURE[0] += 1
+        added = self.__dict__.get("_added_weights")
+        if added and isinstance(value, Tensor):  # assigned: an attribute now names it
+            self.__dict__["_added_weights"] = [(n, t) for n, t in added if t is not value]
         if not self._trainable:
             if isinstance(value, Tensor) and value.trainable:
                 value.trainable = False
@@ -538,16 +541,29 @@ class Layer:
         `Dense(units=64, activation='relu')`."""
         defaults = {name: p.default for name, p in
                     inspect.signature(type(self).__init__).parameters.items()}
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items()
+        try:
+            config = self.get_config()
+        except ValueError:  # a config that cannot be written (a lambda inside): the name
+            return f"{type(self).__name__}(name={self.name!r})"
+        args = ", ".join(f"{k}={v!r}" for k, v in config.items()
                          if k not in defaults or not _same(defaults[k], v))
         return f"{type(self).__name__}({args})"
 
 
-def _clear_added_losses() -> None:
-    """Forget the losses added during the previous outermost call."""
-    for layer in _HOLDING_LOSSES:
-        layer.__dict__["_losses"] = []
-    _HOLDING_LOSSES.clear()
+def _clear_added_losses(owner=None) -> None:
+    """Forget the losses added to `owner` and the layers inside it during its
+    previous call (to every layer: owner None)."""
+    inside = None if owner is None else {id(layer) for layer in owner.all_layers()}
+    for layer in list(_HOLDING_LOSSES):
+        if inside is None or id(layer) in inside:
+            layer.__dict__["_losses"] = []
+            _HOLDING_LOSSES.remove(layer)
+
+
+def _distinct(layers) -> list:
+    """`layers` without repeats (a shared layer counts once), in order."""
+    seen = set()
+    return [layer for layer in layers if not (id(layer) in seen or seen.add(id(layer)))]
 
 
 def _taking_input_shape(init):

@@ -230,7 +230,7 @@ class Optimizer:
                 self.update(p, grad, state, lr)
         if self.use_ema:
             self._move_averages(params)
-        for p in params:
+        for p in with_gradient:  # as Keras: the weights that had a gradient
             if p.constraint is not None:
                 p.value[...] = p.constraint(p.value)
         self._iterations += 1

@@ -1,8 +1,8 @@
 """Learning-rate schedules: callables `step -> lr`.
 
-An optimiser whose `lr` is a schedule evaluates it at its own step counter
-(`optimizer.iterations`, from 0) before each update, so step k of training
-uses `schedule(k)`. Schedules are plain objects with a `get_config()`, so a
+An optimiser whose `lr` is a schedule evaluates it at the number of its
+`step` calls so far (from 0; `optimizer.iterations` too, unless gradients
+are accumulated), so step k of training uses `schedule(k)`. Schedules are plain objects with a `get_config()`, so a
 saved model can rebuild them: `serialize(schedule)` gives
 `{"class_name": ..., "config": ...}` and `get(that_dict)` (Keras's name:
 `deserialize`) rebuilds it.

@@ -33,6 +33,15 @@ def resolve_mode(mode: str, monitor: str, trainer=None) -> str:
     return "max" if "acc" in monitor else "min"
 
 
+def settle_mode(callback) -> None:
+    """At the first epoch's end, when every compiled metric exists (a model
+    binds its metrics at its first batch), resolve "auto" again (Keras
+    decides there too)."""
+    if not getattr(callback, "_mode_settled", True):
+        callback.mode = resolve_mode(callback._given_mode, callback.monitor, callback.trainer)
+        callback._mode_settled = True
+
+
 def _metric_direction(key, trainer):
     """"up" or "down" for the compiled metric logged as `key`, else None."""
     objective = getattr(trainer, "objective", None)
@@ -115,6 +124,7 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, logs=None):
         self.mode = resolve_mode(self._given_mode, self.monitor, self.trainer)
+        self._mode_settled = False
         self.wait = 0
         self.stopped_epoch = 0
         self.best = None
@@ -122,6 +132,7 @@ class EarlyStopping(Callback):
         self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
+        settle_mode(self)
         current = monitored_value(logs, self.monitor, "Early stopping")
         if current is None:
             return
@@ -187,6 +198,7 @@ class ModelCheckpoint(Callback):
 
     def on_train_begin(self, logs=None):
         self.mode = resolve_mode(self._given_mode, self.monitor, self.trainer)
+        self._mode_settled = False
         self.best = None
         method = "save_weights" if self.save_weights_only else "save"
         if not callable(getattr(self.model, method, None)):
@@ -195,6 +207,7 @@ class ModelCheckpoint(Callback):
                             f"(subclass zen.Model rather than zen.nn.Layer)")
 
     def on_epoch_end(self, epoch, logs=None):
+        settle_mode(self)
         logs = logs or {}
         if self.save_best_only:
             current = monitored_value(logs, self.monitor, "ModelCheckpoint (save_best_only)")
@@ -249,11 +262,13 @@ class ReduceLROnPlateau(Callback):
 
     def on_train_begin(self, logs=None):
         self.mode = resolve_mode(self._given_mode, self.monitor, self.trainer)
+        self._mode_settled = False
         self.best = None
         self.wait = 0
         self.cooldown_counter = 0
 
     def on_epoch_end(self, epoch, logs=None):
+        settle_mode(self)
         lr = get_lr(self.optimizer)
         if logs is not None:
             logs["learning_rate"] = lr

@@ -352,8 +352,10 @@ class Trainer:
         running = RunningMetrics(self.objective, mirrored)
         with inference_mode():
             for batch, data in enumerate(_progress(batches, verbose, "Evaluate")):
-                _fire(hooks, "on_test_batch_begin", batch, {})
                 x, y, sample_weight = unpack_batch(data, "loader")
+                if batch_length(x) == 0:  # a process's empty share of a last batch
+                    continue
+                _fire(hooks, "on_test_batch_begin", batch, {})
                 preds = self._outputs(call_model(self.model, x, training=False))
                 targets = as_output_list(y, self.objective.names, "targets")
                 weights = weights_per_output(sample_weight, self.objective.names)
