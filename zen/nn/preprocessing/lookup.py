@@ -69,7 +69,7 @@ class _IndexLookup(Layer, abstract=True):
 
     def _as_token(self, value):
         """A vocabulary entry as a Python str or int (subclass hook)."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _as_token")
 
     def set_vocabulary(self, vocabulary, idf_weights=None) -> None:
         """Set the vocabulary (and, for "tf_idf", one idf weight per token).

@@ -10,7 +10,7 @@ from ...nn import losses
 from ...validation import check_bool, check_float, check_int
 from .arrays import _numbers
 from .functions import _loss_values
-from .reduction import Mean, _KerasWrapper
+from .reduction import Mean, _KerasWrapper, _LossMetric
 
 
 class BinaryCrossentropy(_KerasWrapper):
@@ -109,7 +109,7 @@ class SparseCategoricalCrossentropy(Mean):
                 "ignore_class": self.ignore_class, "axis": self.axis}
 
 
-class KLDivergence(_KerasWrapper):
+class KLDivergence(_LossMetric):
     """The mean Kullback-Leibler divergence, sum(y_true * log(y_true / y_pred)),
     over everything seen (Keras's metric `KLDivergence`).
 
@@ -118,13 +118,10 @@ class KLDivergence(_KerasWrapper):
         dtype: Keras's dtype (default None: "float32").
     """
 
-    _direction = "down"  # better when lower (Keras's, for monitors)
-
-    def __init__(self, name="kl_divergence", dtype=None):
-        super().__init__(_loss_values(losses.kl_divergence), name=name, dtype=dtype)
+    loss, default_name = staticmethod(losses.kl_divergence), "kl_divergence"
 
 
-class Poisson(_KerasWrapper):
+class Poisson(_LossMetric):
     """The mean Poisson loss, y_pred - y_true * log(y_pred), over everything
     seen (Keras's metric `Poisson`).
 
@@ -133,13 +130,10 @@ class Poisson(_KerasWrapper):
         dtype: Keras's dtype (default None: "float32").
     """
 
-    _direction = "down"  # better when lower (Keras's, for monitors)
-
-    def __init__(self, name="poisson", dtype=None):
-        super().__init__(_loss_values(losses.poisson), name=name, dtype=dtype)
+    loss, default_name = staticmethod(losses.poisson), "poisson"
 
 
-class Hinge(_KerasWrapper):
+class Hinge(_LossMetric):
     """The mean hinge loss, max(1 - y_true * y_pred, 0), over everything
     seen (Keras's metric `Hinge`).
 
@@ -148,13 +142,10 @@ class Hinge(_KerasWrapper):
         dtype: Keras's dtype (default None: "float32").
     """
 
-    _direction = "down"  # better when lower (Keras's, for monitors)
-
-    def __init__(self, name="hinge", dtype=None):
-        super().__init__(_loss_values(losses.hinge), name=name, dtype=dtype)
+    loss, default_name = staticmethod(losses.hinge), "hinge"
 
 
-class SquaredHinge(_KerasWrapper):
+class SquaredHinge(_LossMetric):
     """The mean squared hinge loss, max(1 - y_true * y_pred, 0)^2, over
     everything seen (Keras's metric `SquaredHinge`).
 
@@ -163,13 +154,10 @@ class SquaredHinge(_KerasWrapper):
         dtype: Keras's dtype (default None: "float32").
     """
 
-    _direction = "down"  # better when lower (Keras's, for monitors)
-
-    def __init__(self, name="squared_hinge", dtype=None):
-        super().__init__(_loss_values(losses.squared_hinge), name=name, dtype=dtype)
+    loss, default_name = staticmethod(losses.squared_hinge), "squared_hinge"
 
 
-class CategoricalHinge(_KerasWrapper):
+class CategoricalHinge(_LossMetric):
     """The mean categorical hinge loss over everything seen (Keras's metric
     `CategoricalHinge`).
 
@@ -178,7 +166,4 @@ class CategoricalHinge(_KerasWrapper):
         dtype: Keras's dtype (default None: "float32").
     """
 
-    _direction = "down"  # better when lower (Keras's, for monitors)
-
-    def __init__(self, name="categorical_hinge", dtype=None):
-        super().__init__(_loss_values(losses.categorical_hinge), name=name, dtype=dtype)
+    loss, default_name = staticmethod(losses.categorical_hinge), "categorical_hinge"

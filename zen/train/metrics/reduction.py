@@ -10,7 +10,7 @@ import numpy as np
 from ...autodiff import no_grad
 from ...validation import invalid
 from .arrays import _divide_no_nan, _numbers, _same_rank
-from .functions import _function_name, _function_named, _is_loss
+from .functions import _function_name, _function_named, _is_loss, _loss_values
 from .metric import Metric
 
 
@@ -173,3 +173,16 @@ class _KerasWrapper(MeanMetricWrapper):
     @classmethod
     def from_config(cls, config: dict):
         return cls(**config)
+
+
+class _LossMetric(_KerasWrapper):
+    """The mean of a zen.nn.losses per-sample function over everything seen,
+    better when lower: a subclass sets `loss` (the function) and
+    `default_name` (Keras's name of the metric)."""
+
+    _direction = "down"  # better when lower (Keras's, for monitors)
+    loss = default_name = None
+
+    def __init__(self, name=None, dtype=None):
+        super().__init__(_loss_values(type(self).loss), name=name or self.default_name,
+                         dtype=dtype)

@@ -13,10 +13,10 @@ from ...validation import check_int, check_one_of
 from .arrays import EPSILON, _numbers, _output, _same_rank
 from .functions import _loss_values
 from .metric import Metric
-from .reduction import Mean, _KerasWrapper
+from .reduction import Mean, _KerasWrapper, _LossMetric
 
 
-class MeanSquaredError(_KerasWrapper):
+class MeanSquaredError(_LossMetric):
     """The mean of (y_true - y_pred)^2 over everything seen (Keras's `MeanSquaredError`).
 
     Args:
@@ -24,13 +24,10 @@ class MeanSquaredError(_KerasWrapper):
         dtype: Keras's dtype (default None: "float32").
     """
 
-    _direction = "down"  # better when lower (Keras's, for monitors)
-
-    def __init__(self, name="mean_squared_error", dtype=None):
-        super().__init__(_loss_values(losses.mean_squared_error), name=name, dtype=dtype)
+    loss, default_name = staticmethod(losses.mean_squared_error), "mean_squared_error"
 
 
-class MeanAbsoluteError(_KerasWrapper):
+class MeanAbsoluteError(_LossMetric):
     """The mean of |y_true - y_pred| over everything seen (Keras's `MeanAbsoluteError`).
 
     Args:
@@ -38,13 +35,10 @@ class MeanAbsoluteError(_KerasWrapper):
         dtype: Keras's dtype (default None: "float32").
     """
 
-    _direction = "down"  # better when lower (Keras's, for monitors)
-
-    def __init__(self, name="mean_absolute_error", dtype=None):
-        super().__init__(_loss_values(losses.mean_absolute_error), name=name, dtype=dtype)
+    loss, default_name = staticmethod(losses.mean_absolute_error), "mean_absolute_error"
 
 
-class MeanAbsolutePercentageError(_KerasWrapper):
+class MeanAbsolutePercentageError(_LossMetric):
     """The mean of 100 |y_true - y_pred| / |y_true| (Keras's `MeanAbsolutePercentageError`).
 
     Args:
@@ -52,14 +46,10 @@ class MeanAbsolutePercentageError(_KerasWrapper):
         dtype: Keras's dtype (default None: "float32").
     """
 
-    _direction = "down"  # better when lower (Keras's, for monitors)
-
-    def __init__(self, name="mean_absolute_percentage_error", dtype=None):
-        super().__init__(_loss_values(losses.mean_absolute_percentage_error), name=name,
-                         dtype=dtype)
+    loss, default_name = staticmethod(losses.mean_absolute_percentage_error), "mean_absolute_percentage_error"
 
 
-class MeanSquaredLogarithmicError(_KerasWrapper):
+class MeanSquaredLogarithmicError(_LossMetric):
     """The mean of (log(1 + y_true) - log(1 + y_pred))^2 (Keras's
     `MeanSquaredLogarithmicError`).
 
@@ -68,14 +58,10 @@ class MeanSquaredLogarithmicError(_KerasWrapper):
         dtype: Keras's dtype (default None: "float32").
     """
 
-    _direction = "down"  # better when lower (Keras's, for monitors)
-
-    def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
-        super().__init__(_loss_values(losses.mean_squared_logarithmic_error), name=name,
-                         dtype=dtype)
+    loss, default_name = staticmethod(losses.mean_squared_logarithmic_error), "mean_squared_logarithmic_error"
 
 
-class LogCoshError(_KerasWrapper):
+class LogCoshError(_LossMetric):
     """The mean of log(cosh(y_pred - y_true)) (Keras's `LogCoshError`).
 
     Args:
@@ -83,10 +69,7 @@ class LogCoshError(_KerasWrapper):
         dtype: Keras's dtype (default None: "float32").
     """
 
-    _direction = "down"  # better when lower (Keras's, for monitors)
-
-    def __init__(self, name="logcosh", dtype=None):
-        super().__init__(_loss_values(losses.log_cosh), name=name, dtype=dtype)
+    loss, default_name = staticmethod(losses.log_cosh), "logcosh"
 
 
 def _cosine_similarity(y_true, y_pred, axis=-1):
