@@ -65,6 +65,17 @@ def abort_on_error(comm):
         abort(comm, error)
 
 
+def print_in_turn(comm, text: str) -> None:
+    """Every process writes `text` to stderr, in rank order, each in one
+    write and before any process goes on: the messages never interleave, and
+    none is lost when the launcher ends the job as the first process exits."""
+    for rank in range(comm.Get_size()):
+        if rank == comm.Get_rank():
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        comm.Barrier()
+
+
 def install_excepthook(comm) -> None:
     """Make an uncaught exception on this process abort the job (a
     `SetupError` ends only this process, which every process does)."""
@@ -73,10 +84,8 @@ def install_excepthook(comm) -> None:
     def hook(kind, error, trace):
         if comm.Get_size() == 1:
             previous(kind, error, trace)
-        elif isinstance(error, SetupError):  # raised alike everywhere: print, then wait for
-            previous(kind, error, trace)     # the others, as the launcher ends the job when
-            sys.stderr.flush()               # the first process exits with an error
-            comm.Barrier()
+        elif isinstance(error, SetupError):  # raised alike everywhere
+            print_in_turn(comm, "".join(traceback.format_exception(kind, error, trace)))
         else:
             abort(comm, error.with_traceback(trace))
 
