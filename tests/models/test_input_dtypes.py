@@ -122,7 +122,7 @@ def test_text_model_fits_and_evaluates_on_strings():
 def test_text_model_saves_and_loads_and_predicts_from_text(tmp_path):
     model = text_model()
     model.fit(TEXTS, TARGETS, epochs=2, verbose=0)
-    path = tmp_path / "text.keras"
+    path = tmp_path / "text.zen"
     model.save(path)
     loaded = load_model(path)
     assert loaded.inputs[0].dtype.kind == "U"

@@ -14,6 +14,7 @@ tanh, products) give the same values and gradients, only slower: the tests
 keep that composition as the reference.
 """
 from ..backend import xp
+from .recurrent import StepMask, _step_mask
 from .tensor import Function
 
 
@@ -66,8 +67,12 @@ class LSTMScan(Function):
 
     Inputs: projected (T, B, 4H) = x_t @ W + b, time-major; h0, c0 (B, H);
     U (H, 4H). Output: (2, T, B, H), [0] the states h_1 .. h_T and [1] the
-    cell states c_1 .. c_T (a gradient may reach any of them).
+    cell states c_1 .. c_T (a gradient may reach any of them). With `mask`
+    (T, B) booleans, a masked step keeps both previous states.
     """
+
+    def __init__(self, mask=None):
+        self.mask = mask
 
     def forward(self, projected, h0, c0, u):
         steps, batch, width = projected.shape
@@ -80,6 +85,7 @@ class LSTMScan(Function):
         hs[0], cs[0] = h0, c0
         tanh_c = xp.empty((steps, batch, units), dtype)
         input_write = xp.empty((batch, units), dtype)         # i * g, reused each step
+        masked = StepMask(self.mask, dtype)
         for t in range(steps):
             z = xp.matmul(hs[t], u_by_gate, out=gates[t])     # z = p_t + h_{t-1} @ U
             z += p[t]
@@ -91,7 +97,10 @@ class LSTMScan(Function):
             c = xp.multiply(f, cs[t], out=cs[t + 1])          # c_t = f * c_{t-1} + i * g
             c += xp.multiply(i, g, out=input_write)
             xp.multiply(o, xp.tanh(c, out=tanh_c[t]), out=hs[t + 1])  # h_t = o * tanh(c_t)
+            masked.keep_previous(hs, t)
+            masked.keep_previous(cs, t)
         self.gates, self.hs, self.cs, self.tanh_c, self.u = gates, hs, cs, tanh_c, u
+        self.masked = masked
         return states[:, 1:]
 
     def backward(self, gradient):
@@ -114,9 +123,11 @@ class LSTMScan(Function):
         d = xp.empty_like(gates[0])                           # dz_i, dz_f, dz_g, dz_o of a step
         dh = xp.zeros_like(hs[0])                             # dL/dh_t, dL/dc_t so far
         dc = xp.zeros_like(hs[0])
+        masked = self.masked
         for t in reversed(range(steps)):
             dh += gradient[0, t]
             dc += gradient[1, t]
+            kept_h, kept_c = masked.split(dh, t), masked.split(dc, t)
             dc += dh * c_from_h[t]
             for k in range(3):
                 xp.multiply(dc, local[t, k], out=d[k])
@@ -124,6 +135,8 @@ class LSTMScan(Function):
             dc *= f[t]                                        # dc_{t-1} = dc_t * f
             dz_by_gate[t] = d
             xp.matmul(dz[t], u_t, out=dh)                     # dh_{t-1} = dz_t @ U^T
+            masked.add_kept(dh, kept_h)
+            masked.add_kept(dc, kept_c)
         du = None
         if self.needs_grad[3]:  # dU = sum_t h_{t-1}^T @ dz_t, one matmul
             du = hs[:-1].reshape(-1, units).T @ dz.reshape(-1, 4 * units)
@@ -139,8 +152,12 @@ class GRUScan(Function):
         h_t = z * h_{t-1} + (1 - z) * n
 
     Inputs: projected (T, B, 3H) = x_t @ W + b_input, time-major; h0 (B, H);
-    U (H, 3H); b_rec (3H,). Output: (T, B, H), the states h_1 .. h_T.
+    U (H, 3H); b_rec (3H,). Output: (T, B, H), the states h_1 .. h_T. With
+    `mask` (T, B) booleans, a masked step keeps the previous state.
     """
+
+    def __init__(self, mask=None):
+        self.mask = mask
 
     def forward(self, projected, h0, u, recurrent_bias):
         steps, batch, width = projected.shape
@@ -153,6 +170,7 @@ class GRUScan(Function):
         inner = xp.empty_like(p)                              # hz, hr, hh of every step
         zr = xp.empty((steps, 2, batch, units), dtype)        # the gates z, r
         candidate = xp.empty((steps, batch, units), dtype)    # n
+        masked = StepMask(self.mask, dtype)
         for t in range(steps):
             m = xp.matmul(hs[t], u_by_gate, out=inner[t])     # h_{t-1} @ U + b_rec
             m += bias
@@ -163,7 +181,9 @@ class GRUScan(Function):
             h = xp.subtract(hs[t], n, out=hs[t + 1])          # h_t = n + z * (h_{t-1} - n)
             h *= z
             h += n
+            masked.keep_previous(hs, t)
         self.hs, self.inner, self.zr, self.candidate, self.u = hs, inner, zr, candidate, u
+        self.masked = masked
         return hs[1:]
 
     def backward(self, gradient):
@@ -186,8 +206,10 @@ class GRUScan(Function):
         d = xp.empty((3, batch, units), n.dtype)              # dhz, dhr, dhh of a step
         dh = xp.zeros_like(hs[0])                             # dL/dh_t so far
         through_z = xp.empty_like(dh)                         # dh_t * z, reused each step
+        masked = self.masked
         for t in reversed(range(steps)):
             dh += gradient[t]
+            kept = masked.split(dh, t)
             dn = xp.multiply(dh, n_local[t], out=d_xh[t])    # dn_pre
             xp.multiply(dh, z_local[t], out=d[0])             # dz_pre
             xp.multiply(dn, r_local[t], out=d[1])             # dr_pre
@@ -196,6 +218,7 @@ class GRUScan(Function):
             d_inner_by_gate[t] = d
             xp.matmul(d_inner[t], u_t, out=dh)                # dh_{t-1} = d @ U^T + dh_t * z
             dh += through_z
+            masked.add_kept(dh, kept)
         d_projected = d_inner.copy()                          # dxz, dxr = dhz, dhr
         d_projected[..., 2 * units:] = d_xh
         flat = d_inner.reshape(-1, 3 * units)
@@ -204,21 +227,23 @@ class GRUScan(Function):
         return d_projected, dh, du, db
 
 
-def lstm_scan(projected, h0, c0, recurrent_kernel):
+def lstm_scan(projected, h0, c0, recurrent_kernel, mask=None):
     """The LSTM recurrence over all steps (see LSTMScan); returns a (2, T, B, H)
-    Tensor: `[0]` the hidden states h_1 .. h_T, `[1]` the cell states.
+    Tensor: `[0]` the hidden states h_1 .. h_T, `[1]` the cell states. With
+    `mask` ((T, B) booleans), a masked step keeps both states.
 
     Example:
         states = lstm_scan(x_tm @ kernel + bias, h0, c0, recurrent_kernel)
         h_last, c_last = states[0, -1], states[1, -1]
     """
     _check_scan_shapes("lstm_scan", 4, projected, recurrent_kernel, h0=h0, c0=c0)
-    return LSTMScan.apply(projected, h0, c0, recurrent_kernel)
+    return LSTMScan.apply(projected, h0, c0, recurrent_kernel, mask=_step_mask(mask, projected))
 
 
-def gru_scan(projected, h0, recurrent_kernel, recurrent_bias):
+def gru_scan(projected, h0, recurrent_kernel, recurrent_bias, mask=None):
     """The GRU recurrence (reset_after=True) over all steps (see GRUScan);
-    returns the (T, B, H) hidden states.
+    returns the (T, B, H) hidden states. With `mask` ((T, B) booleans), a
+    masked step keeps the state.
 
     Example:
         states = gru_scan(x_tm @ kernel + bias[0], h0, recurrent_kernel, bias[1])
@@ -228,7 +253,8 @@ def gru_scan(projected, h0, recurrent_kernel, recurrent_bias):
     if recurrent_bias.shape != (3 * units,):
         raise ValueError(f"gru_scan: expected a recurrent bias of shape {(3 * units,)}. "
                          f"Received: recurrent_bias.shape={recurrent_bias.shape}")
-    return GRUScan.apply(projected, h0, recurrent_kernel, recurrent_bias)
+    return GRUScan.apply(projected, h0, recurrent_kernel, recurrent_bias,
+                         mask=_step_mask(mask, projected))
 
 
 def _check_scan_shapes(op, gates, projected, recurrent_kernel, **states):

@@ -30,41 +30,94 @@ class RNNScan(Function):
     """All the hidden states of a simple RNN.
 
     Inputs: projected (T, B, H) = x_t @ W + b, time-major; h0 (B, H); U (H, H).
-    Output: (T, B, H), the states h_1 .. h_T.
+    Output: (T, B, H), the states h_1 .. h_T. With `mask` (T, B) booleans, a
+    masked step keeps the previous state (see StepMask).
     """
 
-    def __init__(self, activation="tanh"):
+    def __init__(self, activation="tanh", mask=None):
         self.activate, self.derivative = ACTIVATIONS[activation]
+        self.mask = mask
 
     def forward(self, projected, h0, u):
         steps = projected.shape[0]
         states = xp.empty((steps + 1, *h0.shape), projected.dtype)
         states[0] = h0
+        masked = StepMask(self.mask, projected.dtype)
         for t in range(steps):
             z = xp.matmul(states[t], u, out=states[t + 1])
             z += projected[t]
             self.activate(z)
-        self.states, self.u = states, u
+            masked.keep_previous(states, t)
+        self.states, self.u, self.masked = states, u, masked
         return states[1:]
 
     def backward(self, g):
-        states, u = self.states, self.u
+        states, u, masked = self.states, self.u, self.masked
         u_t = xp.ascontiguousarray(u.T)  # BLAS is faster on it than on the strided u.T
         dz = xp.empty_like(g)
         dh = xp.zeros_like(states[0])
         for t in reversed(range(len(g))):
             dh += g[t]
+            kept = masked.split(dh, t)
             dz[t] = dh if self.derivative is None else dh * self.derivative(states[t + 1])
             dh = dz[t] @ u_t
+            masked.add_kept(dh, kept)
         units = u.shape[0]
         du = states[:-1].reshape(-1, units).T @ dz.reshape(-1, units) if self.needs_grad[2] else None
         return dz, dh, du
 
 
-def rnn_scan(projected, h0, recurrent_kernel, activation="tanh"):
+class StepMask:
+    """The masked steps of a scan, from a (T, B) boolean mask (None: every
+    step is real). A masked step keeps the previous states (Keras's masked
+    recurrence): forward copies them over the new ones; backward splits the
+    gradient reaching a step's state into the part that goes through the step
+    (real samples) and the part kept for the previous state (masked ones)."""
+
+    def __init__(self, mask, dtype):
+        self.active = mask is not None
+        if self.active:
+            self.skip = ~xp.asarray(mask, bool)[..., None]              # (T, B, 1)
+            self.real = (~self.skip).astype(dtype)
+            self.kept = self.skip.astype(dtype)
+
+    def keep_previous(self, states, t) -> None:
+        """states[t + 1] = states[t] on the samples whose step t is masked."""
+        if self.active:
+            xp.copyto(states[t + 1], states[t], where=self.skip[t])
+
+    def split(self, gradient, t):
+        """Zero `gradient` (in place) on the masked samples of step t;
+        return what was removed (the previous state's), or None."""
+        if not self.active:
+            return None
+        kept = gradient * self.kept[t]
+        gradient *= self.real[t]
+        return kept
+
+    @staticmethod
+    def add_kept(gradient, kept) -> None:
+        if kept is not None:
+            gradient += kept
+
+
+def rnn_scan(projected, h0, recurrent_kernel, activation="tanh", mask=None):
     """h_t = activation(projected[t] + h_{t-1} @ recurrent_kernel) for every t;
-    returns the (T, B, H) states. `activation` is one of ACTIVATIONS."""
+    returns the (T, B, H) states. `activation` is one of ACTIVATIONS; with
+    `mask` ((T, B) booleans), a masked step keeps h_{t-1}."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"rnn_scan knows the activations {sorted(ACTIVATIONS)}; "
                          f"received {activation!r}")
-    return RNNScan.apply(projected, h0, recurrent_kernel, activation=activation)
+    return RNNScan.apply(projected, h0, recurrent_kernel, activation=activation,
+                         mask=_step_mask(mask, projected))
+
+
+def _step_mask(mask, projected):
+    """`mask` checked as (T, B) booleans; None where every step is real."""
+    if mask is None:
+        return None
+    mask = xp.asarray(getattr(mask, "value", mask)).astype(bool, copy=False)
+    if mask.shape != tuple(projected.shape[:2]):
+        raise ValueError(f"Expected a step mask of shape {tuple(projected.shape[:2])} "
+                         f"(time, batch). Received: mask.shape={mask.shape}")
+    return None if mask.all() else mask

@@ -136,7 +136,7 @@ class Tensor:
     """
 
     __slots__ = ("value", "gradient", "trainable", "id", "constraint", "regularizer", "_ctx",
-                 "_hooks", "__weakref__")
+                 "_hooks", "_keras_mask", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected op
 
     def __init__(self, value, trainable: bool = True):

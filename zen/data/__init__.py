@@ -11,7 +11,9 @@ from .folders import image_dataset_from_directory, text_dataset_from_directory
 from .loader import DataLoader
 from .pydataset import PyDataset
 from .sequences import pad_sequences, timeseries_dataset_from_array
+from .workers import WorkerInfo, get_worker_info
 
 __all__ = ["Dataset", "ArrayDataset", "Subset", "DataLoader", "PyDataset", "random_split",
            "one_hot", "collate", "mnist", "pad_sequences", "timeseries_dataset_from_array",
-           "text_dataset_from_directory", "image_dataset_from_directory"]
+           "text_dataset_from_directory", "image_dataset_from_directory",
+           "get_worker_info", "WorkerInfo"]

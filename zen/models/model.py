@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import tree
 from ..nn.layer import Layer, as_shape, build_probe, unique_name, zeros_for_shape
+from ..nn.masking import with_mask
 from ..train.objective import Objective
 from ..validation import is_int
 from . import onnx_export, saving, summary, training
@@ -70,13 +71,21 @@ class Model(Layer):
             self.built = True
 
     # ----- calling ---------------------------------------------------------------------
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
+        """Run the graph (a functional model). `mask`: the inputs' masks, in
+        their structure (by default the masks the inputs carry, see
+        zen.nn.masking)."""
         if self._graph is None:
             raise NotImplementedError(
                 f"{type(self).__name__} has no call(): subclass zen.Model and define "
                 f"call(self, inputs), or build a functional model with "
                 f"zen.Model(inputs, outputs)")
-        return self._graph.run(self._input_values(inputs))
+        values = self._input_values(inputs)
+        if mask is not None:
+            masks = tree.as_list(mask, self.input_names, f"The mask of model {self.name!r}",
+                                 "inputs") if len(values) > 1 else [mask]
+            values = [with_mask(value, m) for value, m in zip(values, masks)]
+        return self._graph.run(values)
 
     def _input_values(self, inputs) -> list:
         """A functional model's inputs as a list in input order, each checked
@@ -275,7 +284,8 @@ class Model(Layer):
     def save(self, path, trainer=None) -> None:
         """One file: architecture config, weights and optimizer state (no
         pickle). `trainer`: whose optimizer state to save (default the one
-        `compile` set up)."""
+        `compile` set up). A path ending in ".keras" gets Keras 3's format
+        (optional `h5py`), any other (".zen") Zen's own."""
         saving.save_model(self, path, trainer=trainer)
 
     def save_weights(self, path) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 from ..backend import DEFAULT_DTYPE
 from ..nn import serialization
 from ..nn.layer import Layer, build_probe, structure_changed
+from ..nn.masking import with_mask
 from ..nn.symbolic import SymbolicTensor, numpy_dtype, placeholder
 from .graph import InputLayer
 from .model import Model
@@ -180,7 +181,10 @@ class Sequential(Model):
             x = np.asarray(x)  # lists of numbers
         return super().__call__(x, *args, **kwargs)
 
-    def call(self, x):
+    def call(self, x, mask=None):
+        """The layers in turn; `mask`: the input's mask (by default the one it
+        carries, see zen.nn.masking)."""
+        x = with_mask(x, mask)
         for layer in self.layers:
             x = layer(x)
         return x

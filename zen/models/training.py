@@ -232,8 +232,9 @@ def train_on_batch(model, x, y=None, sample_weight=None, class_weight=None,
     """
     trainer = _trainer_of(model, "train_on_batch")
     x, y, weights = _one_batch(model, x, y, sample_weight, class_weight, "train_on_batch")
-    losses, preds = trainer.train_step(x, y, weights)
-    return keras_result(trainer, trainer._batch_logs(losses, y, preds, weights), return_dict)
+    losses, preds, masks = trainer._train_batch(x, y, weights)
+    return keras_result(trainer, trainer._batch_logs(losses, y, preds, weights, masks),
+                        return_dict)
 
 
 def test_on_batch(model, x, y=None, sample_weight=None, return_dict: bool = False):

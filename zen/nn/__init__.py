@@ -7,7 +7,7 @@ from . import activations, initializers
 from .activations import ELU, GELU, LeakyReLU, PReLU, ReLU, Sigmoid, Softmax, Tanh
 from .layer import Layer
 from .operators import TensorOperation  # and operators on symbolic tensors: x + 1, x[:, 0]
-from .core import Dense, Dropout, Embedding, Flatten, Lambda
+from .core import Dense, Dropout, Embedding, Flatten, Lambda, Masking
 from . import constraints, regularizers
 from .conv import (AveragePooling2D, AvgPool2D, Conv2D, Conv2DTranspose, GlobalAveragePooling2D,
                    GlobalAvgPool2D, GlobalMaxPool2D, GlobalMaxPooling2D, MaxPool2D, MaxPooling2D,

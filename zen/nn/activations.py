@@ -8,14 +8,17 @@ are compositions of zen.autodiff ops; those that need care with numbers
 zen.autodiff.activations, and gelu, softmax and log_softmax of
 zen.autodiff.nn_ops.
 """
+import numpy as np
+
 from .. import autodiff as ad
 from ..autodiff import elu, exp, gelu, log_softmax, selu, sigmoid, softmax, softplus
 from ..autodiff import sparsemax, squareplus, tanh
 from ..autodiff.nn_ops import gelu_is_tanh
 from ..autodiff.ops import as_tensor
+from ..backend import xp
 from ..registry import Registry
 from ..validation import check_float, check_int, invalid
-from . import constraints, initializers, regularizers
+from . import constraints, initializers, masking, regularizers
 from .layer import LAYERS, Layer
 
 
@@ -276,6 +279,8 @@ class ReLU(Layer):
         ReLU(max_value=6.0)(np.array([-1.0, 3.0, 9.0]))   # [0, 3, 6]
     """
 
+    supports_masking = True
+
     def __init__(self, max_value: float = None, negative_slope: float = 0.0,
                  threshold: float = 0.0, name: str = None):
         super().__init__(name)
@@ -304,6 +309,8 @@ class LeakyReLU(Layer):
     Example:
         LeakyReLU(negative_slope=0.5)(np.array([-10.0, 5.0]))   # [-5, 5]
     """
+
+    supports_masking = True
 
     def __init__(self, negative_slope: float = 0.3, name: str = None, *, alpha: float = None):
         super().__init__(name)
@@ -344,6 +351,8 @@ class PReLU(Layer):
     Example:
         PReLU(shared_axes=[1, 2])(np.zeros((8, 28, 28, 16)))   # alpha (1, 1, 16)
     """
+
+    supports_masking = True
 
     def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None,
                  shared_axes=None, name: str = None):
@@ -405,6 +414,8 @@ class ELU(Layer):
     Shapes: any input; the output has its shape.
     """
 
+    supports_masking = True
+
     def __init__(self, alpha: float = 1.0, name: str = None):
         super().__init__(name)
         self.alpha = check_float(alpha, "alpha")
@@ -419,12 +430,16 @@ class ELU(Layer):
 class Sigmoid(Layer):
     """1 / (1 + e^-x), elementwise. Shapes: any input; the output has its shape."""
 
+    supports_masking = True
+
     def call(self, x):
         return ad.sigmoid(x)
 
 
 class Tanh(Layer):
     """tanh(x), elementwise. Shapes: any input; the output has its shape."""
+
+    supports_masking = True
 
     def call(self, x):
         return ad.tanh(x)
@@ -446,6 +461,8 @@ class GELU(Layer):
         GELU()(np.array([-1.0, 0.0, 1.0]))   # [-0.15865525, 0., 0.84134475]
     """
 
+    supports_masking = True
+
     def __init__(self, approximate: bool = False, name: str = None):
         super().__init__(name)
         self.approximate = gelu_is_tanh(approximate)
@@ -461,12 +478,33 @@ class Softmax(Layer):
     """exp(x) / sum(exp(x)) along `axis` (default the last), so that the values
     along it are positive and sum to 1. Shapes: the output has the input's shape."""
 
+    supports_masking = True
+
     def __init__(self, axis: int = -1, name: str = None):
         super().__init__(name)
         self.axis = axis
 
-    def call(self, x):
-        return ad.softmax(x, self.axis)
+    def call(self, x, mask=None):
+        if mask is None:
+            return ad.softmax(x, self.axis)
+        keep = _broadcast_mask(mask, x.shape)  # Keras: masked entries get -1e9, then 0
+        scores = ad.where(keep, x, xp.asarray(-1e9, x.dtype))
+        return ad.where(keep, ad.softmax(scores, self.axis), xp.zeros((), x.dtype))
 
     def get_config(self):
         return {"axis": self.axis}
+
+
+def _broadcast_mask(mask, shape):
+    """A boolean mask broadcast against `shape`: as numpy broadcasts (from
+    the last axis), or else along the leading axes (a (batch, time) mask of
+    (batch, time, features) values)."""
+    keep = masking.as_mask(mask)
+    try:
+        return np.broadcast_to(keep, shape)
+    except ValueError:
+        if keep.shape != tuple(shape[:keep.ndim]):
+            raise ValueError(f"The mask of shape {keep.shape} does not fit the inputs of "
+                             f"shape {tuple(shape)}") from None
+        return np.broadcast_to(keep.reshape(keep.shape + (1,) * (len(shape) - keep.ndim)),
+                               shape)

@@ -4,9 +4,10 @@ fused `scaled_dot_product_attention` op) and keras-hub's `PositionEmbedding`.
 import numpy as np
 
 from .. import autodiff as ad
+from .. import tree
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE
-from . import initializers
+from . import initializers, masking
 from ..validation import check_float, check_int, check_positive_int, is_int
 from .core import callable_name, cast_input
 from .layer import Layer
@@ -29,14 +30,21 @@ class MultiHeadAttention(Layer):
         kernel_initializer: name or callable (default "glorot_uniform").
         bias_initializer: name or callable (default "zeros").
 
-    Called as `mha(query, value, key=None, attention_mask=None,
-    return_attention_scores=False, use_causal_mask=False)`:
+    Called as Keras's: `mha(query, value, key=None, query_mask=None,
+    value_mask=None, key_mask=None, attention_mask=None,
+    return_attention_scores=False, training=None, use_causal_mask=False)`:
         query (batch, Tq, d_query); value (batch, S, d_value); key (batch, S,
-        d_key), default `value`. attention_mask: booleans (batch, Tq, S)
-        (or (Tq, S)), True where a query may attend to a key; combined with
-        a causal mask when `use_causal_mask`. A query that may attend to no
-        key gets zero attention (its output is the output bias; Keras would
-        spread it uniformly).
+        d_key), default `value`. attention_mask: booleans, True where a query
+        may attend to a key: (batch, Tq, S), or anything that broadcasts to
+        it such as (batch, 1, S); 2-D, (Tq, S) for every sample or (batch, S),
+        a key-padding mask. query_mask (batch, Tq) and value_mask / key_mask
+        (batch, S) default to the masks the inputs carry (zen.nn.masking,
+        e.g. from `Embedding(mask_zero=True)`): a padded key is never
+        attended to, and the output carries the query's mask. All of these
+        combine with a causal mask when `use_causal_mask`. A query that may
+        attend to no key (a padded query) attends to every key alike, as
+        Keras's fused attention does (with return_attention_scores or
+        dropout in training: zero attention, as Keras's masked softmax).
 
     Shapes: output (batch, Tq, *output_shape); with return_attention_scores,
     `(output, scores)`, scores (batch, num_heads, Tq, S) before dropout.
@@ -51,6 +59,8 @@ class MultiHeadAttention(Layer):
         mha(x, x, use_causal_mask=True).shape      # (3, 5, 8)
         mha.count_params()                         # 3 * (8*2*4 + 2*4) + (2*4*8 + 8) = 288
     """
+
+    supports_masking = True  # the output carries the query's mask
 
     def __init__(self, num_heads: int, key_dim: int, value_dim: int = None,
                  dropout: float = 0.0, use_bias: bool = True, output_shape=None,
@@ -94,9 +104,9 @@ class MultiHeadAttention(Layer):
             setattr(self, f"{prefix}_bias", Tensor(self._bias_init(bias_shape)))
 
     # ----- the computation -------------------------------------------------------------
-    def call(self, query, value, key=None, attention_mask=None,
-             return_attention_scores: bool = False, use_causal_mask: bool = False,
-             training=False):
+    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
+             attention_mask=None, return_attention_scores: bool = False, training=False,
+             use_causal_mask: bool = False):
         key = value if key is None else key
         created = hasattr(self, "query_kernel")
         dtype = self.query_kernel.dtype if created else DEFAULT_DTYPE
@@ -105,7 +115,8 @@ class MultiHeadAttention(Layer):
         if not created:
             self._create_weights(query.shape[-1], key.shape[-1], value.shape[-1])
         self._check_depths(value.shape, key.shape)
-        mask = self._mask(attention_mask, query.shape, key.shape)
+        mask = self._combined_mask(attention_mask, query_mask, value_mask, key_mask,
+                                   query.shape, key.shape)
         q, k, v = (self._split_heads(x, name) for x, name in
                    ((query, "query"), (key, "key"), (value, "value")))
         if return_attention_scores or (training and self.dropout > 0):
@@ -113,6 +124,8 @@ class MultiHeadAttention(Layer):
             attended = ad.dropout(scores, self.dropout, training) @ v
         else:
             scores = None
+            if mask is not None:
+                mask, use_causal_mask = _logit_mask(mask, use_causal_mask, q.dtype), False
             attended = ad.scaled_dot_product_attention(q, k, v, mask, is_causal=use_causal_mask)
         output = self._merge_heads(attended)
         return (output, scores) if return_attention_scores else output
@@ -159,21 +172,46 @@ class MultiHeadAttention(Layer):
                 raise ValueError(f"{self._title()} was built for a `{name}` of {expected} "
                                  f"features. Received: {name}_shape={shape}")
 
-    def _mask(self, attention_mask, query_shape, key_shape):
-        """The boolean mask, as (batch, 1, Tq, S) or (Tq, S) for the heads."""
+    def _combined_mask(self, attention_mask, query_mask, value_mask, key_mask,
+                       query_shape, key_shape):
+        """Every mask given as one boolean mask for the heads, (batch, 1, Tq,
+        S) or (Tq, S), or None (Keras's `_compute_attention_mask`)."""
+        (batch, length_q), length_k = query_shape[:2], key_shape[1]
+        mask = self._attention_mask(attention_mask, batch, length_q, length_k)
+        for given, name, shape, axis in ((query_mask, "query_mask", (batch, length_q), -1),
+                                         (value_mask, "value_mask", (batch, length_k), -2),
+                                         (key_mask, "key_mask", (batch, length_k), -2)):
+            given = tree.flatten(given)[0] if isinstance(given, (list, tuple)) else given
+            if given is not None:
+                padding = np.expand_dims(masking.as_mask(given, shape, name), axis)
+                mask = padding if mask is None else mask & padding
+        if mask is None or mask.ndim == 2:
+            return mask
+        return np.broadcast_to(mask, (batch, length_q, length_k))[:, None]
+
+    def _attention_mask(self, attention_mask, batch, length_q, length_k):
+        """`attention_mask` as booleans of shape (Tq, S) or (batch, Tq, S)
+        (a (batch, S) key-padding mask becomes (batch, 1, S)), or None."""
         if attention_mask is None:
             return None
-        mask = np.asarray(attention_mask.value if isinstance(attention_mask, Tensor)
-                          else attention_mask)
-        (batch, length_q), length_k = query_shape[:2], key_shape[1]
-        if (mask.ndim not in (2, 3) or mask.shape[-2:] != (length_q, length_k)
-                or (mask.ndim == 3 and mask.shape[0] not in (1, batch))):
-            raise ValueError(f"{self._title()} received an `attention_mask` of shape "
-                             f"{mask.shape}, expected (batch, length_q, length_k) = "
-                             f"({batch}, {length_q}, {length_k}) for query_shape="
-                             f"{query_shape} and key_shape={key_shape}")
-        mask = mask.astype(bool)
-        return mask[:, None] if mask.ndim == 3 else mask
+        mask = masking.as_mask(attention_mask, owner="attention_mask")
+        expected = (f"expected (batch, length_q, length_k) = ({batch}, {length_q}, "
+                    f"{length_k}), a shape that broadcasts to it, (length_q, length_k) or "
+                    f"(batch, length_k)")
+        if mask.ndim == 2:
+            shared, padding = mask.shape == (length_q, length_k), mask.shape == (batch, length_k)
+            if shared and padding and batch != 1:
+                raise ValueError(f"{self._title()} received a 2-D `attention_mask` of shape "
+                                 f"{mask.shape}, which is both (length_q, length_k) and (batch, "
+                                 f"length_k): pass (batch, 1, length_k) for key padding or "
+                                 f"(1, length_q, length_k) for one mask for every sample")
+            if shared or padding:
+                return mask if shared else mask[:, None, :]
+        elif mask.ndim == 3 and all(n in (1, m) for n, m in
+                                    zip(mask.shape, (batch, length_q, length_k))):
+            return mask
+        raise ValueError(f"{self._title()} received an `attention_mask` of shape "
+                         f"{mask.shape}, {expected}")
 
     def get_config(self):
         return {"num_heads": self.num_heads, "key_dim": self.key_dim,
@@ -181,6 +219,22 @@ class MultiHeadAttention(Layer):
                 "use_bias": self.use_bias, "output_shape": self._output_shape,
                 "kernel_initializer": callable_name(self.kernel_initializer),
                 "bias_initializer": callable_name(self.bias_initializer)}
+
+
+LARGE_NEGATIVE = -0.7 * 3.38953e38  # Keras's masked logit (torch backend), float32-safe
+
+
+def _logit_mask(mask, causal, dtype):
+    """A boolean mask (with the causal one folded in) for the fused
+    attention; where a query may attend to no key at all, the mask as
+    logits (0 or LARGE_NEGATIVE), which spreads such a query over every key
+    alike, as Keras's fused attention does (its scores path gives zeros)."""
+    if causal:
+        length_q, length_k = mask.shape[-2:]
+        mask = mask & np.tril(np.ones((length_q, length_k), dtype=bool))
+    if mask.any(axis=-1).all():
+        return mask
+    return np.where(mask, 0.0, LARGE_NEGATIVE).astype(dtype)
 
 
 def _check_output_shape(output_shape):

@@ -2,9 +2,12 @@
 features), built on `zen.autodiff.conv1d`, `max_pool1d` and `avg_pool1d`,
 and the global poolings over time (on `zen.nn.pooling`).
 """
+import numpy as np
+
 from .. import autodiff as ad
 from ..autodiff.conv1d import CONV_PADDINGS, POOL_PADDINGS, padding_mode, positive_int_1d
 from ..validation import check_positive_int
+from . import masking
 from .core import WeightedLayer, cast_input
 from .layer import LAYERS, Layer
 from .pooling import GlobalAveragePooling, GlobalMaxPooling, check_sequence_input
@@ -136,7 +139,9 @@ class AvgPool1D(_Pool1D):
 
 class GlobalAveragePooling1D(GlobalAveragePooling):
     """The mean over time of each feature: (batch, time, features) ->
-    (batch, features), or (batch, 1, features) with `keepdims=True`.
+    (batch, features), or (batch, 1, features) with `keepdims=True`. With a
+    (batch, time) mask (see zen.nn.masking) the mean is over the real steps
+    only (0 for a sequence without any), and the output has no mask.
 
     Example:
         GlobalAveragePooling1D()(np.zeros((8, 100, 16))).shape   # (8, 16)
@@ -144,17 +149,48 @@ class GlobalAveragePooling1D(GlobalAveragePooling):
 
     build = check_sequence_input  # one spatial axis, time
 
+    def call(self, x, mask=None):
+        if mask is None:
+            return super().call(x)
+        real = _real_steps(x, mask, self.name)
+        count = np.maximum(real.sum(axis=1, keepdims=self.keepdims), 1)
+        return ad.reduce_sum(x * real, axis=1, keepdims=self.keepdims) / count
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """None: pooling over time consumes the mask."""
+        return None
+
 
 class GlobalMaxPooling1D(GlobalMaxPooling):
     """The maximum over time of each feature (the gradient goes to the
     maximum): (batch, time, features) -> (batch, features), or
-    (batch, 1, features) with `keepdims=True`.
+    (batch, 1, features) with `keepdims=True`. With a (batch, time) mask
+    (see zen.nn.masking) the maximum is over the real steps only (0 for a
+    sequence without any), and the output has no mask.
 
     Example:
         GlobalMaxPooling1D()(np.zeros((8, 100, 16))).shape       # (8, 16)
     """
 
     build = check_sequence_input
+
+    def call(self, x, mask=None):
+        if mask is None:
+            return super().call(x)
+        real = _real_steps(x, mask, self.name).astype(bool)
+        lowest = np.asarray(np.finfo(x.dtype).min, x.dtype)
+        peak = ad.reduce_max(ad.where(real, x, lowest), axis=1, keepdims=self.keepdims)
+        return ad.where(real.any(axis=1, keepdims=self.keepdims), peak, np.zeros((), x.dtype))
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """None: pooling over time consumes the mask."""
+        return None
+
+
+def _real_steps(x, mask, name):
+    """The (batch, time) mask as a (batch, time, 1) array of x's dtype."""
+    shape = tuple(x.shape[:2])
+    return masking.as_mask(mask, shape, f"mask of {name!r}")[..., None].astype(x.dtype)
 
 
 MaxPooling1D, AveragePooling1D = MaxPool1D, AvgPool1D  # Keras's names

@@ -1,4 +1,4 @@
-"""The core layers: Dense, Flatten, Dropout, Embedding and Lambda, and the
+"""The core layers: Dense, Flatten, Dropout, Embedding, Masking and Lambda, and the
 small naming and casting helpers the other layer files share.
 """
 import numpy as np
@@ -7,7 +7,7 @@ from .. import autodiff as ad
 from .. import rng
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE, as_float_array
-from ..validation import check_float, check_positive_int
+from ..validation import check_bool, check_float, check_positive_int
 from .. import tree
 from . import activations, constraints, initializers, regularizers, serialization
 from .layer import Layer
@@ -20,6 +20,8 @@ def callable_name(fn):
     (a custom callable must then be a known name to reload)."""
     if fn is None or isinstance(fn, str):
         return fn
+    if isinstance(fn, dict):  # already a {"class_name", "config"} entry
+        return initializers.serialize(initializers.get(fn))
     if isinstance(fn, initializers.Initializer):
         return initializers.serialize(fn)
     return getattr(fn, "__name__", type(fn).__name__)
@@ -113,6 +115,8 @@ class Dense(WeightedLayer):
         y = layer(np.zeros((32, 784)))      # y.shape == (32, 64)
     """
 
+    supports_masking = True
+
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None,
@@ -165,6 +169,8 @@ class Dropout(Layer):
         drop(x)                                        # x itself (inference)
     """
 
+    supports_masking = True
+
     def __init__(self, rate: float, name: str = None):
         super().__init__(name)
         self.rate = check_float(rate, "rate", 0, 1, high_open=True)
@@ -198,6 +204,10 @@ class Embedding(Layer):
             step (default None).
         activity_regularizer: a penalty on the output, over the batch size
             (default None).
+        mask_zero: whether index 0 is padding (default False): the output
+            then carries the mask `inputs != 0` (zen.nn.masking), which
+            recurrent, attention and pooling layers, losses and metrics
+            honour; index 0 must stay unused for data, as in Keras.
 
     Shapes: integer input of any shape (...) -> (..., output_dim). Floats
     that hold whole numbers are accepted (Keras casts them too); other
@@ -210,8 +220,9 @@ class Embedding(Layer):
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
                  embeddings_regularizer=None, embeddings_constraint=None,
-                 activity_regularizer=None, name: str = None):
+                 activity_regularizer=None, mask_zero: bool = False, name: str = None):
         super().__init__(name)
+        self.mask_zero = check_bool(mask_zero, "mask_zero")
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.activity_regularizer = regularizers.get(activity_regularizer)
@@ -228,8 +239,16 @@ class Embedding(Layer):
 
     checks_input_shape = False  # any shape of indices: sequences may change length
 
+    supports_masking = True  # a mask comes in only with mask_zero (`compute_mask`)
+
     def call(self, x):
         return self.embeddings[self._indices(x)]
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """`inputs != 0` with mask_zero, else None."""
+        if not self.mask_zero:
+            return None
+        return np.asarray(inputs.value if isinstance(inputs, Tensor) else inputs) != 0
 
     def _indices(self, x):
         indices = np.asarray(x.value if isinstance(x, Tensor) else x)
@@ -253,8 +272,42 @@ class Embedding(Layer):
     def get_config(self):
         return {"input_dim": self.input_dim, "output_dim": self.output_dim,
                 "embeddings_initializer": callable_name(self.embeddings_initializer),
+                **({"mask_zero": True} if self.mask_zero else {}),
                 **penalty_config(self, ("embeddings_regularizer", "embeddings_constraint",
                                         "activity_regularizer"))}
+
+
+class Masking(Layer):
+    """Mark padded time steps: a step whose features all equal `mask_value`
+    is masked for the layers after this one (zen.nn.masking), and zeroed.
+
+    Args:
+        mask_value: the value that fills a padded step (default 0.0).
+
+    Shapes: (batch, time, features) -> the same; the mask is (batch, time).
+
+    Example:
+        x = np.array([[[1.0, 2.0], [0.0, 0.0]]])
+        Masking()(x)._keras_mask                  # [[True, False]]
+    """
+
+    supports_masking = True
+
+    def __init__(self, mask_value: float = 0.0, name: str = None):
+        super().__init__(name)
+        self.mask_value = check_float(mask_value, "mask_value")
+
+    def call(self, x):
+        x = x if isinstance(x, Tensor) else Tensor(x, trainable=False)
+        return x * self.compute_mask(x)[..., None].astype(x.dtype)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """True where some feature of a step differs from `mask_value`."""
+        values = np.asarray(inputs.value if isinstance(inputs, Tensor) else inputs)
+        return np.any(values != self.mask_value, axis=-1)
+
+    def get_config(self):
+        return {"mask_value": self.mask_value}
 
 
 # ----- Lambda ------------------------------------------------------------------------

@@ -8,12 +8,19 @@ batch sizes must be equal, and the other axes must be equal or 1
 (broadcast); an input of lower rank gains axes of size 1 right after the
 batch axis first, so (batch, 3) merges with (batch, 4, 3). The maths is a
 fold of existing differentiable ops, so gradients reach every input.
+
+Masks (zen.nn.masking) combine as Keras's: the elementwise merges keep a
+step that any input keeps (none when some input has no mask); Concatenate
+joins them along its axis, an input without a mask counting as all kept.
 """
 from functools import reduce
+
+import numpy as np
 
 from .. import autodiff as ad
 from ..autodiff import Tensor
 from ..validation import check_int
+from . import masking
 from .layer import Layer
 
 
@@ -59,8 +66,26 @@ class Merge(Layer, abstract=True):
                              f"{[t.shape for t in tensors]}")
         return tensors
 
+    def compute_mask(self, inputs, previous_mask=None):
+        """The OR of the inputs' masks; None unless every input has one."""
+        masks = _mask_list(inputs, previous_mask)
+        if masks is None or any(m is None for m in masks):
+            return None
+        return reduce(np.logical_or, [masking.as_mask(m) for m in masks])
+
     def _title(self):
         return f"Layer {self.name!r} ({type(self).__name__})"
+
+
+def _mask_list(inputs, previous_mask):
+    """The list of the inputs' masks, or None when none has one."""
+    if not isinstance(previous_mask, (list, tuple)) or not isinstance(inputs, (list, tuple)) \
+            or not masking.any_mask(previous_mask):
+        return None
+    if len(previous_mask) != len(inputs):
+        raise ValueError(f"The lists `inputs` and `mask` should have the same length. "
+                         f"Received {len(inputs)} inputs and {len(previous_mask)} masks")
+    return [m if masking.any_mask(m) else None for m in previous_mask]
 
 
 class ElementwiseMerge(Merge, abstract=True):
@@ -213,6 +238,20 @@ class Concatenate(Merge):
 
     def combine(self, tensors):
         return ad.concat(tensors, axis=self.axis)
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """The inputs' masks joined along `axis` (all kept for an input
+        without one), then reduced over the last axis as Keras does."""
+        masks = _mask_list(inputs, previous_mask)
+        if masks is None:
+            return None
+        full = []
+        for x, mask in zip(inputs, masks):
+            shape = np.shape(x.value if isinstance(x, Tensor) else x)
+            mask = np.ones(shape, bool) if mask is None else masking.as_mask(mask)
+            full.append(np.broadcast_to(mask.reshape(mask.shape + (1,) * (len(shape) - mask.ndim)),
+                                        shape))
+        return np.concatenate(full, axis=self.axis).any(axis=-1)
 
     def get_config(self):
         return {"axis": self.axis}

@@ -55,6 +55,8 @@ class BatchNorm(Layer):
         y = bn(np.random.randn(32, 28, 28, 16), training=True)  # the batch's statistics
     """
 
+    supports_masking = True
+
     sync_group = None
 
     def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, axis: int = -1,
@@ -131,6 +133,8 @@ class LayerNorm(Layer):
     Example:
         LayerNorm()(np.random.randn(4, 10, 64)).shape  # (4, 10, 64)
     """
+
+    supports_masking = True
 
     def __init__(self, epsilon: float = 1e-5, name: str = None):
         super().__init__(name)

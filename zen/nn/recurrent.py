@@ -24,7 +24,7 @@ from .. import tree
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE, xp
 from ..validation import check_bool, is_int
-from . import activations, regularizers, symbolic
+from . import activations, masking, regularizers, symbolic
 from .core import penalty_config
 from .cells import (DropoutRNNCell, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells,
                     call_cell, check_cell, output_size_of, penalties)
@@ -56,11 +56,17 @@ class RNN(Layer):
         stateful: the final states of a call are the initial states of the
             next (default False); the first call fixes the batch size, and
             `reset_state()` zeroes the states.
+        zero_output_for_mask: with a mask, the output of a masked step is
+            zeros instead of the last real step's output (default False;
+            Bidirectional sets it when it returns sequences, as Keras).
         name: the layer's name (default "rnn", made unique).
 
-    Call: `layer(sequences, initial_state=None, training=None)`, sequences
-    (batch, time, features), initial_state a list of (batch, size) arrays,
-    one per state (nested per cell for stacked cells).
+    Call: `layer(sequences, initial_state=None, training=None, mask=None)`,
+    sequences (batch, time, features), initial_state a list of (batch,
+    size) arrays, one per state (nested per cell for stacked cells), mask
+    (batch, time) booleans (by default the mask the sequences carry, e.g.
+    from `Embedding(mask_zero=True)`; see zen.nn.masking): a masked step
+    keeps the states and repeats the previous output, as in Keras.
     Output shape: (batch, output_size), or (batch, time, output_size) with
     return_sequences; with return_state, a list [output, *final_states].
 
@@ -70,15 +76,19 @@ class RNN(Layer):
     """
 
     state_names = None  # names for the flat states in messages (default state_0, ...)
+    supports_masking = True  # (compute_mask: the sequences' mask with return_sequences)
+    zero_output_for_mask = False
 
     def __init__(self, cell, return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, stateful: bool = False, name: str = None):
+                 go_backwards: bool = False, stateful: bool = False,
+                 zero_output_for_mask: bool = False, name: str = None):
         super().__init__(name)
         self.cell = _as_cell(cell)
         self.return_sequences = check_bool(return_sequences, "return_sequences")
         self.return_state = check_bool(return_state, "return_state")
         self.go_backwards = check_bool(go_backwards, "go_backwards")
         self.stateful = check_bool(stateful, "stateful")
+        self.zero_output_for_mask = check_bool(zero_output_for_mask, "zero_output_for_mask")
         self.states = None  # a stateful layer's states (arrays), after its first call
 
     @property
@@ -101,34 +111,38 @@ class RNN(Layer):
             self.cell.built = True
 
     # ----- calling ----------------------------------------------------------------------
-    def __call__(self, sequences, initial_state=None, training=None):
+    def __call__(self, sequences, initial_state=None, training=None, mask=None):
         """Run the layer on `sequences` (batch, time, features); arrays become
         Tensors of the layer's dtype."""
-        if symbolic.any_symbolic((sequences, initial_state)):  # a functional graph records it
-            return super().__call__(sequences, initial_state=initial_state, training=training)
+        given = {} if mask is None else {"mask": mask}
+        if symbolic.any_symbolic((sequences, initial_state, mask)):  # a graph records it
+            return super().__call__(sequences, initial_state=initial_state, training=training,
+                                    **given)
         if not isinstance(sequences, Tensor):
             sequences = Tensor(xp.asarray(sequences, dtype=self._dtype()), trainable=False)
         _check_sequence_shape(type(self).__name__, sequences.shape)
-        return super().__call__(sequences, initial_state=initial_state, training=training)
+        return super().__call__(sequences, initial_state=initial_state, training=training,
+                                **given)
 
     def _dtype(self):
         weights = self.weights if self.built else []
         return weights[0].dtype if weights else DEFAULT_DTYPE
 
-    def call(self, sequences, initial_state=None, training=False):
+    def call(self, sequences, initial_state=None, mask=None, training=False):
         """sequences (batch, time, features) -> the output(s) described in the
         class docstring, computed step by step through the cell."""
-        return self._run(self.inner_loop, sequences, initial_state, training)
+        return self._run(self.inner_loop, sequences, initial_state, training, mask)
 
-    def _run(self, loop, sequences, initial_state, training):
-        """The call around `loop(sequences, states, training)` -> (last output,
-        outputs (batch, time, size) or None, final states): initial states in,
-        dropout masks fresh for this sequence, stateful states out."""
+    def _run(self, loop, sequences, initial_state, training, mask=None):
+        """The call around `loop(sequences, states, training, mask)` -> (last
+        output, outputs (batch, time, size) or None, final states): initial
+        states in, dropout masks fresh for this sequence, stateful states out."""
         _check_steps(type(self).__name__, sequences.shape)
         states = self._initial_states(sequences.shape[0], sequences.dtype, initial_state)
+        mask = self._step_mask(mask, sequences.shape)
         self._reset_dropout_masks()
         try:
-            last, outputs, final = loop(sequences, states, training)
+            last, outputs, final = loop(sequences, states, training, mask)
         finally:
             self._reset_dropout_masks()
         final = self._pack(tree.flatten(final))
@@ -136,17 +150,48 @@ class RNN(Layer):
         output = outputs if self.return_sequences else last
         return [output, *final] if self.return_state else output
 
-    def inner_loop(self, sequences, states, training=False):
+    def inner_loop(self, sequences, states, training=False, mask=None):
         """The cell over every step, in order (reversed with go_backwards):
-        (last output, outputs (batch, time, size) or None, final states)."""
+        (last output, outputs (batch, time, size) or None, final states). A
+        step masked out (`mask` (batch, time), False) keeps the states and
+        gives the previous output (zeros before any, or with
+        zero_output_for_mask), as Keras's masked recurrence."""
         time_major = ad.transpose(sequences, (1, 0, 2))
         steps = range(sequences.shape[1])
         outputs = []
         for t in (reversed(steps) if self.go_backwards else steps):
-            output, states = call_cell(self.cell, time_major[t], states, training)
+            output, new_states = call_cell(self.cell, time_major[t], states, training)
+            if mask is None:
+                states = new_states
+            else:
+                real = mask[:, t, None]
+                states = _where_real(real, new_states, states)
+                zeros = xp.zeros((), output.dtype)
+                previous = zeros if not outputs or self.zero_output_for_mask else outputs[-1]
+                output = ad.where(real, output, previous)
             outputs.append(output)
         sequence = ad.stack(outputs, axis=1) if self.return_sequences else None
         return outputs[-1], sequence, states
+
+    def _step_mask(self, mask, shape):
+        """The call's mask as (batch, time) booleans (the first of a structure,
+        as Keras), checked against the sequences' `shape`; None when there is
+        none or no step is masked."""
+        mask = tree.flatten(mask)[0] if isinstance(mask, (list, tuple)) else mask
+        if mask is None:
+            return None
+        mask = masking.as_mask(mask, tuple(shape[:2]), owner=f"mask of {self.name!r}")
+        return None if mask.all() else mask
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """The sequences' mask for the outputs of every step (with
+        return_sequences), none for a last output or the states."""
+        mask = tree.flatten(previous_mask)[0] if isinstance(previous_mask, (list, tuple)) \
+            else previous_mask
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * len(tree.flatten(self.state_size))
+        return output_mask
 
     def _reset_dropout_masks(self):
         """Fresh masks for the next sequence (Keras resets them after each
@@ -237,8 +282,12 @@ class RNN(Layer):
         return [output] + tree.map_structure(lambda n: (batch, n), self.state_size)
 
     def _options(self) -> dict:
-        return {"return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards, "stateful": self.stateful}
+        options = {"return_sequences": self.return_sequences,
+                   "return_state": self.return_state, "go_backwards": self.go_backwards,
+                   "stateful": self.stateful}
+        if self.zero_output_for_mask:
+            options["zero_output_for_mask"] = True
+        return options
 
     def get_config(self):
         """{"cell": the cell's entry, and the options}; the cell must be a Layer."""
@@ -280,6 +329,14 @@ def _as_cell(cell):
         cell = StackedRNNCells(cell)
     check_cell(cell)
     return cell
+
+
+def _where_real(real, new_states, states):
+    """The new states where `real` (batch, 1), else the old ones, in the
+    nesting of `new_states`."""
+    kept = iter([ad.where(real, new, old)
+                 for new, old in zip(tree.flatten(new_states), tree.flatten(states))])
+    return tree.map_structure(lambda _: next(kept), new_states)
 
 
 def _refuse_untracked_weights(cell):
@@ -360,19 +417,20 @@ class _CellLayer(RNN, abstract=True):
 
     def __init__(self, cell, return_sequences, return_state, go_backwards, stateful, name,
                  activity_regularizer):
-        super().__init__(cell, return_sequences, return_state, go_backwards, stateful, name)
+        super().__init__(cell, return_sequences, return_state, go_backwards, stateful,
+                         name=name)
         self.activity_regularizer = regularizers.get(activity_regularizer)
 
-    def call(self, sequences, initial_state=None, training=False):
+    def call(self, sequences, initial_state=None, mask=None, training=False):
         """As RNN.call, as one fused op where `_fuses` allows."""
         loop = self._fused_loop if self._fuses(training) else self.inner_loop
-        return self._run(loop, sequences, initial_state, training)
+        return self._run(loop, sequences, initial_state, training, mask)
 
     def _fuses(self, training) -> bool:
         """Whether this call can run as one fused op (no per-step masks)."""
         return not (training and self.recurrent_dropout > 0)
 
-    def _fused_loop(self, sequences, states, training):
+    def _fused_loop(self, sequences, states, training, mask):
         raise NotImplementedError(f"{type(self).__name__} must define _fused_loop")
 
     def _scan_inputs(self, sequences, training):
@@ -394,11 +452,26 @@ class _CellLayer(RNN, abstract=True):
     def _input_bias(self):
         return self.bias
 
-    def _scan_outputs(self, hs, final):
+    def _scan_mask(self, mask):
+        """The (batch, time) mask in the scan's order: (time, batch), steps
+        reversed with go_backwards; None stays None."""
+        if mask is None:
+            return None
+        return xp.ascontiguousarray((mask[:, ::-1] if self.go_backwards else mask).T)
+
+    def _scan_outputs(self, hs, final, scan_mask=None):
         """(last output, outputs batch-major or None, final states) from the
-        (time, batch, units) states of a scan."""
+        (time, batch, units) states of a scan. With a mask, a masked step's
+        output is the last real step's (its kept state), or zeros before any
+        real step or with zero_output_for_mask, as Keras's recurrence."""
+        last = final[0]
+        if scan_mask is not None:
+            shown = scan_mask if self.zero_output_for_mask else \
+                xp.logical_or.accumulate(scan_mask, axis=0)
+            hs = hs * shown[..., None].astype(hs.dtype)
+            last = hs[-1]
         outputs = ad.transpose(hs, (1, 0, 2)) if self.return_sequences else None
-        return final[0], outputs, final
+        return last, outputs, final
 
     def _set_trainable_alone(self, value):
         """The cell has no config entry of its own: its flag follows the layer's."""
@@ -412,8 +485,13 @@ class _CellLayer(RNN, abstract=True):
 
     @classmethod
     def from_config(cls, config):
-        """The layer that `get_config` described."""
-        return cls(**config)
+        """The layer that `get_config` described (zero_output_for_mask, an
+        RNN option, is set on it)."""
+        config = dict(config)
+        zero_output = config.pop("zero_output_for_mask", False)
+        layer = cls(**config)
+        layer.zero_output_for_mask = check_bool(zero_output, "zero_output_for_mask")
+        return layer
 
     def __repr__(self):
         return Layer.__repr__(self)
@@ -478,10 +556,11 @@ class SimpleRNN(_CellLayer):
     def _fuses(self, training):
         return _fused_name(self.cell.activation) is not None and super()._fuses(training)
 
-    def _fused_loop(self, sequences, states, training):
+    def _fused_loop(self, sequences, states, training, mask):
+        scan_mask = self._scan_mask(mask)
         hs = ad.rnn_scan(self._scan_inputs(sequences, training), states[0],
-                         self.recurrent_kernel, _fused_name(self.cell.activation))
-        return self._scan_outputs(hs, [hs[-1]])
+                         self.recurrent_kernel, _fused_name(self.cell.activation), scan_mask)
+        return self._scan_outputs(hs, [hs[-1]], scan_mask)
 
 
 class LSTM(_CellLayer):
@@ -551,10 +630,11 @@ class LSTM(_CellLayer):
     def _fuses(self, training):
         return _tanh_with_sigmoid_gates(self.cell) and super()._fuses(training)
 
-    def _fused_loop(self, sequences, states, training):
+    def _fused_loop(self, sequences, states, training, mask):
+        scan_mask = self._scan_mask(mask)
         scanned = ad.lstm_scan(self._scan_inputs(sequences, training), states[0], states[1],
-                               self.recurrent_kernel)
-        return self._scan_outputs(scanned[0], [scanned[0, -1], scanned[1, -1]])
+                               self.recurrent_kernel, scan_mask)
+        return self._scan_outputs(scanned[0], [scanned[0, -1], scanned[1, -1]], scan_mask)
 
 
 class GRU(_CellLayer):
@@ -636,12 +716,13 @@ class GRU(_CellLayer):
     def _input_bias(self):
         return self.bias[0] if self.bias is not None and self.reset_after else self.bias
 
-    def _fused_loop(self, sequences, states, training):
+    def _fused_loop(self, sequences, states, training, mask):
         recurrent_bias = self.bias[1] if self.use_bias else \
             Tensor(xp.zeros(3 * self.units, self.recurrent_kernel.dtype), trainable=False)
+        scan_mask = self._scan_mask(mask)
         hs = ad.gru_scan(self._scan_inputs(sequences, training), states[0],
-                         self.recurrent_kernel, recurrent_bias)
-        return self._scan_outputs(hs, [hs[-1]])
+                         self.recurrent_kernel, recurrent_bias, scan_mask)
+        return self._scan_outputs(hs, [hs[-1]], scan_mask)
 
 
 def _tanh_with_sigmoid_gates(cell) -> bool:

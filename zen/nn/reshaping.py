@@ -188,6 +188,8 @@ class Activation(ShapeFreeLayer):
         Activation("relu")(np.array([[-3.0, 2.0]]))      # [[0.0, 2.0]]
     """
 
+    supports_masking = True
+
     def __init__(self, activation, name: str = None):
         super().__init__(name)
         self._function = check_activation(activation)
@@ -223,6 +225,8 @@ class Identity(ShapeFreeLayer):
     Example:
         Identity()(x)                                   # x (as a Tensor)
     """
+
+    supports_masking = True
 
     def call(self, x):
         return tree.map_structure(as_tensor, x)

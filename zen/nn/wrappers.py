@@ -6,9 +6,12 @@ A wrapped layer is a sublayer, so its weights are the wrapper's; configs
 store it as `zen.nn.serialization` writes layers, and `from_config`
 rebuilds it from there (Zen's layers, or a user's registered class).
 """
+import numpy as np
+
 from .. import autodiff as ad
+from .. import tree
 from ..validation import check_one_of
-from . import recurrent
+from . import masking, recurrent
 from .layer import Layer
 from .serialization import deserialize, serialize
 
@@ -32,12 +35,16 @@ class TimeDistributed(Layer):
         layer: the Layer to apply (built for inputs (batch * time, ...)).
 
     Shapes: (batch, time, *inner) -> (batch, time, *layer_output), where the
-    layer maps (n, *inner) -> (n, *layer_output).
+    layer maps (n, *inner) -> (n, *layer_output). A (batch, time) mask
+    passes through (see zen.nn.masking); a layer whose call takes `mask`
+    gets it folded as its inputs are, (batch * time,).
 
     Example:
         dense = TimeDistributed(Dense(8))
         dense(np.zeros((32, 10, 16))).shape        # (32, 10, 8); 136 parameters
     """
+
+    supports_masking = True
 
     def __init__(self, layer: Layer, name: str = None):
         super().__init__(name)
@@ -54,9 +61,12 @@ class TimeDistributed(Layer):
         folded = None if batch is None or steps is None else batch * steps
         build_sublayer(self.layer, (folded, *inner))
 
-    def call(self, x):
+    def call(self, x, mask=None):
         batch, steps, *inner = x.shape
-        y = self.layer(x.reshape((batch * steps, *inner)))
+        folded = {}
+        if mask is not None and self.layer._mask_parameters()[0]:
+            folded["mask"] = masking.as_mask(mask).reshape(batch * steps, *np.shape(mask)[2:])
+        y = self.layer(x.reshape((batch * steps, *inner)), **folded)
         if not hasattr(y, "shape"):
             raise ValueError(f"TimeDistributed needs a layer with one output; "
                              f"{type(self.layer).__name__} returned {type(y).__name__}")
@@ -115,7 +125,10 @@ class Bidirectional(Layer):
     Shapes: input (batch, time, features); output as the layer's, with
     2 * units features for "concat". With return_state=True on `layer`, the
     result is [output, *forward_states, *backward_states] (with merge_mode
-    None: [forward_output, backward_output, *states]).
+    None: [forward_output, backward_output, *states]). A mask (batch, time)
+    reaches both directions (reversed for the backward one); with
+    return_sequences, masked steps output zeros (Keras's
+    zero_output_for_mask) and the output keeps the mask.
     Weights: the forward layer's, then the backward layer's (Keras's order).
 
     Example:
@@ -136,6 +149,10 @@ class Bidirectional(Layer):
             self._check_same_outputs(layer, backward_layer)
             self.backward_layer = backward_layer
         self._given_backward = backward_layer is not None
+        for direction in (self.forward_layer, self.backward_layer):  # Keras's rule
+            direction.zero_output_for_mask = direction.return_sequences
+
+    supports_masking = True
 
     @staticmethod
     def _check_same_outputs(layer, backward_layer):
@@ -161,10 +178,13 @@ class Bidirectional(Layer):
         build_sublayer(self.forward_layer, input_shape)
         build_sublayer(self.backward_layer, input_shape)
 
-    def call(self, x, initial_state=None):
+    def call(self, x, initial_state=None, mask=None):
         forward_state, backward_state = self._split_states(initial_state)
-        y = self.forward_layer(x, initial_state=forward_state)
-        y_reversed = self.backward_layer(reverse_time(x), initial_state=backward_state)
+        mask = tree.flatten(mask)[0] if isinstance(mask, (list, tuple)) else mask
+        reversed_mask = None if mask is None else masking.as_mask(mask)[:, ::-1]
+        y = self.forward_layer(x, initial_state=forward_state, mask=mask)
+        y_reversed = self.backward_layer(reverse_time(x), initial_state=backward_state,
+                                         mask=reversed_mask)
         states = []
         if self.return_state:
             (y, *forward_states), (y_reversed, *backward_states) = y, y_reversed
@@ -175,6 +195,18 @@ class Bidirectional(Layer):
         if not self.return_state:
             return output
         return output + states if self.merge_mode is None else [output, *states]
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """The input's mask on the output(s) with return_sequences, none on a
+        last output or the states (Keras's)."""
+        mask = tree.flatten(previous_mask)[0] if isinstance(previous_mask, (list, tuple)) \
+            else previous_mask
+        output = mask if self.return_sequences else None
+        outputs = [output, output] if self.merge_mode is None else [output]
+        if self.return_state:
+            states = len(tree.flatten(self.forward_layer.state_size))
+            return outputs + [None] * (2 * states)
+        return outputs if self.merge_mode is None else output
 
     def _split_states(self, initial_state):
         """[forward states..., backward states...] -> the two halves."""

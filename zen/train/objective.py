@@ -185,7 +185,7 @@ class RunningMetrics:
         return float(self.trackers[0][1].count) if self.trackers else 0.0
 
     def update(self, loss_logs: dict, targets: list, preds: list, sample_weights: list,
-               size: int) -> None:
+               size: int, masks: list = None) -> None:
         """Add a batch to every loss tracker and metric.
 
         Args:
@@ -194,6 +194,9 @@ class RunningMetrics:
             preds: the predictions as arrays, in output order.
             sample_weights: the sample weights in output order, or None.
             size: the number of samples in the batch (the losses' weight).
+            masks: the predictions' masks in output order (None for an
+                output without one), or None: every metric weighs the
+                masked-out steps 0 (Keras's mask as sample weight).
         """
         if self.entries is None:
             self._bind()
@@ -202,6 +205,8 @@ class RunningMetrics:
                 tracker.update_state(loss_logs[key], sample_weight=size)
         for _, output, metric, weighted in self.entries:
             weight = sample_weights[output] if weighted and sample_weights else None
+            if masks and masks[output] is not None:
+                weight = losses.apply_mask(weight, masks[output], "sum")
             metric.update_state(targets[output], preds[output], sample_weight=weight)
 
     def result(self, prefix: str = "") -> dict:

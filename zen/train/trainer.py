@@ -23,6 +23,7 @@ from .. import optim
 from ..autodiff import Tensor, no_grad
 from ..data.dataset import get_batch
 from ..nn.layer import Layer, inference_mode, training_scope
+from ..nn.masking import get_mask
 from ..tree import batch_length
 from ..validation import check_int, invalid, is_int
 from .backup import BackupAndRestore
@@ -258,8 +259,8 @@ class Trainer:
                 self.train_step(x, y, sample_weight)  # steps alike, seen by no callback
             else:
                 _fire(hooks, "on_train_batch_begin", batch, {})
-                losses, preds = self.train_step(x, y, sample_weight)
-                self._update(running, losses, y, preds, sample_weight, batch_length(x))
+                losses, preds, masks = self._train_batch(x, y, sample_weight)
+                self._update(running, losses, y, preds, sample_weight, batch_length(x), masks)
                 _fire(hooks, "on_train_batch_end", batch, running.result())
             if self._stop_agreed():
                 break
@@ -291,40 +292,49 @@ class Trainer:
         A batch of no samples (a process's share of a short last global
         batch) is a step with zero gradients: it logs nothing but takes part
         in the strategy's `synchronize`, so every process steps alike."""
+        logs, preds, _ = self._train_batch(x, y, sample_weight)
+        return logs, preds
+
+    def _train_batch(self, x, y, sample_weight=None):
+        """`train_step`, also returning the predictions' masks (None for an
+        output without one; see zen.nn.masking), which weigh the metrics."""
         if batch_length(x) == 0:
             params = self.model.parameters()
             for p in params:
                 p.gradient = np.zeros_like(p.value)
             self._step(params)
-            return {}, []
+            return {}, [], []
         preds = self._outputs(call_model(self.model, x, training=True))
         targets = as_output_list(y, self.objective.names, "targets")
         weights = weights_per_output(sample_weight, self.objective.names)
         loss, logs = self.objective(preds, targets, weights, _added_losses(self.model))
         params = self.model.parameters()  # after the call: the first call builds them
+        masks = [get_mask(pred) for pred in preds]
         if not params and self._distribute is LOCAL:  # all frozen: Keras warns and goes on
             warnings.warn("The model does not have any trainable weights.", UserWarning,
                           stacklevel=2)
-            return logs, [_values(pred) for pred in preds]
+            return logs, [_values(pred) for pred in preds], masks
         loss.backward()
         self._step(params)
-        return logs, [_values(pred) for pred in preds]
+        return logs, [_values(pred) for pred in preds], masks
 
     def _step(self, params) -> None:
         self._distribute.synchronize(params)  # e.g. averaged over the processes
         self.optimizer.step(params)
         self.optimizer.zero_grad(params)
 
-    def _update(self, running, loss_logs: dict, y, preds: list, sample_weight, size) -> None:
-        """Add a batch's losses and arrays to `running`."""
+    def _update(self, running, loss_logs: dict, y, preds: list, sample_weight, size,
+                masks=None) -> None:
+        """Add a batch's losses and arrays (and the predictions' masks) to `running`."""
         names = self.objective.names
         running.update(loss_logs, as_output_list(y, names, "targets"), preds,
-                       weights_per_output(sample_weight, names), size)
+                       weights_per_output(sample_weight, names), size, masks)
 
-    def _batch_logs(self, loss_logs: dict, y, preds: list, sample_weight=None) -> dict:
+    def _batch_logs(self, loss_logs: dict, y, preds: list, sample_weight=None,
+                    masks=None) -> dict:
         """The logs of one batch: its loss and metrics (the metrics reset first)."""
         running = RunningMetrics(self.objective)
-        self._update(running, loss_logs, y, preds, sample_weight, len(preds[0]))
+        self._update(running, loss_logs, y, preds, sample_weight, len(preds[0]), masks)
         return running.result()
 
     # ----- evaluate and predict -------------------------------------------------------
@@ -362,7 +372,7 @@ class Trainer:
                 _, loss_logs = self.objective(preds, targets, weights,
                                               _added_losses(self.model))
                 self._update(running, loss_logs, y, [_values(p) for p in preds],
-                             sample_weight, batch_length(x))
+                             sample_weight, batch_length(x), [get_mask(p) for p in preds])
                 _fire(hooks, "on_test_batch_end", batch, running.result())
         return running
 

@@ -31,7 +31,7 @@ Where things are (every name below is also a name of this package):
 """
 # In reading order, not alphabetical: the API page lists the names in this order
 from .base import (EPSILON, REDUCTIONS, Loss, matched_target, per_sample, weighted_mean,
-                   reduce_weighted_values, aligned_weights, compute)
+                   reduce_weighted_values, aligned_weights, apply_mask, compute)
 from .regression import (MSE, MAE, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
                          Huber, LogCosh, CosineSimilarity, Poisson, mean_squared_error,
                          mean_absolute_error, mean_absolute_percentage_error,
@@ -49,7 +49,7 @@ from .names import LOSSES, FUNCTIONS, get, serialize
 __all__ = [
     # base
     "EPSILON", "REDUCTIONS", "Loss", "matched_target", "per_sample", "weighted_mean",
-    "reduce_weighted_values", "aligned_weights", "compute",
+    "reduce_weighted_values", "aligned_weights", "apply_mask", "compute",
     # regression
     "MSE", "MAE", "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "Huber",
     "LogCosh", "CosineSimilarity", "Poisson", "mean_squared_error", "mean_absolute_error",

@@ -12,6 +12,8 @@ from ... import autodiff as ad
 from ...autodiff import Tensor
 from ...backend import xp
 from ...validation import check_one_of, invalid
+from .. import masking
+from ..masking import get_mask
 
 EPSILON = 1e-7  # Keras's backend epsilon
 """How far from 0 and 1 probabilities are clipped before their log is taken."""
@@ -48,6 +50,7 @@ class Loss:
         if y_pred.size == 0:
             raise ValueError(f"{type(self).__name__}: received an empty prediction of "
                              f"shape {y_pred.shape}")
+        sample_weight = apply_mask(sample_weight, get_mask(y_pred), self.reduction)
         return self.reduce(self._target(y_pred, y_true), y_pred, sample_weight)
 
     def reduce(self, y_true, y_pred, sample_weight) -> Tensor:
@@ -171,6 +174,37 @@ def reduce_weighted_values(values: Tensor, sample_weight=None,
     return total / divisor if divisor else total * 0.0
 
 
+def apply_mask(sample_weight, mask, reduction: str = "sum_over_batch_size"):
+    """`sample_weight` with the prediction's `mask` folded in (Keras's
+    `apply_mask`): masked-out values weigh 0. For the mean reductions the
+    kept ones weigh total / kept, so the mean over every value is the mean
+    over the kept ones (a padded batch gives its real steps' loss).
+
+    Args:
+        sample_weight: the weights given (per sample or per value), or None.
+        mask: booleans (batch, time) for a sequence output, or None.
+        reduction: the reduction the weights are for (see `REDUCTIONS`).
+
+    Example:
+        apply_mask(None, [[True, True, False]])        # [[1.5, 1.5, 0.0]]
+    """
+    if mask is None:
+        return sample_weight
+    mask = masking.as_mask(mask)
+    if reduction in ("sum_over_batch_size", "mean"):
+        kept = int(mask.sum())
+        weights = np.where(mask, mask.size / kept if kept else 0.0, 0.0)
+    else:
+        weights = mask.astype(np.float64)
+    if sample_weight is None:
+        return weights
+    given = np.asarray(getattr(sample_weight, "value", sample_weight), dtype=np.float64)
+    if given.ndim == weights.ndim + 1 and given.shape[-1] == 1:
+        given = given[..., 0]
+    given = given.reshape(given.shape + (1,) * (weights.ndim - given.ndim))
+    return given * weights
+
+
 def aligned_weights(sample_weight, shape, dtype):
     """`sample_weight` as an array that broadcasts against values of `shape`
     (Keras's rules): a trailing axis of 1 beyond `shape` is dropped and
@@ -208,6 +242,7 @@ def compute(loss, y_true, y_pred, sample_weight=None) -> Tensor:
         return loss(y_true, y_pred, sample_weight)
     if isinstance(y_pred, Tensor):
         y_true = matched_target(y_true, y_pred, getattr(loss, "__name__", "loss"))
+    sample_weight = apply_mask(sample_weight, get_mask(y_pred))
     values = loss(y_true, y_pred)
     if not isinstance(values, Tensor):
         raise TypeError(f"The loss function {getattr(loss, '__name__', loss)!r} must return "
