@@ -9,7 +9,9 @@ share of every batch (zen.distributed.DataParallel); --batch-size stays the
 global batch, so the run follows the same schedule and reaches the same
 accuracy as one process. This is `make mnist-mpi`.
 
-Run: python examples/mnist_mlp.py [--epochs 15] [--out runs/mnist_mlp]
+With --export it also writes the trained model to <out>/model.onnx.
+
+Run: python examples/mnist_mlp.py [--epochs 15] [--out runs/mnist_mlp] [--export]
      mpiexec -n 2 python examples/mnist_mlp.py --distributed
 """
 import argparse
@@ -42,6 +44,8 @@ def main():
     parser.add_argument("--verbose", type=int, default=1)
     parser.add_argument("--distributed", action="store_true",
                         help="data-parallel over the processes of mpiexec (needs zen[mpi])")
+    parser.add_argument("--export", action="store_true",
+                        help="also write the trained model to <out>/model.onnx (needs zen[onnx])")
     args = parser.parse_args()
     distribute, processes, main_process = None, 1, True
     if args.distributed:
@@ -79,6 +83,9 @@ def main():
     model.save(args.out / "model.zen")
     zen.plot_history(history, args.out / "curves.png")
     print(f"saved {args.out / 'model.zen'} and {args.out / 'curves.png'}")
+    if args.export:  # for onnxruntime and other ONNX runtimes; batch axis dynamic
+        model.export(args.out / "model.onnx", format="onnx")
+        print(f"exported {args.out / 'model.onnx'}")
 
 
 if __name__ == "__main__":

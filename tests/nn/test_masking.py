@@ -299,3 +299,16 @@ def test_merges_combine_masks_as_keras():
     assert get_mask(Concatenate()([a, b])).tolist() == [[True, True, False]]
     assert get_mask(Concatenate(axis=1)([a, np.ones((1, 2, 2))])).tolist() == \
         [[True, True, False, True, True]]
+
+
+# ----- a Keras model end to end ------------------------------------------------------------
+def test_layer_normalization_has_keras_default_and_layer_norm_pytorch_s():
+    from zen.nn import LayerNormalization
+    assert LayerNormalization().epsilon == 1e-3 and LayerNorm().epsilon == 1e-5
+    assert LayerNormalization().name.startswith("layer_normalization")
+    x = RNG.normal(size=(2, 5))
+    mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+    layer = LayerNormalization()
+    np.testing.assert_allclose(layer(x).value, (x - mean) / np.sqrt(var + 1e-3), atol=1e-6)
+    again = LayerNormalization.from_config(LayerNormalization(epsilon=0.1).get_config())
+    assert type(again) is LayerNormalization and again.epsilon == 0.1

@@ -8,7 +8,7 @@ import zen
 from zen import Tensor
 from zen.autodiff import grad_check
 from zen.nn import initializers, losses
-from zen.nn.recurrent import GRU, LSTM, SimpleRNN
+from zen.nn import GRU, LSTM, SimpleRNN
 from zen.optim import Adam
 
 B, T, F, U = 2, 3, 2, 3  # the tiny sizes of the gradient checks

@@ -11,8 +11,6 @@
 """
 import os
 
-import numpy as np
-
 from ..train.backup import read_backup, restore_backup, write_backup
 from ..train.callbacks import Callback
 from . import comm

@@ -3,23 +3,34 @@ functional Model as an ONNX graph for inference (onnxruntime and others).
 
 The batch axis is dynamic ("batch"), the weights are initializers, and
 layers run as at inference (Dropout and the augmentation layers pass their
-input through, BatchNorm uses its moving statistics). The graph is built in
-memory first: a layer with no ONNX translation is a ValueError naming it,
-raised before anything is written. Needs the optional `onnx` package
+input through, BatchNorm uses its moving statistics). A functional model
+may have several inputs and outputs, and a layer call several outputs
+(return_state, return_attention_scores). The graph is built in memory
+first: a layer with no ONNX translation is a ValueError naming it, raised
+before anything is written. Needs the optional `onnx` package
 (`pip install zen[onnx]`), imported only when exporting.
+
+This module translates the dense, activation (PReLU too), reshaping, merge,
+normalization and embedding layers; onnx_conv the convolutions (transposed
+too), pools, UpSampling2D and ZeroPadding2D; onnx_shapes RepeatVector,
+CenterCrop, Rescaling and the operators recorded on symbolic tensors;
+onnx_recurrent SimpleRNN, LSTM and GRU (ONNX's own ops), Bidirectional and
+TimeDistributed; onnx_attention MultiHeadAttention and PositionEmbedding.
 
     export_onnx(model, "model.onnx")
     # onnxruntime.InferenceSession("model.onnx").run(None, {"input": x})
 """
+import inspect
 import math
 
 import numpy as np
 
 from .. import autodiff as ad
 from ..fileio import atomic_write
-from ..nn import activations, augmentation, conv, conv1d, core, merge, normalization, reshaping
+from ..nn import activations, augmentation, core, merge, normalization, reshaping
 from ..nn.layer import Layer
 from ..nn.symbolic import SymbolicTensor
+from ..tree import map_structure
 from ..validation import check_int
 from .graph import InputLayer
 
@@ -53,10 +64,21 @@ def export_onnx(model, path, opset: int = 17) -> None:
     graph_inputs = []
     for name, tensor in inputs:
         names[id(tensor)] = name
+        builder.dtypes[name] = np.dtype(tensor.dtype)
         graph_inputs.append(_value_info(helper, name, tensor))
-    for layer, parents, output in steps:
+    for layer, parents, results, call in steps:
         operands = [(names[id(t)], t.shape) for t in parents]
-        names[id(output)] = _convert(builder, layer, operands, output.shape)
+        builder.call = _operand_call(call, names)
+        builder.out_dtypes = [np.dtype(t.dtype) for t in results]
+        shapes = results[0].shape if len(results) == 1 else [t.shape for t in results]
+        produced = _convert(builder, layer, operands, shapes)
+        produced = produced if isinstance(produced, (list, tuple)) else [produced]
+        if len(produced) != len(results):
+            raise _unsupported(layer, f"it gave {len(produced)} outputs, the graph "
+                                      f"expects {len(results)}")
+        for tensor, name in zip(results, produced):
+            names[id(tensor)] = name
+            builder.dtypes.setdefault(name, np.dtype(tensor.dtype))
     graph_outputs = []
     for name, tensor in outputs:
         builder.add("Identity", [names[id(tensor)]], outputs=[name])
@@ -73,15 +95,13 @@ def export_onnx(model, path, opset: int = 17) -> None:
 
 # ----- the model as a list of steps ---------------------------------------------------------
 def _model_steps(model):
-    """([(input name, tensor)], [(layer, parent tensors, output tensor)],
-    [(output name, tensor)]) for a Sequential or functional model."""
+    """([(input name, tensor)], [(layer, parent tensors, output tensors,
+    (args, kwargs) of the call)], [(output name, tensor)]) for a Sequential
+    or functional model."""
     graph = getattr(model, "_graph", None)
     if graph is not None:
-        steps = []
-        for node in graph.nodes:
-            if len(node.flat_outputs) != 1:
-                raise _unsupported(node.layer, "it has several outputs")
-            steps.append((node.layer, node.parents(), node.flat_outputs[0]))
+        steps = [(node.layer, node.parents(), node.flat_outputs, (node.args, node.kwargs))
+                 for node in graph.nodes]
         _check_supported(step[0] for step in steps)
         return (list(zip(graph.input_names(), graph.input_list)), steps,
                 list(zip(graph.output_names(), graph.output_list)))
@@ -104,9 +124,30 @@ def _sequential_steps(model):
         for layer in layers:
             value = layer(value)
             output = SymbolicTensor((None,) + tuple(np.shape(value))[1:])
-            steps.append((layer, [current], output))
+            steps.append((layer, [current], [output], ((current,), {})))
             current = output
     return inputs, steps, [(model.output_names[0], current)]
+
+
+class _Operand:
+    """A symbolic tensor of the call being converted, as ONNX sees it: its
+    value's name in the graph, its shape (batch axis None) and dtype."""
+
+    def __init__(self, name, shape, dtype):
+        self.name, self.shape, self.dtype = name, tuple(shape), np.dtype(dtype)
+
+    def __repr__(self):
+        return f"_Operand({self.name!r}, {self.shape})"
+
+
+def _operand_call(call, names):
+    """(args, kwargs) of a layer call, each symbolic tensor an `_Operand`."""
+    def swap(leaf):
+        if isinstance(leaf, SymbolicTensor):
+            return _Operand(names[id(leaf)], leaf.shape, leaf.dtype)
+        return leaf
+    args, kwargs = call
+    return map_structure(swap, tuple(args)), map_structure(swap, dict(kwargs))
 
 
 def _value_info(helper, name, tensor):
@@ -122,6 +163,8 @@ def _unsupported(layer, why):
 
 
 def _check_supported(layers):
+    """A ValueError naming the first layer of `layers` that cannot be
+    exported (wrappers check the layers they hold)."""
     for layer in layers:
         if type(layer) not in CONVERTERS:
             raise _unsupported(layer, "export_onnx has no translation for this class")
@@ -132,12 +175,16 @@ def _check_supported(layers):
 
 # ----- building ONNX nodes ----------------------------------------------------------------
 class _Builder:
-    """Collects nodes and initializers, with fresh names for each."""
+    """Collects nodes and initializers, with fresh names for each; `dtypes`
+    maps a value's name to its numpy dtype where known; `call` holds the
+    (args, kwargs) of the layer call being converted (`_Operand`s for its
+    symbolic tensors) and `out_dtypes` its outputs' dtypes."""
 
     def __init__(self, helper, numpy_helper, reserved, opset):
         self.helper, self.numpy_helper, self.opset = helper, numpy_helper, opset
         self.nodes, self.initializers, self.count = [], [], 0
         self.reserved = set(reserved)  # the graph's input and output names
+        self.dtypes, self.call, self.out_dtypes = {}, ((), {}), [np.dtype(np.float32)]
 
     def fresh(self, stem):
         """A new name `stem_n`, not one of the graph's input or output names."""
@@ -158,6 +205,27 @@ class _Builder:
         outputs = outputs or [self.fresh(op.lower())]
         self.nodes.append(self.helper.make_node(op, inputs, outputs, **attributes))
         return outputs[0]
+
+    def add_many(self, op, inputs, count, **attributes):
+        """Add node `op` with `count` outputs; their names."""
+        outputs = [self.fresh(op.lower()) for _ in range(count)]
+        self.nodes.append(self.helper.make_node(op, inputs, outputs, **attributes))
+        return outputs
+
+    def ints(self, values, stem="ints"):
+        """The name of a new int64 initializer holding `values` (axes, shapes)."""
+        return self.constant(list(values), stem, np.int64)
+
+
+def call_arguments(builder, layer):
+    """The call being converted, its arguments bound to `layer.call`'s
+    signature: {parameter name: value} (defaults left out; a symbolic
+    tensor is an `_Operand`)."""
+    args, kwargs = builder.call
+    try:
+        return dict(inspect.signature(layer.call).bind(*args, **kwargs).arguments)
+    except TypeError:  # a call the signature does not take: its keywords
+        return dict(kwargs)
 
 
 def _convert(builder, layer, operands, out_shape):
@@ -249,6 +317,12 @@ def _gelu_layer(builder, layer, operands, out_shape):
     return _gelu(builder, operands[0][0])
 
 
+def _prelu_layer(builder, layer, operands, out_shape):
+    """ONNX's PRelu: x, or alpha * x below 0 (alpha broadcast as Zen's, batch axis excluded)."""
+    return builder.add("PRelu", [operands[0][0], builder.constant(_weight(layer.alpha),
+                                                                  "alpha")])
+
+
 def _softmax_layer(builder, layer, operands, out_shape):
     return builder.add("Softmax", [operands[0][0]], axis=int(layer.axis))
 
@@ -319,76 +393,10 @@ def _layer_norm(builder, layer, operands, out_shape):
         axis=-1, epsilon=float(layer.epsilon))
 
 
-# ----- convolutions and pooling (channels last in Zen, channels first in ONNX) -------------
-def _channels_first(builder, x, rank):
-    return builder.add("Transpose", [x], perm=[0, rank - 1, *range(1, rank - 1)])
-
-
-def _channels_last(builder, x, rank):
-    return builder.add("Transpose", [x], perm=[0, *range(2, rank), 1])
-
-
-def _tuple(value, n):
-    return tuple(value) if isinstance(value, (tuple, list)) else (int(value),) * n
-
-
-def _pads(padding, sizes, windows, strides, dilations):
-    """ONNX `pads` (all begins, then all ends) for Keras's `padding`:
-    "same" puts the odd one at the end, "causal" all of it at the start."""
-    begins, ends = [], []
-    for size, window, stride, dilation in zip(sizes, windows, strides, dilations):
-        span = (window - 1) * dilation + 1
-        if padding == "same":
-            total = max((-(-size // stride) - 1) * stride + span - size, 0)
-            begin = total // 2
-        elif padding == "causal":
-            total = begin = span - 1
-        else:
-            total = begin = 0
-        begins.append(begin)
-        ends.append(total - begin)
-    return begins + ends
-
-
-def _conv(builder, layer, operands, out_shape):
-    x, shape = operands[0]
-    rank, spatial = len(shape), len(shape) - 2
-    kernel = _weight(layer.kernel)
-    kernel = np.transpose(kernel, (kernel.ndim - 1, kernel.ndim - 2, *range(kernel.ndim - 2)))
-    strides = _tuple(layer.strides, spatial)
-    dilations = _tuple(getattr(layer, "dilation_rate", 1), spatial)
-    inputs = [_channels_first(builder, x, rank), builder.constant(kernel, "kernel")]
-    if layer.use_bias:
-        inputs.append(builder.constant(_weight(layer.bias), "bias"))
-    y = builder.add("Conv", inputs, kernel_shape=list(kernel.shape[2:]), strides=list(strides),
-                    dilations=list(dilations),
-                    pads=_pads(layer.padding, shape[1:-1], kernel.shape[2:], strides, dilations))
-    return _apply_activation(builder, layer._activation, _channels_last(builder, y, rank), layer)
-
-
-def _pool(op):
-    def convert(builder, layer, operands, out_shape):
-        x, shape = operands[0]
-        rank, spatial = len(shape), len(shape) - 2
-        windows, strides = _tuple(layer.pool_size, spatial), _tuple(layer.strides, spatial)
-        pads = _pads(getattr(layer, "padding", "valid"), shape[1:-1], windows, strides,
-                     (1,) * spatial)
-        extra = {"count_include_pad": 0} if op == "AveragePool" else {}
-        y = builder.add(op, [_channels_first(builder, x, rank)], kernel_shape=list(windows),
-                        strides=list(strides), pads=pads, **extra)
-        return _channels_last(builder, y, rank)
-    return convert
-
-
-def _global_pool(op):
-    def convert(builder, layer, operands, out_shape):
-        x, shape = operands[0]
-        axes, keepdims = list(range(1, len(shape) - 1)), int(layer.keepdims)
-        if builder.opset >= 18:  # the axes became an input
-            return builder.add(op, [x, builder.constant(axes, "axes", np.int64)],
-                               keepdims=keepdims)
-        return builder.add(op, [x], axes=axes, keepdims=keepdims)
-    return convert
+def _check_embedding(layer):
+    if getattr(layer, "mask_zero", False):
+        raise _unsupported(layer, "mask_zero=True is not supported (the mask it passes to "
+                                  "the layers after it is not exported)")
 
 
 def _embedding(builder, layer, operands, out_shape):
@@ -408,6 +416,7 @@ CONVERTERS = {
     activations.ReLU: _relu_layer,
     activations.LeakyReLU: _leaky_relu_layer,
     activations.ELU: _elu_layer,
+    activations.PReLU: _prelu_layer,
     activations.GELU: _gelu_layer,
     activations.Sigmoid: _unary("Sigmoid"),
     activations.Tanh: _unary("Tanh"),
@@ -421,18 +430,18 @@ CONVERTERS = {
     merge.Concatenate: _concatenate,
     normalization.BatchNorm: _batch_norm,
     normalization.LayerNorm: _layer_norm,
-    conv.Conv2D: _conv,
-    conv1d.Conv1D: _conv,
-    conv.MaxPool2D: _pool("MaxPool"),
-    conv.AvgPool2D: _pool("AveragePool"),
-    conv1d.MaxPool1D: _pool("MaxPool"),
-    conv1d.AvgPool1D: _pool("AveragePool"),
-    conv.GlobalAveragePooling2D: _global_pool("ReduceMean"),
-    conv.GlobalMaxPooling2D: _global_pool("ReduceMax"),
-    conv1d.GlobalAveragePooling1D: _global_pool("ReduceMean"),
-    conv1d.GlobalMaxPooling1D: _global_pool("ReduceMax"),
     core.Embedding: _embedding,
 }
 CONVERTERS.update({cls: _identity for cls in vars(augmentation).values()
                    if isinstance(cls, type) and issubclass(cls, augmentation._Augmentation)})
-CHECKS = {activations.ReLU: _check_relu_layer}
+"""Layer class -> its translation `convert(builder, layer, operands, out_shape)`."""
+CHECKS = {activations.ReLU: _check_relu_layer, core.Embedding: _check_embedding}
+"""Layer class -> a check that refuses (ValueError) the options it cannot export."""
+
+
+# the other layer families' translations, in their own modules (they use the helpers above)
+from . import onnx_attention, onnx_conv, onnx_recurrent, onnx_shapes  # noqa: E402
+
+for _module in (onnx_conv, onnx_shapes, onnx_recurrent, onnx_attention):
+    CONVERTERS.update(_module.CONVERTERS)
+    CHECKS.update(_module.CHECKS)

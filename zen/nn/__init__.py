@@ -16,7 +16,8 @@ from .normalization import BatchNorm, BatchNormalization, LayerNorm, LayerNormal
 from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from .reshaping import Activation, Identity, Permute, RepeatVector, Reshape
 from . import losses
-from .recurrent import GRU, LSTM, RNN, SimpleRNN
+from .recurrent import RNN
+from .recurrent_layers import GRU, LSTM, SimpleRNN
 from .cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from .conv1d import (AveragePooling1D, AvgPool1D, Conv1D, GlobalAveragePooling1D,
                      GlobalAvgPool1D, GlobalMaxPool1D, GlobalMaxPooling1D, MaxPool1D,

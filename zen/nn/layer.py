@@ -23,13 +23,12 @@ from .. import tree
 from ..registry import Registry
 from ..validation import check_bool, is_int
 from . import constraints, initializers, regularizers, symbolic
-from .masking import any_mask, get_mask, masks_of, set_mask
+from .masking import MaskedCalls
 
 LAYERS = Registry("layer class")  # class name -> Zen's own layers, to rebuild configs
 _NAME_COUNTS = {}  # base name -> how many layers took it, for unique names
 _CALL = threading.local()  # .training: the value the outermost call in progress resolved
 _TAKES_TRAINING = {}  # layer class -> whether its `call` declares `training`
-_MASK_PARAMETERS = {}  # layer class -> (`call` declares `mask`, its (position, "<arg>_mask") pairs)
 _STRUCTURE = [0]  # counts changes to any layer's weights or sublayers (see named_tensors)
 _HOLDING_LOSSES = []  # layers whose `add_loss` losses await the next outermost call
 
@@ -72,7 +71,7 @@ def check_name(name, owner="Layer"):
     return name
 
 
-class Layer:
+class Layer(MaskedCalls):
     """Base class: subclasses define `build(input_shape)` (optional),
     `call(x)` and `get_config()`.
 
@@ -108,7 +107,6 @@ class Layer:
     declared_input_shape = None  # set by `input_shape=` (batch axis first)
     checks_input_shape = True  # later calls must match the first's shape (`_check_input`)
     activity_regularizer = None  # a penalty on the outputs, added by every call (Keras)
-    supports_masking = False  # whether the outputs get `compute_mask`'s masks (zen.nn.masking)
 
     def __new__(cls, *args, **kwargs):
         """Record the constructor's arguments (Keras 3's automatic config, used
@@ -174,59 +172,6 @@ class Layer:
         if self.activity_regularizer is not None:
             self._regularize_activity(outputs)
         return outputs
-
-    # ----- masks (see zen.nn.masking) -------------------------------------------------
-    def compute_mask(self, inputs, previous_mask=None):
-        """The mask(s) of this layer's outputs, in their structure, given its
-        inputs and their mask(s) (Keras's `compute_mask`). The default passes
-        `previous_mask` on; a layer that makes masks (Embedding) or consumes
-        them (a pooling over time) overrides it. Used when `supports_masking`.
-
-        Args:
-            inputs: the inputs of the call (arrays or Tensors).
-            previous_mask: the `mask` given to the call, else the inputs' masks.
-        """
-        return previous_mask
-
-    def _fill_masks(self, x, args, kwargs):
-        """Give `call` the masks it declares and was not given: `mask`, those
-        of the first input; `<argument>_mask`, those of that argument. Returns
-        the mask for `compute_mask`: the `mask` given, else the first input's."""
-        takes_mask, named = self._mask_parameters()
-        given = kwargs.get("mask")
-        previous = masks_of(x) if given is None else given
-        if takes_mask and given is None and any_mask(previous):
-            kwargs["mask"] = previous
-        for position, argument, mask_name in named:
-            if kwargs.get(mask_name) is None:
-                value = (x, *args)[position] if position <= len(args) else kwargs.get(argument)
-                if any_mask(masks_of(value)):
-                    kwargs[mask_name] = masks_of(value)
-        return previous
-
-    @classmethod
-    def _mask_parameters(cls):
-        """(whether `call` declares `mask`, its (position, argument,
-        "<argument>_mask") triples), found once per class."""
-        found = _MASK_PARAMETERS.get(cls)
-        if found is None:
-            names = list(inspect.signature(cls.call).parameters)[1:]
-            named = tuple((i, name, f"{name}_mask") for i, name in enumerate(names)
-                          if f"{name}_mask" in names)
-            found = _MASK_PARAMETERS[cls] = ("mask" in names, named)
-        return found
-
-    def _set_output_masks(self, inputs, outputs, previous_mask) -> None:
-        """Set `compute_mask`'s masks on the outputs that have none yet."""
-        flat = tree.flatten(outputs)
-        if all(get_mask(output) is not None for output in flat):  # set inside `call`
-            return
-        masks = self.compute_mask(inputs, previous_mask)
-        if masks is None:
-            return
-        for output, mask in zip(flat, tree.flatten(masks)):
-            if mask is not None and isinstance(output, Tensor) and get_mask(output) is None:
-                set_mask(output, mask)
 
     def _regularize_activity(self, outputs) -> None:
         """Add the activity penalty of each output, over its batch size (Keras 3)."""

@@ -22,12 +22,17 @@ Sequential, functional and subclassed models alike:
 Losses and metrics read the prediction's mask as sample weights (Keras's
 mask-as-sample-weight), so a padded batch gives the loss of its real steps.
 """
+import inspect
+
 import numpy as np
 
 from .. import tree
 from ..autodiff import Tensor
 
-__all__ = ["get_mask", "set_mask", "masks_of", "any_mask", "as_mask", "with_mask"]
+__all__ = ["get_mask", "set_mask", "masks_of", "any_mask", "as_mask", "with_mask",
+           "MaskedCalls"]
+
+_MASK_PARAMETERS = {}  # layer class -> (`call` declares `mask`, its "<argument>_mask"s)
 
 
 def get_mask(x):
@@ -100,3 +105,63 @@ def as_mask(mask, shape=None, owner="mask") -> np.ndarray:
         raise ValueError(f"Received an invalid `{owner}` of shape {array.shape}, expected "
                          f"{expected}")
     return array
+
+
+class MaskedCalls:
+    """What `zen.nn.Layer` does with masks (its base class): the default
+    `compute_mask`, and the steps of `Layer.__call__` that give `call` its
+    masks and set the outputs' (see the module docstring)."""
+
+    supports_masking = False  # whether the outputs get `compute_mask`'s masks
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """The mask(s) of this layer's outputs, in their structure, given its
+        inputs and their mask(s) (Keras's `compute_mask`). The default passes
+        `previous_mask` on; a layer that makes masks (Embedding) or consumes
+        them (a pooling over time) overrides it. Used when `supports_masking`.
+
+        Args:
+            inputs: the inputs of the call (arrays or Tensors).
+            previous_mask: the `mask` given to the call, else the inputs' masks.
+        """
+        return previous_mask
+
+    def _fill_masks(self, x, args, kwargs):
+        """Give `call` the masks it declares and was not given: `mask`, those
+        of the first input; `<argument>_mask`, those of that argument. Returns
+        the mask for `compute_mask`: the `mask` given, else the first input's."""
+        takes_mask, named = self._mask_parameters()
+        given = kwargs.get("mask")
+        previous = masks_of(x) if given is None else given
+        if takes_mask and given is None and any_mask(previous):
+            kwargs["mask"] = previous
+        for position, argument, mask_name in named:
+            if kwargs.get(mask_name) is None:
+                value = (x, *args)[position] if position <= len(args) else kwargs.get(argument)
+                if any_mask(masks_of(value)):
+                    kwargs[mask_name] = masks_of(value)
+        return previous
+
+    @classmethod
+    def _mask_parameters(cls):
+        """(whether `call` declares `mask`, its (position, argument,
+        "<argument>_mask") triples), found once per class."""
+        found = _MASK_PARAMETERS.get(cls)
+        if found is None:
+            names = list(inspect.signature(cls.call).parameters)[1:]
+            named = tuple((i, name, f"{name}_mask") for i, name in enumerate(names)
+                          if f"{name}_mask" in names)
+            found = _MASK_PARAMETERS[cls] = ("mask" in names, named)
+        return found
+
+    def _set_output_masks(self, inputs, outputs, previous_mask) -> None:
+        """Set `compute_mask`'s masks on the outputs that have none yet."""
+        flat = tree.flatten(outputs)
+        if all(get_mask(output) is not None for output in flat):  # set inside `call`
+            return
+        masks = self.compute_mask(inputs, previous_mask)
+        if masks is None:
+            return
+        for output, mask in zip(flat, tree.flatten(masks)):
+            if mask is not None and isinstance(output, Tensor) and get_mask(output) is None:
+                set_mask(output, mask)

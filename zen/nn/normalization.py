@@ -156,6 +156,20 @@ class LayerNorm(Layer):
         return {"epsilon": self.epsilon}
 
 
-BatchNormalization, LayerNormalization = BatchNorm, LayerNorm  # Keras's names
+class LayerNormalization(LayerNorm):
+    """Keras's `LayerNormalization`: `LayerNorm` with Keras's default
+    epsilon, 1e-3 (LayerNorm's 1e-5 is PyTorch's), and Keras's layer name.
+
+    Args:
+        epsilon: added to the variance before the square root (default 1e-3).
+
+    Example:
+        LayerNormalization().epsilon                 # 0.001
+    """
+
+    def __init__(self, epsilon: float = 1e-3, name: str = None):
+        super().__init__(epsilon, name)
+
+
+BatchNormalization = BatchNorm  # Keras's name (the same defaults)
 LAYERS.add(BatchNorm, "BatchNormalization")  # configs may name either
-LAYERS.add(LayerNorm, "LayerNormalization")

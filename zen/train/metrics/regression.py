@@ -11,7 +11,6 @@ import numpy as np
 from ...nn import losses
 from ...validation import check_int, check_one_of
 from .arrays import EPSILON, _numbers, _output, _same_rank
-from .functions import _loss_values
 from .metric import Metric
 from .reduction import Mean, _KerasWrapper, _LossMetric
 
