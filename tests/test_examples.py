@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import zen
 
@@ -31,6 +32,19 @@ def test_rnn_sincos_reaches_a_small_validation_error(tmp_path):
 
 
 PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_mnist_mlp_exports_onnx_after_training(tmp_path):
+    """--export writes <out>/model.onnx, which onnxruntime runs as the saved model predicts."""
+    onnxruntime = pytest.importorskip("onnxruntime")
+    out = run_example("mnist_mlp.py", "--epochs", "1", "--verbose", "0", "--export",
+                      "--out", str(tmp_path), timeout=300)
+    assert f"exported {tmp_path / 'model.onnx'}" in out
+    session = onnxruntime.InferenceSession(str(tmp_path / "model.onnx"))
+    x = np.random.default_rng(0).random((3, 784), np.float32)
+    (got,) = session.run(None, {session.get_inputs()[0].name: x})
+    expected = zen.load_model(tmp_path / "model.zen").predict(x, verbose=0)
+    assert np.max(np.abs(got - expected)) < 1e-5
 
 
 def bits_per_char(out):
@@ -76,6 +90,26 @@ def test_which_module_beats_the_majority_class(tmp_path):
     assert accuracy > baseline + 15
     assert (tmp_path / "curves.png").read_bytes()[:8] == PNG
     assert (tmp_path / "model.zen").exists()
+
+
+def test_stdlib_text_beats_the_majority_class_and_reads_raw_strings(tmp_path):
+    out = run_example("stdlib_text.py", "--train-size", "1200", "--epochs", "4",
+                      "--length", "64", "--verbose", "0", "--out", str(tmp_path))
+    masked, unmasked, baseline = (float(out.split(label)[1].split("%")[0])
+                                  for label in ("test accuracy: masked ", "unmasked ",
+                                                "baseline "))
+    assert masked > baseline + 15 and 0 < unmasked < 100
+    train_files = list((tmp_path / "data" / "train").rglob("*.txt"))
+    test_modules = {path.name.rsplit(".", 2)[0]
+                    for path in (tmp_path / "data" / "test").rglob("*.txt")}
+    assert len(train_files) == 1200
+    assert not test_modules & {path.name.rsplit(".", 2)[0] for path in train_files}
+    model = zen.load_model(tmp_path / "model.zen")
+    logits = model.predict(["async def main():\n    await asyncio.sleep(1)"], verbose=0)
+    assert logits.shape == (1, 6) and np.isfinite(logits).all()
+    predictions = [line for line in out.split("loaded back, it reads:")[1].splitlines()
+                   if "%  <- " in line]
+    assert len(predictions) == 3
 
 
 def test_mnist_resnet_learns_on_a_slice_of_mnist(tmp_path):

@@ -437,3 +437,12 @@ def test_the_char_transformer(opset, tmp_path):
         return [rng.integers(0, module.CLASSES, (batch, module.CONTEXT)).astype(np.int32)]
 
     assert largest_difference(model, tmp_path, tokens, opset=opset) < TOLERANCE
+
+
+def test_a_mask_reduction_is_refused_by_name(tmp_path):
+    pytest.importorskip("onnx")
+    x = zen.Input((4, 3))
+    keep = zen.nn.TensorOperation("any", axis=-1)(x != 0)
+    model = zen.Model(x, [zen.nn.Dense(2)(x), keep])
+    with pytest.raises(ValueError, match="reduction 'any'"):
+        model.export(tmp_path / "m.onnx", format="onnx")

@@ -6,6 +6,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
+import zen
+
 from zen import nn
 from zen.models import Sequential, load_model
 
@@ -116,3 +118,42 @@ def test_bad_inputs():
     layer = nn.TextVectorization(vocabulary=["a"])
     with pytest.raises(ValueError, match="last shape dimension must be 1"):
         layer(np.array([["a", "b"]]))
+
+
+# ----- functions for standardize and split (Keras takes callables) -------------------------------
+@zen.models.register_serializable(package="text_tests")
+def identifier_words(strings):
+    """Lowercase, with "_" and "." as spaces: source code into words."""
+    return np.char.lower(np.char.replace(np.char.replace(strings, "_", " "), ".", " "))
+
+
+@zen.models.register_serializable(package="text_tests")
+def on_commas(strings):
+    return [s.split(",") for s in strings]
+
+
+def test_standardize_and_split_functions_work_on_the_batch_and_save(tmp_path):
+    layer = nn.TextVectorization(standardize=identifier_words)
+    assert layer.tokenize(np.array(["self._Loop.call_soon"])) == [["self", "loop", "call",
+                                                                   "soon"]]
+    commas = nn.TextVectorization(standardize=None, split=on_commas)
+    assert commas.tokenize(np.array(["a b,c", "d"])) == [["a b", "c"], ["d"]]
+    layer.adapt(np.array(["self.loop.run", "self.x"]))
+    inputs = zen.Input(shape=(), dtype="string")
+    model = zen.Model(inputs, layer(inputs))
+    model.save(tmp_path / "t.zen")
+    again = zen.load_model(tmp_path / "t.zen")
+    text = np.array(["SELF.run_x"])
+    np.testing.assert_array_equal(again.predict(text, verbose=0), model.predict(text, verbose=0))
+    assert model.predict(text, verbose=0).tolist() == [[2, 4, 3]]
+
+
+def test_bad_standardize_and_split_functions_are_named():
+    with pytest.raises(ValueError, match="`standardize` function must return the batch"):
+        nn.TextVectorization(standardize=lambda s: s[:1]).tokenize(np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="`split` function must return one list"):
+        nn.TextVectorization(split=lambda s: [1, 2]).tokenize(np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="cannot be saved"):
+        nn.TextVectorization(split=lambda s: [x.split() for x in s]).get_config()
+    with pytest.raises(ValueError, match="expected one of"):
+        nn.TextVectorization(split="commas")

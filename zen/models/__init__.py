@@ -1,5 +1,6 @@
 """zen.models: `Model` (subclassed or functional), `Sequential`, `Input`, and
-model files (`save`, `load_model`, `register_serializable`), `clone_model`,
+model files (`save`, `load_model`, `register_serializable`; Keras 3's
+`.keras` files with `save_keras`, `load_keras`), `clone_model`,
 and the architecture as JSON (`to_json`, `model_from_json`).
 
 Example:
@@ -15,6 +16,8 @@ from .model import Model
 from .saving import load_model, model_from_json, save_model, to_json
 from .sequential import Sequential
 from .cloning import clone_model
+from .keras_format import load_keras, save_keras
 
 __all__ = ["Model", "Sequential", "Input", "InputLayer", "load_model", "save_model",
-           "register_serializable", "clone_model", "model_from_json", "to_json"]
+           "register_serializable", "clone_model", "model_from_json", "to_json",
+           "save_keras", "load_keras"]

@@ -432,9 +432,9 @@ CONVERTERS = {
     normalization.LayerNorm: _layer_norm,
     core.Embedding: _embedding,
 }
+"""Layer class -> its translation `convert(builder, layer, operands, out_shape)`."""
 CONVERTERS.update({cls: _identity for cls in vars(augmentation).values()
                    if isinstance(cls, type) and issubclass(cls, augmentation._Augmentation)})
-"""Layer class -> its translation `convert(builder, layer, operands, out_shape)`."""
 CHECKS = {activations.ReLU: _check_relu_layer, core.Embedding: _check_embedding}
 """Layer class -> a check that refuses (ValueError) the options it cannot export."""
 

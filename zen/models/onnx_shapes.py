@@ -101,6 +101,12 @@ def _tensor_operation(builder, layer, operands, out_shape):
     return builder.add(BINARY[operation], inputs)
 
 
+def _check_tensor_operation(layer):
+    if layer.operation in operators.REDUCTIONS:
+        raise base._unsupported(layer, f"the reduction {layer.operation!r} (a mask "
+                                       f"computation) has no translation")
+
+
 def _comparison_dtype(tensor_dtypes, constant):
     """The dtype a comparison compares in: a float if any operand is one
     (float32 unless a tensor is float64), else the tensors' integer type."""
@@ -176,4 +182,5 @@ CONVERTERS = {
     operators.TensorOperation: _tensor_operation,
 }
 CHECKS = {image.CenterCrop: _check_center_crop,
-          numerical.Normalization: _check_normalization}
+          numerical.Normalization: _check_normalization,
+          operators.TensorOperation: _check_tensor_operation}

@@ -71,10 +71,19 @@ def save_model(model, path, trainer=None) -> None:
     rebuildable from a file) is saved without its compile settings, with a
     warning: compile it again after loading.
 
+    A path ending in ".keras" is written in Keras 3's format
+    (`zen.models.keras_format.save_keras`: a file `keras.saving.load_model`
+    opens; needs the optional `h5py`); any other path (".zen" by
+    convention) in Zen's own.
+
     Example:
         save_model(model, "mnist.zen")
         same = load_model("mnist.zen")
+        save_model(model, "mnist.keras")   # for Keras, or back into Zen
     """
+    if _is_keras_path(path):
+        KERAS_FORMAT["save"](model, path, trainer=trainer)
+        return
     config = base_config(model, "zen.model")
     config["model"] = serialization.serialize(model)  # before writing: it may refuse
     config["frozen_layers"] = [i for i, layer in enumerate(_distinct_layers(model))
@@ -117,6 +126,16 @@ def save_weights(model, path) -> None:
         return
     if writes_files(model):  # once for a data-parallel job
         write_file(path, base_config(model, "zen.weights"), weight_arrays(model))
+
+
+# Keras's .keras format: {"save", "load", "detect"}, filled in by
+# zen.models.keras_format when zen.models imports it (it needs the model
+# classes, whose module imports this one, so this one cannot import it).
+KERAS_FORMAT = {}
+
+
+def _is_keras_path(path) -> bool:
+    return os.fspath(path).lower().endswith(".keras")
 
 
 # ----- safetensors ----------------------------------------------------------------------
@@ -253,20 +272,31 @@ def _is_serialized_loss(spec):
 
 
 # ----- reading ------------------------------------------------------------------------
-def load_model(path, custom_objects: dict = None):
+def load_model(path, custom_objects: dict = None, compile: bool = True):  # noqa: A002
     """Rebuild the model saved at `path`: same layers, weights and, if it was
     compiled, optimizer (with its state), loss and metrics.
+
+    The content decides the format, not the name: a zip holding
+    `config.json` and `model.weights.h5` is a Keras 3 `.keras` file
+    (`zen.models.keras_format.load_keras`, optional `h5py`); Zen's own
+    files load as before, including those older Zen saved under a ".keras"
+    name.
 
     Args:
         path: the file.
         custom_objects: {class name: class} for the user's classes the file
             names that are not registered (default: none).
+        compile: restore the compile settings and optimizer state (default
+            True); False gives the uncompiled model.
 
     Example:
         model = zen.load_model("mnist.zen", custom_objects={"Residual": Residual})
         model.evaluate(x_test, y_test)
+        keras_made = zen.load_model("from_keras.keras")
     """
     path = os.fspath(path)
+    if KERAS_FORMAT["detect"](path):
+        return KERAS_FORMAT["load"](path, custom_objects=custom_objects, compile=compile)
     config, arrays = read_file(path, ("zen.model",))
     with serialization.custom_object_scope(custom_objects):
         model = _rebuild(config, path)
@@ -275,7 +305,7 @@ def load_model(path, custom_objects: dict = None):
     for (_, tensor), value in zip(model.named_tensors(), weights):
         tensor.value = value  # the file's dtype and bits exactly; Tensor ids are kept
     _freeze(model, config.get("frozen_layers", []), path)  # before the optimizer state
-    if config.get("compile") is not None:
+    if compile and config.get("compile") is not None:
         _recompile(model, config["compile"], arrays, path)
     return model
 

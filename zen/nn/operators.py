@@ -38,8 +38,9 @@ COMPARISONS = {"equal": operator.eq, "not_equal": operator.ne, "less": operator.
                "less_equal": operator.le, "greater": operator.gt,
                "greater_equal": operator.ge}
 UNARY = {"negative": operator.neg, "absolute": _absolute}
+REDUCTIONS = ("any", "all")  # of booleans (masks), as Keras's ops.any and ops.all
 COMPUTE = {**ARITHMETIC, **UNARY}
-OPERATIONS = [*ARITHMETIC, *COMPARISONS, *UNARY, "get_item"]
+OPERATIONS = [*ARITHMETIC, *COMPARISONS, *UNARY, *REDUCTIONS, "get_item"]
 SYMBOLS = {"add": "+", "subtract": "-", "multiply": "*", "true_divide": "/", "power": "**",
            "matmul": "@", "equal": "==", "not_equal": "!=", "less": "<", "less_equal": "<=",
            "greater": ">", "greater_equal": ">="}
@@ -53,11 +54,15 @@ class TensorOperation(Layer):
         operation: one of OPERATIONS: "add", "subtract", "multiply",
             "true_divide", "power", "matmul", "equal", "not_equal", "less",
             "less_equal", "greater", "greater_equal", "negative", "absolute",
-            "get_item".
+            "any", "all", "get_item".
         constant: for a binary operation, the operand that is not a tensor
             (a number or a numpy array); None when both are tensors.
         reflected: whether the constant comes first (`1 - x`).
         key: for "get_item", the basic index (ints, slices, `...`, None).
+        axis: for "any" and "all", the axis (an int) to reduce; None reduces
+            every axis (Keras's default).
+        keepdims: for "any" and "all", whether the reduced axis stays, of
+            size 1 (default False).
         name: default the operation's name ("add", "add_1", ...), as in Keras.
 
     Example:
@@ -65,8 +70,9 @@ class TensorOperation(Layer):
     """
 
     def __init__(self, operation: str, constant=None, reflected: bool = False, key=None,
-                 name: str = None):
+                 axis=None, keepdims: bool = False, name: str = None):
         _check_arguments(operation, constant, reflected, key)
+        self.axis, self.keepdims = _check_reduction(operation, axis, keepdims)
         super().__init__(unique_name(operation) if name is None else name)
         self.operation, self.reflected = operation, bool(reflected)
         self.constant = None if constant is None else _constant(constant, operation)
@@ -78,6 +84,11 @@ class TensorOperation(Layer):
             operands = (self.constant, *operands) if self.reflected else (*operands, self.constant)
         if self.operation == "get_item":
             return operands[0][self.key]
+        if self.operation in REDUCTIONS:
+            value = operands[0].value if isinstance(operands[0], Tensor) else operands[0]
+            reduce = getattr(xp, self.operation)  # xp.any, xp.all
+            return xp.asarray(reduce(xp.asarray(value), axis=self.axis,
+                                     keepdims=self.keepdims))
         if self.operation in COMPARISONS:
             values = [o.value if isinstance(o, Tensor) else o for o in operands]
             return xp.asarray(COMPARISONS[self.operation](*values))
@@ -97,6 +108,8 @@ class TensorOperation(Layer):
                 config["reflected"] = True
         if self.key is not None:
             config["key"] = [_encode_item(item) for item in self.key]
+        if self.operation in REDUCTIONS:
+            config.update(axis=self.axis, keepdims=self.keepdims)
         return config
 
     @classmethod
@@ -112,6 +125,8 @@ class TensorOperation(Layer):
         details = "" if self.constant is None else f", constant={self.constant!r}"
         details += ", reflected=True" if self.reflected else ""
         details += "" if self.key is None else f", key={_key_text(self.key)}"
+        details += f", axis={self.axis}, keepdims={self.keepdims}" \
+            if self.operation in REDUCTIONS else ""
         return f"TensorOperation(operation={self.operation!r}{details})"
 
 
@@ -142,6 +157,20 @@ def _check_arguments(operation, constant, reflected, key):
     if (key is None) == (operation == "get_item"):
         raise ValueError(f"The `key` (an index) goes with operation 'get_item' and only "
                          f"with it. Received: operation={operation!r}, key={key!r}"[:300])
+
+
+def _check_reduction(operation, axis, keepdims):
+    """(axis, keepdims), checked: set only for a reduction ("any", "all")."""
+    if operation not in REDUCTIONS:
+        if axis is not None or keepdims is not False:
+            raise ValueError(f"`axis` and `keepdims` go with the reductions "
+                             f"{list(REDUCTIONS)} only. Received: operation={operation!r}, "
+                             f"axis={axis!r}, keepdims={keepdims!r}"[:300])
+        return None, False
+    if axis is not None and not is_int(axis):
+        raise ValueError(f"Received an invalid value for `axis` of TensorOperation, expected "
+                         f"an int or None. Received: axis={axis!r}"[:300])
+    return (None if axis is None else int(axis)), check_bool(keepdims, "keepdims")
 
 
 def _constant(value, operation):

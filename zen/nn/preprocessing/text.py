@@ -11,6 +11,7 @@ import re
 import numpy as np
 
 from ...validation import check_bool, check_int, check_one_of, invalid, is_int
+from .. import serialization
 from ..layer import Layer
 from .categorical import as_array
 from .lookup import OUTPUT_MODES, StringLookup
@@ -46,9 +47,13 @@ class TextVectorization(Layer):
         max_tokens: the most vocabulary indices `adapt` keeps (the padding
             and OOV ones included), or None (no limit).
         standardize: "lower_and_strip_punctuation" (default), "lower",
-            "strip_punctuation" or None.
-        split: "whitespace" (default), "character" or None (each string is
-            one token).
+            "strip_punctuation", None, or a function given the batch of
+            strings (a numpy array of str) that returns it standardized.
+        split: "whitespace" (default), "character", None (each string is
+            one token), or a function given the standardized batch that
+            returns each string's list of tokens. A function is saved by
+            name: register it (`zen.models.register_serializable`) or pass
+            it in `custom_objects` when loading.
         ngrams: None (default), an integer n (all 1- to n-grams) or a tuple
             of widths.
         output_mode: "int" (default: index sequences, int64, padded with 0),
@@ -80,9 +85,8 @@ class TextVectorization(Layer):
                  vocabulary=None, idf_weights=None, sparse: bool = False, ragged: bool = False,
                  encoding: str = "utf-8", name: str = None):
         super().__init__(name)
-        self.standardize = None if standardize is None else \
-            check_one_of(standardize, "standardize", STANDARDIZE)
-        self.split = None if split is None else check_one_of(split, "split", SPLITS)
+        self.standardize = _text_step(standardize, "standardize", STANDARDIZE)
+        self.split = _text_step(split, "split", SPLITS)
         self.ngrams = ngrams
         self.ngram_widths = check_ngrams(ngrams)
         self.output_mode = check_one_of(output_mode, "output_mode",
@@ -110,16 +114,30 @@ class TextVectorization(Layer):
             raise ValueError(f"When using `TextVectorization` to tokenize strings, the "
                              f"input rank must be 1 or the last shape dimension must be 1. "
                              f"Received: inputs.shape={strings.shape}")
-        return [self._tokens(str(s)) for s in strings.reshape(-1)]
+        strings = strings.reshape(-1)
+        if callable(self.standardize):
+            strings = _returned_strings(self.standardize(strings), len(strings))
+        else:
+            strings = [self._standardized(str(s)) for s in strings]
+        if callable(self.split):
+            token_lists = _returned_token_lists(self.split(np.asarray(strings, dtype=str)),
+                                                len(strings))
+        else:
+            token_lists = [self._split(text) for text in strings]
+        if not self.ngram_widths:
+            return token_lists
+        return [with_ngrams(tokens, self.ngram_widths) for tokens in token_lists]
 
-    def _tokens(self, text: str) -> list:
+    def _standardized(self, text: str) -> str:
         if self.standardize in ("lower", "lower_and_strip_punctuation"):
             text = text.translate(ASCII_LOWER)
         if self.standardize in ("strip_punctuation", "lower_and_strip_punctuation"):
             text = PUNCTUATION.sub("", text)
-        tokens = text.split() if self.split == "whitespace" else \
+        return text
+
+    def _split(self, text: str) -> list:
+        return text.split() if self.split == "whitespace" else \
             list(text) if self.split == "character" else [text]
-        return with_ngrams(tokens, self.ngram_widths) if self.ngram_widths else tokens
 
     def adapt(self, data) -> None:
         """Learn the vocabulary (and "tf_idf" weights) from strings; each
@@ -174,9 +192,50 @@ class TextVectorization(Layer):
 
     def get_config(self):
         lookup = self.lookup_layer.get_config()
-        return {"max_tokens": lookup["max_tokens"], "standardize": self.standardize,
-                "split": self.split, "ngrams": self.ngrams, "output_mode": self.output_mode,
+        owner = f"TextVectorization {self.name!r}"
+        return {"max_tokens": lookup["max_tokens"],
+                "standardize": _step_name(self.standardize, owner),
+                "split": _step_name(self.split, owner), "ngrams": self.ngrams, "output_mode": self.output_mode,
                 "output_sequence_length": self.output_sequence_length,
                 "pad_to_max_tokens": lookup["pad_to_max_tokens"],
                 "vocabulary": lookup["vocabulary"], "idf_weights": lookup["idf_weights"],
                 "sparse": False, "ragged": False, "encoding": lookup["encoding"]}
+
+
+def _text_step(value, argument, choices):
+    """`standardize` or `split` checked: None, a function, one of `choices`,
+    or the saved name of a function (registered, or in custom_objects)."""
+    if value is None or callable(value):
+        return value
+    if isinstance(value, str) and value not in choices:
+        try:
+            return serialization.function_named(value)
+        except ValueError:
+            pass  # neither: the error names the choices
+    return check_one_of(value, argument, choices)
+
+
+def _step_name(step, owner):
+    return serialization.function_name(step, owner) if callable(step) else step
+
+
+def _returned_strings(result, count):
+    strings = np.asarray(getattr(result, "value", result))
+    if strings.shape != (count,) or strings.dtype.kind not in "US":
+        raise ValueError(f"A `standardize` function must return the batch of {count} "
+                         f"strings it was given, standardized. Received: an array of shape "
+                         f"{strings.shape} and dtype {strings.dtype}")
+    return [s.decode() if isinstance(s, bytes) else str(s) for s in strings]
+
+
+def _returned_token_lists(result, count):
+    try:
+        lists = [list(tokens) for tokens in result]
+    except TypeError:
+        lists = None
+    if lists is None or len(lists) != count or not all(isinstance(t, (str, np.str_)) for tokens in lists
+                                       for t in tokens):
+        raise ValueError(f"A `split` function must return one list of string tokens for "
+                         f"each of the {count} strings it was given. Received: "
+                         f"{str(result)[:200]}")
+    return [[str(t) for t in tokens] for tokens in lists]
