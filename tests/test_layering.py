@@ -16,9 +16,9 @@ ZEN = Path(__file__).resolve().parent.parent / "zen"
 # that make it up, and the layers its modules may import besides their own.
 LAYERS = {
     "utilities": ({"backend", "allocator", "rng", "fileio", "version", "tree", "registry",
-                   "validation", "resize"}, set()),
+                   "validation", "resize", "parallel"}, set()),
     "data": ({"data"}, {"utilities"}),
-    "autodiff": ({"autodiff"}, {"utilities"}),
+    "autodiff": ({"autodiff", "kernels"}, {"utilities"}),
     "nn": ({"nn", "regularizers", "constraints"}, {"utilities", "autodiff"}),
     "optim": ({"optim"}, {"utilities", "autodiff"}),
     "train": ({"train", "metrics", "callbacks"}, {"utilities", "data", "autodiff", "nn", "optim"}),

@@ -38,6 +38,7 @@ rounding, in float64). So the row mean accumulates in float64 (about 9% of
 the op's time); the other sums, d_gamma and d_beta included (nothing
 subtracts them), stay in the input's dtype.
 """
+from .. import kernels
 from ..backend import xp
 from .tensor import Function
 
@@ -57,13 +58,17 @@ def channel_moments(x, group=None):
     over all the other axes (and over every member's x, with `group`), in
     x's dtype."""
     rows = x.reshape(-1, x.shape[-1])
-    sums, count = channel_sum(rows), len(rows)
+    fast = kernels.applies(rows)  # zen.kernels: each sum in one pass
+    sums, count = (kernels.channel_sum if fast else channel_sum)(rows), len(rows)
     if group is not None:
         totals = group.sum(xp.append(sums, count))
         sums, count = totals[:-1], totals[-1]
     mean = (sums / count).astype(x.dtype)
-    centred = rows - mean
-    squares = channel_dot(centred, centred)
+    if fast:
+        squares = kernels.centred_square_sum(rows, mean)
+    else:
+        centred = rows - mean
+        squares = channel_dot(centred, centred)
     if group is not None:
         squares = group.sum(squares)
     return mean, (squares / count).astype(x.dtype)
@@ -80,6 +85,13 @@ class BatchNormalize(Function):
 
     def forward(self, x, gamma, beta):
         self.inv_std = 1.0 / xp.sqrt(self.var + self.epsilon)
+        channels = x.shape[-1:]
+        self.fast = (gamma.shape == beta.shape == xp.shape(self.mean) == xp.shape(self.inv_std)
+                     == channels and kernels.applies(x, self.mean, self.inv_std, gamma, beta))
+        if self.fast:  # zen.kernels: x_hat and y in one pass
+            out, self.x_hat = kernels.batch_norm_forward(x, self.mean, self.inv_std, gamma, beta)
+            self.gamma = gamma
+            return out
         x_hat = x - self.mean
         x_hat *= self.inv_std
         self.x_hat, self.gamma = x_hat, gamma
@@ -91,7 +103,11 @@ class BatchNormalize(Function):
         channels = g.shape[-1]
         rows, x_hat = g.reshape(-1, channels), self.x_hat.reshape(-1, channels)
         m = len(rows)
-        d_beta, d_gamma = channel_sum(rows), channel_dot(rows, x_hat)  # float64
+        fast = self.fast and kernels.applies(rows, x_hat)
+        if fast:  # zen.kernels: both sums in one pass
+            d_beta, d_gamma = kernels.batch_norm_gradient_sums(rows, x_hat)
+        else:
+            d_beta, d_gamma = channel_sum(rows), channel_dot(rows, x_hat)  # float64
         total_beta, total_gamma = d_beta, d_gamma
         if self.group is not None:  # the sums over the group, in this member's scale
             weight = self.group.weight
@@ -100,7 +116,11 @@ class BatchNormalize(Function):
             total_beta, total_gamma, m = sums[:channels] / weight, \
                 sums[channels:-1] / weight, sums[-1]
         d_x = None
-        if self.needs_grad[0]:
+        if self.needs_grad[0] and fast:
+            d_x = kernels.batch_norm_input_gradient(
+                rows, x_hat, (-total_gamma / m).astype(g.dtype),
+                (total_beta / m).astype(g.dtype), self.gamma * self.inv_std).reshape(g.shape)
+        elif self.needs_grad[0]:
             d_x = x_hat * (-total_gamma / m).astype(g.dtype)
             d_x += rows
             d_x -= (total_beta / m).astype(g.dtype)
@@ -146,6 +166,12 @@ class LayerNormalize(Function):
         if gamma.shape != (features,) or beta.shape != (features,):
             raise ValueError(f"gamma and beta must have shape ({features},), the last axis "
                              f"of x; received {gamma.shape} and {beta.shape}")
+        self.fast = kernels.applies(x, gamma, beta)
+        if self.fast:  # zen.kernels: statistics and output in one pass per row
+            out, self.x_hat, self.inv_std = kernels.layer_norm_forward(x, gamma, beta,
+                                                                       self.epsilon)
+            self.gamma = gamma
+            return out
         rows = x.reshape(-1, features)
         x_hat = rows - row_mean(rows, xp.float64)  # see the module docstring
         self.inv_std = 1.0 / xp.sqrt(row_dot_mean(x_hat, x_hat) + self.epsilon)
@@ -156,6 +182,11 @@ class LayerNormalize(Function):
         return out.reshape(x.shape)
 
     def backward(self, g):
+        if self.fast and kernels.applies(g, self.x_hat):  # zen.kernels: one pass
+            d_x, d_gamma, d_beta = kernels.layer_norm_backward(g, self.x_hat, self.gamma,
+                                                               self.inv_std)
+            return tuple(d if needed else None
+                         for d, needed in zip((d_x, d_gamma, d_beta), self.needs_grad))
         rows, x_hat = g.reshape(self.x_hat.shape), self.x_hat
         d_x = d_gamma = d_beta = None
         if self.needs_grad[0]:

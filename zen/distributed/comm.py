@@ -7,13 +7,18 @@ at exit); `init()` then makes the job behave as one program: an uncaught
 exception on any process ends every process (see `faults`). Only rank 0
 prints and writes for the job: in `fit`, the callbacks marked
 `main_process_only` run there alone; elsewhere, guard with `is_main()`.
+With several processes, each splits its array passes over one thread
+(`zen.parallel`), unless ZEN_NUM_THREADS says otherwise.
 
 A script run without `mpiexec` is a job of one process (rank 0 of 1), so
 the same code runs on a laptop unchanged.
 """
+import os
+
 import numpy as np
 from mpi4py import MPI
 
+from .. import parallel
 from . import faults
 
 __all__ = ["init", "rank", "size", "is_main", "barrier", "broadcast_weights",
@@ -36,6 +41,8 @@ def init() -> None:
     if _initialised:
         return
     faults.install_excepthook(world())
+    if "ZEN_NUM_THREADS" not in os.environ and size() > 1:
+        parallel.set_num_threads(1)  # the ranks share the cores: one thread each
     _initialised = True
 
 

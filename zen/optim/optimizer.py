@@ -20,12 +20,22 @@ import numpy as np
 
 from ..autodiff import Tensor
 from ..registry import Registry
+from .. import parallel
 from ..validation import check_bool, check_float, check_int, is_number
 from . import schedules
 from .schedules import _accept_other_spellings
 
 
 OPTIMIZERS = Registry("optimizer", fold_case=True)  # by class name, any case: "adam"
+
+
+class _Stretch:
+    """A stretch of a parameter's flat value, as `update` sees a parameter."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
 
 
 class _Default(float):
@@ -142,6 +152,9 @@ class Optimizer:
     """
 
     other_spellings = {}  # {Keras's name of an argument: Zen's}
+    elementwise = False  # `update` reads and writes each element alone, touching no
+    #                      other state: a large parameter may be updated in chunks
+    #                      on several threads (zen.parallel)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -227,13 +240,34 @@ class Optimizer:
         if grads is not None:
             for p, grad, state in zip(with_gradient, self._clip(grads), states):
                 state["step"] += 1
-                self.update(p, grad, state, lr)
+                self._update_in_chunks(p, grad, state, lr)
         if self.use_ema:
             self._move_averages(params)
         for p in with_gradient:  # as Keras: the weights that had a gradient
             if p.constraint is not None:
                 p.value[...] = p.constraint(p.value)
         self._iterations += 1
+
+    def _update_in_chunks(self, param, grad, state, lr) -> None:
+        """`update`, split over zen.parallel's threads for a large parameter
+        of an `elementwise` optimizer: each chunk updates its stretch of the
+        parameter and of its state arrays, so the result is bitwise the same."""
+        value = param.value
+        arrays = [value, grad] + [a for a in state.values() if isinstance(a, np.ndarray)]
+        if not self.elementwise or value.size < 2 * parallel.MIN_CHUNK or not all(
+                a.shape == value.shape and a.flags.c_contiguous for a in arrays):
+            self.update(param, grad, state, lr)
+            return
+        flat_grad = grad.reshape(-1)
+        flat_state = {key: a.reshape(-1) if isinstance(a, np.ndarray) else a
+                      for key, a in state.items()}
+
+        def update_chunk(start, stop):
+            piece = _Stretch(value.reshape(-1)[start:stop])
+            self.update(piece, flat_grad[start:stop],
+                        {key: a[start:stop] if isinstance(a, np.ndarray) else a
+                         for key, a in flat_state.items()}, lr)
+        parallel.for_each_chunk(update_chunk, value.size)
 
     def _state_of(self, param):
         """The state of `param`, created on its first gradient."""

@@ -38,6 +38,8 @@ class SGD(Optimizer):
         loss.backward(); opt.step(model.parameters()); opt.zero_grad(model.parameters())
     """
 
+    elementwise = True  # chunks of a large parameter update on several threads
+
     def __init__(self, lr=_Default(0.01), momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0, *, learning_rate=None,
                  **options):
@@ -91,6 +93,8 @@ class Momentum(Optimizer):
         opt = Momentum(lr=0.01, beta=0.9)
     """
 
+    elementwise = True  # chunks of a large parameter update on several threads
+
     def __init__(self, lr=_Default(0.01), beta: float = 0.9, *, learning_rate=None,
                  **options):
         super().__init__(lr, learning_rate, **options)
@@ -129,6 +133,8 @@ class RMSProp(Optimizer):
     Example:
         opt = RMSProp(lr=0.001)
     """
+
+    elementwise = True  # chunks of a large parameter update on several threads
 
     other_spellings = {"rho": "beta"}  # Keras's name of beta
 
@@ -182,6 +188,8 @@ class Adam(Optimizer):
     Example:
         opt = Adam(lr=1e-3)
     """
+
+    elementwise = True  # chunks of a large parameter update on several threads
 
     decoupled_weight_decay = False  # the one difference with AdamW
     other_spellings = {"beta_1": "beta1", "beta_2": "beta2"}  # Keras's names
@@ -272,6 +280,8 @@ class Adagrad(Optimizer):
     Example:
         opt = Adagrad(lr=0.01)
     """
+
+    elementwise = True  # chunks of a large parameter update on several threads
 
     def __init__(self, lr=_Default(0.01), epsilon: float = 1e-10,
                  initial_accumulator_value: float = 0.0, *, learning_rate=None,
@@ -421,6 +431,8 @@ class Adamax(_KerasMoments):
         opt = Adamax(learning_rate=2e-3)
     """
 
+    elementwise = True  # chunks of a large parameter update on several threads
+
     def state_names(self):
         return ("m", "u")
 
@@ -465,6 +477,8 @@ class Lion(Optimizer):
     Example:
         opt = Lion(learning_rate=1e-4, weight_decay=0.1)
     """
+
+    elementwise = True  # chunks of a large parameter update on several threads
 
     other_spellings = {"beta_1": "beta1", "beta_2": "beta2"}  # Keras's names
 

@@ -172,10 +172,7 @@ class TextVectorization(Layer):
         """(batch, length) index sequences, cut or padded with 0 at the end."""
         width = self.output_sequence_length or max(lengths, default=0)
         out = np.zeros((len(lengths), width), dtype=np.int64)
-        starts = np.cumsum([0] + lengths[:-1])
-        for row, (start, length) in enumerate(zip(starts, lengths)):
-            kept = min(length, width)
-            out[row, :kept] = indices[start:start + kept]
+        out[_filled(lengths, width)] = np.asarray(indices)[_kept(lengths, width)]
         return out
 
     def _row_lookup(self, flat, lengths) -> np.ndarray:
@@ -185,9 +182,7 @@ class TextVectorization(Layer):
         if width == 0:
             return lookup(np.full((len(lengths), 1), ""))
         padded = np.full((len(lengths), width), "", dtype=object)
-        starts = np.cumsum([0] + lengths[:-1])
-        for row, (start, length) in enumerate(zip(starts, lengths)):
-            padded[row, :length] = flat[start:start + length]
+        padded[_filled(lengths, width)] = flat
         return lookup(padded.astype(str))  # the padding "" is the mask: dropped
 
     def get_config(self):
@@ -200,6 +195,19 @@ class TextVectorization(Layer):
                 "pad_to_max_tokens": lookup["pad_to_max_tokens"],
                 "vocabulary": lookup["vocabulary"], "idf_weights": lookup["idf_weights"],
                 "sparse": False, "ragged": False, "encoding": lookup["encoding"]}
+
+
+def _filled(lengths, width) -> np.ndarray:
+    """(batch, width) booleans: the first min(length, width) places of each row."""
+    return np.arange(width) < np.minimum(np.asarray(lengths, dtype=np.int64), width)[:, None]
+
+
+def _kept(lengths, width) -> np.ndarray:
+    """Over the tokens of all rows, one after another: whether a token is
+    among its row's first `width` (the rest are cut)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    position = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return position < width
 
 
 def _text_step(value, argument, choices):

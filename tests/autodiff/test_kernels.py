@@ -1,0 +1,426 @@
+"""zen.kernels (the numba extra) against the numpy code it stands in for.
+
+Every kernel is compared with the numpy path of its op on odd shapes (sizes
+not divisible by 2 or 4, one-element axes, sliced and transposed inputs):
+float64 to 1e-12 relative, float32 within the ulps stated at each test.
+The ops' tests here run with the kernels on and off (`fast`); numba is
+needed only where the kernels are called, and missing, they skip."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import zen
+from zen import kernels
+from zen.autodiff import Tensor, grad_check, special
+from zen.autodiff.nn_ops import gelu, softmax
+from zen.autodiff.normalization import batch_normalize, channel_moments, layer_normalize
+
+EPS32 = np.finfo(np.float32).eps
+
+
+@pytest.fixture
+def numba_on():
+    """The kernels on (skipped without numba); the environment's choice after."""
+    pytest.importorskip("numba")
+    kernels.enable(True)
+    yield
+    kernels.enable(None)
+
+
+@pytest.fixture(params=[True, False], ids=["kernels", "numpy"])
+def fast(request):
+    """Each test that takes it runs with the kernels on and with them off."""
+    if request.param:
+        pytest.importorskip("numba")
+    kernels.enable(request.param)
+    yield request.param
+    kernels.enable(None)
+
+
+def on_numpy(fn, *args):
+    """fn(*args) with the kernels switched off (the reference path)."""
+    previous = kernels.enable(False)
+    try:
+        return fn(*args)
+    finally:
+        kernels.enable(previous)
+
+
+def odd_arrays(shape, dtype, seed=0, scale=3.0):
+    """Random arrays of `shape`: contiguous, and the same values sliced and
+    transposed into non-contiguous views."""
+    g = np.random.default_rng(seed)
+    plain = (g.normal(size=shape) * scale).astype(dtype)
+    wide = (g.normal(size=shape[:-1] + (2 * shape[-1] + 1,)) * scale).astype(dtype)
+    sliced = wide[..., 1::2]
+    transposed = np.ascontiguousarray(np.swapaxes(plain, 0, -1)).swapaxes(0, -1)
+    assert (sliced.size == 1 or not sliced.flags.c_contiguous) and sliced.shape == shape
+    return [plain, sliced, transposed]
+
+
+SHAPES = [(7, 5), (3, 1), (1, 9), (5, 3, 13), (2, 3, 1, 7), (1, 1)]
+
+
+# ----- the switch ---------------------------------------------------------------------
+
+def test_import_zen_does_not_import_numba():
+    code = "import sys, zen; zen.Sequential; print('numba' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("setting, expected", [("0", False), ("1", True), (None, True)])
+def test_the_environment_switches_the_kernels(setting, expected):
+    pytest.importorskip("numba")
+    env = {k: v for k, v in os.environ.items() if k != "ZEN_FAST"}
+    if setting is not None:
+        env["ZEN_FAST"] = setting
+    code = "import zen; print(zen.kernels.available())"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, env=env)
+    assert result.stdout.strip() == str(expected)
+
+
+def test_enable_overrides_the_environment(monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setenv("ZEN_FAST", "0")
+    try:
+        assert not kernels.available()
+        assert kernels.enable(True) is None
+        assert kernels.available()
+        assert kernels.enable(False) is True
+        assert not kernels.available()
+        monkeypatch.setenv("ZEN_FAST", "1")
+        assert not kernels.available()
+        kernels.enable(None)
+        assert kernels.available()
+    finally:
+        kernels.enable(None)
+
+
+@pytest.mark.parametrize("bad", ["yes", 1, 0.0])
+def test_enable_rejects_anything_but_a_bool_or_none(bad):
+    with pytest.raises(ValueError, match=r"invalid value for `on`, expected True, False or "
+                                         rf"None. Received: on={bad!r}"):
+        kernels.enable(bad)
+
+
+def test_applies_only_to_one_float_dtype(numba_on):
+    f32, f64 = np.ones(3, np.float32), np.ones(3)
+    assert kernels.applies(f32) and kernels.applies(f64, f64)
+    assert not kernels.applies(f32, f64)
+    assert not kernels.applies(np.ones(3, np.float16))
+    assert not kernels.applies(np.ones(3, np.int64))
+    assert not kernels.applies(np.ones((0, 3)))
+    kernels.enable(False)
+    assert not kernels.applies(f64)
+
+
+# ----- GELU ---------------------------------------------------------------------------
+
+def gelu_reference(x):
+    """x Phi(x) and Phi(x) + x phi(x) in float64 (Cody's erfc)."""
+    x = x.astype(np.float64)
+    cdf, pdf = special.normal_cdf(x), special.normal_pdf(x)
+    return x * cdf, cdf, x * pdf
+
+
+def tails(dtype):
+    """A dense grid over both tails and the middle, with 0 and the signed infinities."""
+    grid = np.concatenate([np.linspace(-40, 40, 8001), np.linspace(-1, 1, 2001),
+                           [0.0, -0.0, np.inf, -np.inf]])
+    return grid.astype(dtype)
+
+
+def test_gelu_float64_matches_the_numpy_path(numba_on):
+    x = tails(np.float64)
+    out, derivative = kernels.gelu(x, derivative=True)
+    cdf, pdf = special.normal_cdf_and_pdf(x)
+    with np.errstate(invalid="ignore"):  # -inf * 0 and inf * 0: NaN on both paths
+        expected, expected_derivative = x * cdf, cdf + x * pdf
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(derivative, expected_derivative, rtol=1e-12, atol=1e-300)
+
+
+def test_gelu_float32_is_within_two_ulps_of_float64():
+    """out within 2 float32 ulps of the float64 value; the derivative (which
+    crosses zero near x = -0.75) within 2 ulps of |Phi| + |x phi|."""
+    pytest.importorskip("numba")
+    x = tails(np.float32)[:-2]  # the infinities: below
+    out, derivative = kernels.gelu(x, derivative=True)
+    assert out.dtype == derivative.dtype == np.float32
+    value, cdf, x_pdf = gelu_reference(x)
+    assert np.all(np.abs(out - value) <= 2 * np.spacing(np.abs(value).astype(np.float32)))
+    scale = (np.abs(cdf) + np.abs(x_pdf)).astype(np.float32)
+    assert np.all(np.abs(derivative - (cdf + x_pdf)) <= 2 * np.spacing(scale))
+    # numpy's path rounds phi to float32, which loses digits near the subnormals
+    normal = np.abs(value) >= 1e-30
+    numpy_out = (x * special.normal_cdf(x))[normal]
+    assert np.all(np.abs(out[normal] - numpy_out)
+                  <= 4 * np.spacing(np.abs(value[normal]).astype(np.float32)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_keeps_numpys_infinities_and_nan(numba_on, dtype):
+    x = np.array([np.inf, -np.inf, np.nan, 0.0, -0.0], dtype)
+    out, _ = kernels.gelu(x, derivative=True)
+    with np.errstate(invalid="ignore"):
+        expected = on_numpy(lambda: gelu(Tensor(x)).value)
+    np.testing.assert_array_equal(out, expected)  # -inf Phi(-inf) = -inf * 0: NaN on both
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_op_on_odd_shapes(numba_on, shape, dtype):
+    for x in odd_arrays(shape, dtype):
+        t = Tensor(x)
+        (gelu(t) * 1.5).sum().backward()
+        fast = [gelu(Tensor(x)).value, t.gradient]
+        t = Tensor(x)
+        reference = on_numpy(lambda: ((gelu(t) * 1.5).sum().backward(), gelu(Tensor(x)).value,
+                                      t.gradient)[1:])
+        check_close(fast, reference, dtype, ulps=4)
+
+
+def test_gelu_without_a_gradient_uses_the_kernel(numba_on):
+    x = np.linspace(-5, 5, 11)
+    with zen.no_grad():
+        out = gelu(Tensor(x)).value
+    np.testing.assert_allclose(out, gelu_reference(x)[0], rtol=1e-12, atol=1e-300)
+
+
+def check_close(values, references, dtype, ulps, scales=None):
+    """float64 to 1e-12 relative; float32 within `ulps` float32 ulps of each
+    array's scale: by default its largest magnitude (the reductions cancel, so
+    a relative bound per element would not hold on either path)."""
+    scales = scales or [None] * len(values)
+    for value, reference, scale in zip(values, references, scales):
+        assert value.dtype == reference.dtype == dtype and value.shape == reference.shape
+        if scale is None:
+            scale = np.abs(reference).max(initial=0)
+        if dtype == np.float64:
+            np.testing.assert_allclose(value, reference, rtol=1e-12, atol=1e-12 * scale)
+        else:
+            assert np.abs(value - reference).max(initial=0) <= ulps * EPS32 * scale
+
+
+# ----- layer normalisation ------------------------------------------------------------
+
+def layer_norm_values(x, gamma, beta, weights):
+    x, gamma, beta = Tensor(x), Tensor(gamma), Tensor(beta)
+    out = layer_normalize(x, gamma, beta, 1e-3)
+    (out * weights).sum().backward()
+    return [out.value, x.gradient, gamma.gradient, beta.gradient]
+
+
+@pytest.mark.parametrize("shape", SHAPES + [(3, 1, 257)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_layer_norm_matches_the_numpy_path(numba_on, shape, dtype):
+    g = np.random.default_rng(1)
+    gamma, beta = (g.normal(size=shape[-1]).astype(dtype) for _ in range(2))
+    weights = g.normal(size=shape).astype(dtype)
+    for x in odd_arrays(shape, dtype):
+        x = x + dtype(2.0)  # rows off zero
+        fast = layer_norm_values(x, gamma, beta, weights)
+        reference = on_numpy(layer_norm_values, x, gamma, beta, weights)
+        check_close(fast, reference, dtype, ulps=8)
+
+
+def test_layer_norm_kernel_returns_what_the_function_keeps(numba_on):
+    x = np.random.default_rng(2).normal(size=(3, 5, 7))
+    out, x_hat, inv_std = kernels.layer_norm_forward(x, np.ones(7), np.zeros(7), 1e-5)
+    assert out.shape == x.shape and x_hat.shape == (15, 7) and inv_std.shape == (15, 1)
+    np.testing.assert_allclose(x_hat.mean(axis=1), 0, atol=1e-15)
+    np.testing.assert_allclose(out.reshape(15, 7), x_hat, rtol=1e-15)
+
+
+# ----- batch normalisation ------------------------------------------------------------
+
+class OneMember:
+    """A synchronised batch norm's group of one: the sums are the member's own."""
+    weight = 1.0
+
+    def sum(self, array):
+        return array
+
+
+def batch_norm_values(x, gamma, beta, weights, group=None):
+    x, gamma, beta = Tensor(x), Tensor(gamma), Tensor(beta)
+    mean, var = channel_moments(x.value, group)
+    out = batch_normalize(x, gamma, beta, mean, var, 1e-3, group)
+    (out * weights).sum().backward()
+    return [mean, var, out.value, x.gradient, gamma.gradient, beta.gradient]
+
+
+@pytest.mark.parametrize("shape", SHAPES + [(3, 5, 7, 3), (2051, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_matches_the_numpy_path(numba_on, shape, dtype):
+    g = np.random.default_rng(3)
+    gamma, beta = (g.normal(size=shape[-1]).astype(dtype) for _ in range(2))
+    weights = g.normal(size=shape).astype(dtype)
+    for x in odd_arrays(shape, dtype):
+        fast = batch_norm_values(x, gamma, beta, weights)
+        reference = on_numpy(batch_norm_values, x, gamma, beta, weights)
+        check_close(fast, reference, dtype, ulps=8)
+
+
+def test_batch_norm_with_a_group_matches_the_numpy_path(numba_on):
+    x, weights = odd_arrays((9, 2, 5), np.float64)[1], np.linspace(-1, 1, 90).reshape(9, 2, 5)
+    gamma, beta = np.linspace(0.5, 1.5, 5), np.linspace(-1, 1, 5)
+    fast = batch_norm_values(x, gamma, beta, weights, OneMember())
+    reference = on_numpy(batch_norm_values, x, gamma, beta, weights, OneMember())
+    check_close(fast, reference, np.float64, ulps=0)
+
+
+def test_batch_norm_forward_is_bitwise_numpys(numba_on):
+    """Given the statistics, the forward runs numpy's operations in numpy's order."""
+    x = odd_arrays((11, 3, 5), np.float32)[2]
+    mean, inv_std = x.mean(axis=(0, 1)), 1 / x.std(axis=(0, 1))
+    gamma, beta = np.float32([1, 2, 3, 4, 5]), np.float32([0, 1, 0, 1, 0])
+    out, x_hat = kernels.batch_norm_forward(x, mean, inv_std, gamma, beta)
+    expected = (x - mean) * inv_std
+    np.testing.assert_array_equal(x_hat, expected)
+    np.testing.assert_array_equal(out, expected * gamma + beta)
+
+
+# ----- softmax ------------------------------------------------------------------------
+
+def softmax_values(x, weights, axis=-1):
+    t = Tensor(x)
+    out = softmax(t, axis=axis)
+    (out * weights).sum().backward()
+    return [out.value, t.gradient]
+
+
+@pytest.mark.parametrize("shape", SHAPES + [(2, 3, 5, 67)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_matches_the_numpy_path(numba_on, shape, dtype):
+    weights = np.random.default_rng(4).normal(size=shape).astype(dtype)
+    for x in odd_arrays(shape, dtype, scale=5.0):
+        fast = softmax_values(x, weights)
+        reference = on_numpy(softmax_values, x, weights)
+        # the gradient s (g - sum(g s)) cancels: its scale is that of s g
+        check_close(fast, reference, dtype, ulps=4,
+                    scales=[None, np.abs(reference[0] * weights).max()])
+
+
+def test_softmax_float32_is_within_two_ulps_of_float64(numba_on):
+    x = odd_arrays((33, 17), np.float32, scale=10.0)[1]
+    out = kernels.softmax(x)
+    exact = np.exp(x - x.max(axis=-1, keepdims=True).astype(np.float64))
+    exact /= exact.sum(axis=-1, keepdims=True)
+    assert np.all(np.abs(out - exact) <= 2 * np.spacing(exact.astype(np.float32)))
+
+
+def test_softmax_keeps_numpys_nan_and_infinities(numba_on):
+    x = np.array([[np.nan, 1.0, 2.0], [1.0, np.nan, 2.0], [-np.inf, 0.0, -np.inf],
+                  [np.inf, 0.0, 1.0]])
+    with np.errstate(invalid="ignore"):
+        expected = on_numpy(lambda: softmax(x).value)
+    np.testing.assert_array_equal(kernels.softmax(x), expected)
+
+
+def test_softmax_on_another_axis_takes_the_numpy_path(numba_on):
+    x, weights = odd_arrays((4, 5, 3), np.float64)[1], np.ones((4, 5, 3))
+    fast = softmax_values(x, weights, axis=1)
+    reference = on_numpy(softmax_values, x, weights, 1)
+    for value, expected in zip(fast, reference):
+        np.testing.assert_array_equal(value, expected)
+
+
+# ----- gradients through the ops, kernels on and off ----------------------------------
+
+def test_gelu_gradient(fast):
+    x = np.random.default_rng(5).normal(size=(3, 5)) * 3
+    grad_check(gelu, [x])
+
+
+def test_layer_norm_gradient(fast):
+    g = np.random.default_rng(6)
+    x, gamma, beta = g.normal(size=(3, 1, 5)), g.normal(size=5), g.normal(size=5)
+    grad_check(lambda a, b, c: layer_normalize(a, b, c, 1e-3), [x, gamma, beta])
+
+
+def test_batch_norm_gradient(fast):
+    g = np.random.default_rng(7)
+    x, gamma, beta = g.normal(size=(5, 3, 3)), g.normal(size=3), g.normal(size=3)
+
+    def op(a, b, c):
+        mean, var = channel_moments(a.value)
+        return batch_normalize(a, b, c, mean, var, 1e-3)
+    grad_check(op, [x, gamma, beta])
+
+
+@pytest.mark.parametrize("shape", [(3, 7), (2, 1), (2, 3, 5)])
+def test_softmax_gradient(fast, shape):
+    x = np.random.default_rng(8).normal(size=shape) * 2
+    grad_check(softmax, [x])
+
+
+def test_the_layers_agree_on_both_paths(fast):
+    """LayerNormalization, BatchNormalization and a GELU Dense layer, float32,
+    through their public layers: the same numbers on either path."""
+    x = np.random.default_rng(9).normal(size=(6, 5, 7)).astype(np.float32)
+    layers = [zen.nn.LayerNormalization(), zen.nn.BatchNormalization(),
+              zen.nn.Activation("gelu"), zen.nn.Activation("softmax")]
+    for layer in layers:
+        out = layer(x, training=True).value
+        reference = on_numpy(lambda: layer(x, training=True).value)
+        assert kernels.available() == fast
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out, reference, rtol=0, atol=8 * EPS32 * np.abs(out).max())
+
+
+THREADS_SCRIPT = """
+import numba, numpy as np
+from zen import kernels
+kernels.enable(True)
+g = np.random.default_rng(10)
+x, grad = (g.normal(size=(3001, 7)).astype(np.float32) for _ in range(2))
+gamma = g.normal(size=7).astype(np.float32)
+
+def results():
+    forward = kernels.layer_norm_forward(x, gamma, gamma, 1e-3)
+    return [kernels.channel_sum(x), *kernels.batch_norm_gradient_sums(grad, x),
+            *kernels.layer_norm_backward(grad, forward[1], gamma, forward[2])]
+numba.set_num_threads(1)
+alone = results()
+numba.set_num_threads(2)
+for one, many in zip(alone, results()):
+    np.testing.assert_array_equal(one, many)
+print("same bits")
+"""
+
+
+def test_the_sums_do_not_depend_on_the_threads():
+    """The column sums run in blocks fixed by the row count, so one thread and
+    two give the same bits (in a process allowed two: Zen's default is one)."""
+    pytest.importorskip("numba")
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2", "ZEN_FAST": "1"}
+    done = subprocess.run([sys.executable, "-c", THREADS_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and "same bits" in done.stdout, done.stderr[-2000:]
+
+
+def test_the_kernels_coefficients_are_specials():
+    """The loops hold their own copies of Cody's and the Mills-ratio
+    coefficients (numba freezes them as constants): the same numbers."""
+    from zen.kernels import loops
+    for name in ("_A", "_B", "_C", "_D", "_P", "_Q"):
+        np.testing.assert_array_equal(getattr(loops, name), getattr(special, name))
+    assert tuple(getattr(loops, f"_M{k}") for k in range(10)) == special._MILLS
+    for name in ("_NEAR", "_TAIL", "_UNDERFLOW", "_INV_SQRT_PI", "_SQRT_2", "_INV_SQRT_2PI"):
+        assert getattr(loops, name) == getattr(special, name)
+
+
+def test_a_kernel_without_numba_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba fails
+    monkeypatch.setattr(kernels, "_compiled", {})
+    monkeypatch.setitem(kernels._state, "numba", None)
+    assert not kernels.available()
+    with pytest.raises(ImportError, match=r"zen.kernels needs numba: pip install 'zen\[fast\]'"):
+        kernels.softmax(np.ones((2, 3)))

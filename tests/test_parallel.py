@@ -1,0 +1,110 @@
+"""zen.parallel: large elementwise passes split over threads give the same
+bits as one thread; errors in a chunk reach the caller; the optimizers'
+chunked updates equal the whole ones."""
+import threading
+
+import numpy as np
+import pytest
+
+import zen
+from zen import parallel
+from zen.autodiff import Tensor
+
+
+@pytest.fixture
+def threads():
+    """Set the pool's size for one test, then restore it."""
+    before = parallel.get_num_threads()
+    yield parallel.set_num_threads
+    parallel.set_num_threads(before)
+
+
+@pytest.mark.parametrize("length, parts", [(10, 3), (7, 7), (1, 1), (1000, 4)])
+def test_chunk_bounds_cover_the_range_in_near_equal_pieces(length, parts):
+    bounds = parallel.chunk_bounds(length, parts)
+    assert bounds[0][0] == 0 and bounds[-1][1] == length
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    sizes = [stop - start for start, stop in bounds]
+    assert max(sizes) - min(sizes) <= 1 and len(bounds) == parts
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_chunks_run_on_several_threads_and_cover_everything(threads, count):
+    threads(count)
+    seen, chunks, names = np.zeros(10 * parallel.MIN_CHUNK + 3, int), [], set()
+
+    def mark(start, stop):
+        seen[start:stop] += 1
+        chunks.append(start)
+        names.add(threading.current_thread().name)
+    parallel.for_each_chunk(mark, len(seen))
+    assert (seen == 1).all() and len(chunks) == count
+    assert "MainThread" in names and (len(names) > 1) == (count > 1)
+
+
+def test_small_passes_and_nested_passes_stay_on_one_thread(threads):
+    threads(2)
+    calls = []
+    parallel.for_each_chunk(lambda a, b: calls.append((a, b)), parallel.MIN_CHUNK)
+    assert calls == [(0, parallel.MIN_CHUNK)]
+
+    inner = []
+
+    def outer(start, stop):
+        parallel.for_each_chunk(lambda a, b: inner.append((a, b)), stop - start)
+    parallel.for_each_chunk(outer, 4 * parallel.MIN_CHUNK)
+    assert len(inner) == 2 and all(a == 0 for a, _ in inner)
+
+
+def test_an_error_in_a_chunk_reaches_the_caller_after_every_chunk_ran(threads):
+    threads(3)
+    done = []
+
+    def fail_late(start, stop):
+        done.append(start)
+        if start > 0:
+            raise KeyError(f"chunk at {start}")
+    with pytest.raises(KeyError, match="chunk at"):
+        parallel.for_each_chunk(fail_late, 3 * parallel.MIN_CHUNK)
+    assert len(done) == 3
+    parallel.for_each_chunk(lambda a, b: None, 3 * parallel.MIN_CHUNK)  # the pool still works
+
+
+def test_thread_count_checks(threads, monkeypatch):
+    with pytest.raises(ValueError, match="`n`"):
+        zen.set_num_threads(0)
+    monkeypatch.setenv("ZEN_NUM_THREADS", "two")
+    with pytest.raises(ValueError, match="ZEN_NUM_THREADS must be a positive integer"):
+        parallel._threads_from_environment()
+    monkeypatch.setenv("ZEN_NUM_THREADS", "3")
+    assert parallel._threads_from_environment() == 3
+    zen.set_num_threads(2)
+    assert zen.get_num_threads() == 2
+
+
+def optimizers():
+    return [zen.optim.SGD(0.1, momentum=0.9, nesterov=True, weight_decay=1e-3),
+            zen.optim.Momentum(0.1), zen.optim.RMSProp(0.01), zen.optim.Adam(0.01),
+            zen.optim.AdamW(0.01), zen.optim.Adagrad(0.1), zen.optim.Adamax(0.01),
+            zen.optim.Lion(0.001), zen.optim.Nadam(0.01), zen.optim.Adafactor(0.01)]
+
+
+@pytest.mark.parametrize("index", range(10))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_chunked_updates_are_bitwise_those_of_one_thread(threads, index, dtype):
+    rng = np.random.default_rng(index)
+    shape = (3 * parallel.MIN_CHUNK // 7 + 5, 7)  # not a multiple of the thread count
+    start = rng.normal(size=shape).astype(dtype)
+    grads = [rng.normal(size=shape).astype(dtype) for _ in range(3)]
+    results = []
+    for count in (1, 2, 3):
+        threads(count)
+        weight, optimizer = Tensor(start.copy()), optimizers()[index]
+        for grad in grads:
+            weight.gradient = grad
+            optimizer.step([weight])
+        results.append(weight.value)
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[2])
+    assert not np.array_equal(results[0], start)
+

@@ -1,0 +1,321 @@
+"""Fused kernels compiled with numba, the optional extra `zen[fast]`.
+
+Some ops pass over their arrays many times in numpy (a batch norm's
+backward is a dozen whole-array temporaries); compiled, each is one or two
+passes (their loops are written for several threads, `parallel=True`, and
+run on one by default: see `_import_numba`). The kernels here
+cover the exact GELU with its derivative, layer normalisation, batch
+normalisation's training statistics, forward and backward, and softmax
+along the last axis, forward and backward, in float32 and float64.
+
+The ops of zen.autodiff call them when `applies(...)` says so and keep their
+numpy code beside them: that code is the reference, and the default where
+numba is not installed. Nothing is compiled, and numba is not imported,
+at `import zen`: each kernel compiles on its first call (for each dtype),
+into numba's on-disk cache (`cache=True`), which later processes load.
+
+Switch them off with the environment variable `ZEN_FAST=0` or with
+`enable(False)`; `enable(None)` goes back to what the environment says.
+
+Accuracy against the numpy path: float64 results agree to about 1e-15
+relative (the sums run in another order); float32 results are computed in
+float64 arithmetic where numpy's are not, and agree within a few float32
+ulps (see tests/autodiff/test_kernels.py for the bounds).
+
+Example:
+    import zen
+    zen.kernels.available()      # True where numba imports and ZEN_FAST != "0"
+    zen.kernels.enable(False)    # every op back on its numpy path
+"""
+import os
+
+import numpy as np
+
+from ..validation import invalid, is_bool
+from . import loops
+
+__all__ = ["available", "enable", "applies", "gelu", "layer_norm_forward",
+           "layer_norm_backward", "channel_sum", "centred_square_sum",
+           "batch_norm_forward", "batch_norm_gradient_sums", "batch_norm_input_gradient",
+           "softmax", "softmax_backward"]
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_ROWS_PER_BLOCK = 1024   # rows per block of a column reduction (see `_blocks`)
+_MAX_BLOCKS = 64
+
+_state = {"switch": None, "numba": None}   # switch: None (the environment decides), True, False
+_compiled = {}
+
+
+def enable(on=True):
+    """Turn the kernels on or off for this process.
+
+    Args:
+        on: True to use them where numba imports (even with `ZEN_FAST=0` in the
+            environment), False for the numpy code everywhere, None to follow
+            the environment variable `ZEN_FAST` again (the default: on unless
+            it is "0").
+
+    Returns:
+        The setting it replaces (True, False or None), to restore it with.
+
+    Example:
+        previous = zen.kernels.enable(False)
+        ...                              # the numpy path
+        zen.kernels.enable(previous)
+    """
+    if on is not None and not is_bool(on):
+        raise invalid("on", "True, False or None", on)
+    previous = _state["switch"]
+    _state["switch"] = None if on is None else bool(on)
+    return previous
+
+
+def available() -> bool:
+    """Whether the ops use the kernels: numba imports and they are not switched
+    off (`enable(False)`, or `ZEN_FAST=0` without `enable(True)`). The first
+    call that gets past the switch imports numba."""
+    switch = _state["switch"]
+    if switch is False or (switch is None and os.environ.get("ZEN_FAST", "1") == "0"):
+        return False
+    if _state["numba"] is None:
+        _state["numba"] = _import_numba()
+    return _state["numba"] is not False
+
+
+def _import_numba():
+    """numba, or False where it does not import. Its kernels run on one
+    thread unless NUMBA_NUM_THREADS says otherwise: OpenBLAS's threads keep
+    spinning on the other cores after each GEMM, and with numba's threads
+    beside them whole training steps measured slower (bench/README.md)."""
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    try:
+        import numba
+    except ImportError:
+        return False
+    return numba
+
+
+def applies(*arrays) -> bool:
+    """Whether the kernels are `available()` and take these numpy arrays: all
+    float32 or all float64 (anything else stays on the numpy path).
+
+    Args:
+        *arrays: the arrays an op would hand to a kernel (empty ones stay on
+            the numpy path too).
+    """
+    dtype = arrays[0].dtype
+    return (dtype in _FLOATS and all(a.dtype == dtype and a.size for a in arrays)
+            and available())
+
+
+def _kernel(name):
+    """The kernel `name` of zen.kernels.loops, compiled with numba (parallel,
+    cached on disk) on first use; an ImportError without numba."""
+    kernel = _compiled.get(name)
+    if kernel is None:
+        numba = _state["numba"] or _import_numba()
+        if numba is False:
+            raise ImportError("zen.kernels needs numba: pip install 'zen[fast]'")
+        loops.prange = numba.prange
+        for helper in loops.HELPERS:  # compiled forms, for the loops that call them
+            if helper not in _compiled:
+                _compiled[helper] = numba.njit(cache=True, nogil=True)(getattr(loops, helper))
+                setattr(loops, helper, _compiled[helper])
+        kernel = numba.njit(cache=True, parallel=True, nogil=True)(getattr(loops, name))
+        _compiled[name] = kernel
+    return kernel
+
+
+def _rows(array):
+    """`array` as a C-contiguous 2-D array of rows over its last axis."""
+    return np.ascontiguousarray(array).reshape(-1, array.shape[-1])
+
+
+def _blocks(n):
+    """(blocks, rows per block) for a column reduction over n rows: a number of
+    blocks that depends on n alone, so the sums do not depend on the threads."""
+    blocks = max(1, min(_MAX_BLOCKS, -(-n // _ROWS_PER_BLOCK)))
+    return blocks, -(-n // blocks)
+
+
+def gelu(x, derivative=False):
+    """The exact GELU x Phi(x) and, with `derivative`, its derivative Phi(x) +
+    x phi(x), in one pass.
+
+    float64 follows zen.autodiff.special's Cody erfc operation for operation;
+    float32 its Mills-ratio path in float64 arithmetic, rounded once.
+
+    Args:
+        x: a float32 or float64 array, of any shape and layout.
+        derivative: whether to compute the derivative too.
+
+    Returns:
+        (gelu, derivative or None), arrays of x's shape and dtype.
+    """
+    flat = np.ascontiguousarray(x).reshape(-1)
+    out = np.empty_like(flat)
+    slope = np.empty_like(flat) if derivative else np.empty(0, flat.dtype)
+    name = "gelu_float64" if flat.dtype == np.float64 else "gelu_float32"
+    _kernel(name)(flat, out, slope, bool(derivative))
+    return out.reshape(x.shape), slope.reshape(x.shape) if derivative else None
+
+
+def layer_norm_forward(x, gamma, beta, epsilon):
+    """Layer normalisation over the last axis of x, as
+    zen.autodiff.normalization.LayerNormalize computes it.
+
+    Args:
+        x: a float32 or float64 array (..., features).
+        gamma: the scale, (features,), x's dtype.
+        beta: the shift, (features,), x's dtype.
+        epsilon: added to each row's variance.
+
+    Returns:
+        (out of x's shape, x_hat (rows, features), inv_std (rows, 1)).
+    """
+    rows = _rows(x)
+    out, x_hat = np.empty_like(rows), np.empty_like(rows)
+    inv_std = np.empty(len(rows), rows.dtype)
+    _kernel("layer_norm_forward")(rows, gamma, beta, float(epsilon), out, x_hat, inv_std)
+    return out.reshape(x.shape), x_hat, inv_std[:, None]
+
+
+def layer_norm_backward(g, x_hat, gamma, inv_std):
+    """The gradients of layer normalisation from its output gradient.
+
+    Args:
+        g: the output gradient, (..., features).
+        x_hat: the normalised rows from `layer_norm_forward`, (rows, features).
+        gamma: the scale, (features,).
+        inv_std: the rows' inverse standard deviations, (rows, 1).
+
+    Returns:
+        (d_x of g's shape, d_gamma, d_beta), all in g's dtype.
+    """
+    rows = _rows(g)
+    blocks, chunk = _blocks(len(rows))
+    partial_gamma = np.zeros((blocks, rows.shape[1]))
+    partial_beta = np.zeros((blocks, rows.shape[1]))
+    d_x = np.empty_like(rows)
+    _kernel("layer_norm_backward")(rows, x_hat, gamma, np.ascontiguousarray(inv_std[:, 0]),
+                                    d_x, partial_gamma, partial_beta, chunk)
+    return (d_x.reshape(g.shape), partial_gamma.sum(axis=0).astype(g.dtype),
+            partial_beta.sum(axis=0).astype(g.dtype))
+
+
+def channel_sum(rows):
+    """The sum of each column of the 2-D array `rows`, in float64 (as
+    zen.autodiff.normalization.channel_sum).
+
+    Args:
+        rows: a float32 or float64 array (rows, channels).
+    """
+    rows = np.ascontiguousarray(rows)
+    blocks, chunk = _blocks(len(rows))
+    partial = np.zeros((blocks, rows.shape[1]))
+    _kernel("channel_sums")(rows, partial, chunk)
+    return partial.sum(axis=0)
+
+
+def centred_square_sum(rows, mean):
+    """sum_i (rows[i, j] - mean[j])^2 for each column j, the difference in rows'
+    dtype, the sum in float64.
+
+    Args:
+        rows: a float32 or float64 array (rows, channels).
+        mean: the column means, (channels,), rows' dtype.
+    """
+    rows = np.ascontiguousarray(rows)
+    blocks, chunk = _blocks(len(rows))
+    partial = np.zeros((blocks, rows.shape[1]))
+    _kernel("centred_square_sums")(rows, np.ascontiguousarray(mean), partial, chunk)
+    return partial.sum(axis=0)
+
+
+def batch_norm_forward(x, mean, inv_std, gamma, beta):
+    """x_hat = (x - mean) inv_std and y = x_hat gamma + beta over the channels
+    (the last axis) of x, in one pass.
+
+    Args:
+        x: a float32 or float64 array (..., channels).
+        mean: the channel means, (channels,).
+        inv_std: 1 / sqrt(var + epsilon) per channel, (channels,).
+        gamma: the scale, (channels,).
+        beta: the shift, (channels,).
+
+    Returns:
+        (y of x's shape, x_hat of x's shape).
+    """
+    rows = _rows(x)
+    x_hat, out = np.empty_like(rows), np.empty_like(rows)
+    _kernel("batch_norm_forward")(rows, *map(np.ascontiguousarray, (mean, inv_std, gamma,
+                                                                     beta)), x_hat, out)
+    return out.reshape(x.shape), x_hat.reshape(x.shape)
+
+
+def batch_norm_gradient_sums(g, x_hat):
+    """Batch normalisation's d_beta = sum g and d_gamma = sum g x_hat per
+    channel, over every other axis, in float64, in one pass.
+
+    Args:
+        g: the output gradient, (..., channels).
+        x_hat: the normalised input, g's shape.
+
+    Returns:
+        (d_beta, d_gamma), float64 arrays (channels,).
+    """
+    rows, normalised = _rows(g), _rows(x_hat)
+    blocks, chunk = _blocks(len(rows))
+    partial_beta = np.zeros((blocks, rows.shape[1]))
+    partial_gamma = np.zeros((blocks, rows.shape[1]))
+    _kernel("gradient_sums")(rows, normalised, partial_beta, partial_gamma, chunk)
+    return partial_beta.sum(axis=0), partial_gamma.sum(axis=0)
+
+
+def batch_norm_input_gradient(g, x_hat, slope, shift, scale):
+    """d_x = (x_hat slope + g - shift) scale per channel, in one pass.
+
+    Args:
+        g: the output gradient, (..., channels).
+        x_hat: the normalised input, g's shape.
+        slope: -d_gamma / m per channel, g's dtype.
+        shift: d_beta / m per channel, g's dtype.
+        scale: gamma / sqrt(var + epsilon) per channel, g's dtype.
+
+    Returns:
+        d_x, of g's shape and dtype.
+    """
+    rows, normalised = _rows(g), _rows(x_hat)
+    d_x = np.empty_like(rows)
+    _kernel("batch_norm_input_gradient")(rows, normalised,
+                                          *map(np.ascontiguousarray, (slope, shift, scale)),
+                                          d_x)
+    return d_x.reshape(g.shape)
+
+
+def softmax(x):
+    """exp(x - max) / sum(exp(x - max)) along the last axis, one pass per row.
+
+    Args:
+        x: a float32 or float64 array with at least one axis.
+    """
+    rows = _rows(x)
+    out = np.empty_like(rows)
+    if rows.size:
+        _kernel("softmax_rows" if rows.dtype == np.float64 else "softmax_rows_float32")(rows, out)
+    return out.reshape(x.shape)
+
+
+def softmax_backward(g, s):
+    """The gradient s (g - sum(g s)) of softmax along the last axis.
+
+    Args:
+        g: the output gradient.
+        s: softmax's output, g's shape.
+    """
+    rows = _rows(g)
+    d_x = np.empty_like(rows)
+    if rows.size:
+        _kernel("softmax_rows_backward")(rows, _rows(s), d_x)
+    return d_x.reshape(g.shape)

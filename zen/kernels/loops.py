@@ -1,0 +1,347 @@
+"""The kernels' loops, written in the subset of Python that numba compiles.
+
+Nothing here imports numba: `zen.kernels` compiles each loop on first use
+(`numba.njit(cache=True, parallel=True)`), after binding `prange` below to
+`numba.prange`. Run as plain Python they are correct but slow, and nothing
+calls them so.
+
+Every loop takes C-contiguous arrays (the wrappers in `zen.kernels` make
+them so) and writes its results into arrays it is given. The reductions over
+rows (a column sum per channel) run in `chunks` blocks of rows, each block
+into its own row of a float64 `partial` array that the caller sums: the
+result does not depend on the number of threads.
+"""
+import math
+
+import numpy as np
+
+prange = range  # numba.prange once compiled (see zen.kernels._kernel)
+HELPERS = ("exp_in_place", "row_max", "row_dot", "total")  # called by other loops: compiled first, in place of these names
+
+# W. J. Cody's erf/erfc coefficients, as zen.autodiff.special has them (see there).
+_A = np.array((3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
+               3.20937758913846947e03, 1.85777706184603153e-1))
+_B = np.array((2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+               2.84423683343917062e03))
+_C = np.array((5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
+               2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
+               2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8))
+_D = np.array((1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+               1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+               3.43936767414372164e03, 1.23033935480374942e03))
+_P = np.array((3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+               1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2))
+_Q = np.array((2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
+               6.05183413124413191e-2, 2.33520497626869185e-3))
+# the Mills-ratio polynomial of zen.autodiff.special's float32 path
+_M0, _M1, _M2, _M3, _M4, _M5, _M6, _M7, _M8, _M9 = (
+    1.218361191, -2.419571714e-1, -4.118905972e-2, 1.132212618e-1, -5.697467023e-2,
+    2.822242298e-3, 7.506048136e-3, -6.520097742e-4, -1.115758081e-3, -1.607091097e-4)
+
+# exp(x) = 2^m exp(r), r = x - m ln 2 (ln 2 in two parts: m ln2_hi is exact), for
+# the float32 kernels: exp(r) from its Taylor polynomial of degree 8 (relative
+# error 3e-10 on |r| <= ln(2)/2, 1/200 of a float32 ulp), 2^m from its bits, so
+# that the loops vectorise (a call of math.exp does not)
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.693147180369123816490
+_LN2_LO = 1.90821492927058770002e-10
+_EXP_FLOOR = -708.0   # 2^m stays a normal float64 above this; exp is 0 in float32 below
+_SHIFTER = 6755399441055744.0                    # 1.5 2^52
+_SHIFTER_BITS = int(np.float64(_SHIFTER).view(np.int64))
+_BLOCK = 256          # elements (or rows) per block of a float32 kernel's scratch arrays
+
+_NEAR = 0.46875
+_TAIL = 4.0
+_UNDERFLOW = 27.3
+_INV_SQRT_PI = 1 / math.sqrt(math.pi)
+_SQRT_2 = math.sqrt(2)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+
+
+def gelu_float64(x, out, derivative, with_derivative):
+    """out = x Phi(x) and, with `with_derivative`, derivative = Phi(x) + x phi(x)
+    over flat float64 arrays; Phi = erfc(-x / sqrt 2) / 2 by Cody's erfc,
+    operation for operation as zen.autodiff.special computes it."""
+    for i in prange(x.shape[0]):
+        value = x[i]
+        v = -value / _SQRT_2
+        y = abs(v)
+        if y <= _NEAR:  # erfc(v) = 1 - erf(v) = 1 - v R1(v^2)
+            z = v * v
+            top, bottom = _A[4] * z, z
+            for k in range(3):
+                top = (top + _A[k]) * z
+                bottom = (bottom + _B[k]) * z
+            erfc = 1 - v * ((top + _A[3]) / (bottom + _B[3]))
+        else:
+            if y > _UNDERFLOW:
+                y = _UNDERFLOW
+            if y <= _TAIL:
+                top, bottom = _C[8] * y, y
+                for k in range(7):
+                    top = (top + _C[k]) * y
+                    bottom = (bottom + _D[k]) * y
+                ratio = (top + _C[7]) / (bottom + _D[7])
+            else:
+                w = 1 / (y * y)
+                top, bottom = _P[5] * w, w
+                for k in range(4):
+                    top = (top + _P[k]) * w
+                    bottom = (bottom + _Q[k]) * w
+                ratio = (_INV_SQRT_PI - w * ((top + _P[4]) / (bottom + _Q[4]))) / y
+            head = math.trunc(y * 16) / 16
+            tail = ratio * (math.exp(-head * head) * math.exp(-(y - head) * (y + head)))
+            erfc = 2 - tail if v < 0 else tail
+        cdf = 0.5 * erfc
+        out[i] = value * cdf
+        if with_derivative:
+            pdf = math.exp((value * value) * -0.5) * _INV_SQRT_2PI
+            derivative[i] = pdf * value + cdf
+
+
+def gelu_float32(x, out, derivative, with_derivative):
+    """out = x Phi(x) and, with `with_derivative`, Phi(x) + x phi(x), over
+    flat float32 arrays: Phi from phi and the Mills ratio as in
+    zen.autodiff.special's float32 path, but in float64 arithmetic, each
+    result rounded to float32 once; phi through `exp_in_place`, in blocks of
+    `_BLOCK` elements, with no branch in the loops (so they vectorise)."""
+    n = x.shape[0]
+    for block in prange((n + _BLOCK - 1) // _BLOCK):
+        start = block * _BLOCK
+        count = min(n, start + _BLOCK) - start
+        pdfs = np.empty(count)
+        cdfs = np.empty(count)
+        for j in range(count):
+            value = np.float64(x[start + j])
+            pdfs[j] = (value * value) * -0.5
+        exp_in_place(pdfs, np.empty(count, np.int64))
+        for j in range(count):
+            value = np.float64(x[start + j])
+            pdfs[j] *= _INV_SQRT_2PI
+            z = abs(value)
+            q = 1 - 6 / (z + 3)
+            tail = ((((((((q * _M9 + _M8) * q + _M7) * q + _M6) * q + _M5) * q + _M4) * q
+                      + _M3) * q + _M2) * q + _M1) * q       # Horner, unrolled
+            tail = (tail + _M0) / (z + 1) * pdfs[j]   # Phi(-|x|)
+            sign = np.float64(value > 0) - np.float64(value < 0)
+            cdfs[j] = 0.5 * (1 + sign) - sign * tail          # NaN: 0.5 - 0 * NaN
+            out[start + j] = value * cdfs[j]
+        if with_derivative:
+            for j in range(count):
+                derivative[start + j] = pdfs[j] * x[start + j] + cdfs[j]
+
+
+def exp_in_place(values, bits):
+    """values[j] = exp(values[j]) for values <= 0 (float64), to 3e-10
+    relative: enough for a float32 result, in loops that vectorise. 0 below
+    `_EXP_FLOOR`; NaN stays NaN. `bits`: int64 scratch of values' length.
+
+    m = round(x / ln 2) comes from adding 1.5 2^52, which leaves m in the low
+    bits of the sum: no float-to-integer conversion (which AVX2 lacks)."""
+    shifted = bits.view(np.float64)
+    for j in range(values.shape[0]):
+        x = values[j]
+        clamped = _EXP_FLOOR if x < _EXP_FLOOR else x
+        shifted[j] = clamped * _LOG2E + _SHIFTER
+        m = shifted[j] - _SHIFTER
+        r = (clamped - m * _LN2_HI) - m * _LN2_LO
+        values[j] = 0.0 if x < _EXP_FLOOR else 1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (
+            1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (1 / 40320))))))))
+    for j in range(values.shape[0]):
+        bits[j] = (bits[j] - _SHIFTER_BITS + 1023) << 52   # the bits of 2^m
+    for j in range(values.shape[0]):
+        values[j] *= shifted[j]
+
+
+def layer_norm_forward(rows, gamma, beta, epsilon, out, x_hat, inv_std):
+    """Per row of `rows` (n, f): its mean (accumulated in float64), inverse
+    standard deviation inv_std[i] = 1 / sqrt(var + epsilon), x_hat = (x -
+    mean) inv_std and out = x_hat gamma + beta."""
+    n, features = rows.shape
+    for i in prange(n):
+        total = 0.0
+        for j in range(features):
+            total += rows[i, j]
+        mean = total / features
+        squares = 0.0
+        for j in range(features):
+            centred = rows[i, j] - mean
+            squares += centred * centred
+        inv_std[i] = 1 / math.sqrt(squares / features + epsilon)
+        scale = np.float64(inv_std[i])
+        for j in range(features):
+            x_hat[i, j] = (rows[i, j] - mean) * scale
+            out[i, j] = x_hat[i, j] * gamma[j] + beta[j]
+
+
+def layer_norm_backward(g, x_hat, gamma, inv_std, d_x, partial_gamma, partial_beta, chunk):
+    """d_x = (h - mean(h) - x_hat mean(h x_hat)) inv_std per row, h = g gamma;
+    and, per block of `chunk` rows c, partial_gamma[c] = sum g x_hat and
+    partial_beta[c] = sum g over the block's rows."""
+    n, features = g.shape
+    for c in prange(partial_gamma.shape[0]):
+        for i in range(c * chunk, min(n, (c + 1) * chunk)):
+            sum_h = 0.0
+            sum_h_x_hat = 0.0
+            for j in range(features):
+                h = np.float64(g[i, j]) * gamma[j]
+                sum_h += h
+                sum_h_x_hat += h * x_hat[i, j]
+                partial_gamma[c, j] += np.float64(g[i, j]) * x_hat[i, j]
+                partial_beta[c, j] += g[i, j]
+            mean_h = sum_h / features
+            mean_h_x_hat = sum_h_x_hat / features
+            scale = np.float64(inv_std[i])
+            for j in range(features):
+                h = np.float64(g[i, j]) * gamma[j]
+                d_x[i, j] = (h - mean_h - x_hat[i, j] * mean_h_x_hat) * scale
+
+
+def channel_sums(rows, partial, chunk):
+    """partial[c, j] = the sum of rows[i, j] over block c of `chunk` rows, in float64."""
+    n, channels = rows.shape
+    for c in prange(partial.shape[0]):
+        for i in range(c * chunk, min(n, (c + 1) * chunk)):
+            for j in range(channels):
+                partial[c, j] += rows[i, j]
+
+
+def centred_square_sums(rows, mean, partial, chunk):
+    """partial[c, j] = the sum of (rows[i, j] - mean[j])^2 over block c, the
+    difference in rows' dtype (as numpy forms it), its square in float64."""
+    n, channels = rows.shape
+    for c in prange(partial.shape[0]):
+        for i in range(c * chunk, min(n, (c + 1) * chunk)):
+            for j in range(channels):
+                centred = np.float64(rows[i, j] - mean[j])
+                partial[c, j] += centred * centred
+
+
+def batch_norm_forward(rows, mean, inv_std, gamma, beta, x_hat, out):
+    """x_hat = (x - mean) inv_std and out = x_hat gamma + beta per channel (the
+    last axis), in rows' dtype, operation for operation as numpy does it."""
+    n, channels = rows.shape
+    for i in prange(n):
+        for j in range(channels):
+            x_hat[i, j] = (rows[i, j] - mean[j]) * inv_std[j]
+            out[i, j] = x_hat[i, j] * gamma[j] + beta[j]
+
+
+def gradient_sums(g, x_hat, partial_beta, partial_gamma, chunk):
+    """Per block c of `chunk` rows: partial_beta[c] = sum g and partial_gamma[c]
+    = sum g x_hat, in float64 (batch norm's d_beta and d_gamma)."""
+    n, channels = g.shape
+    for c in prange(partial_beta.shape[0]):
+        for i in range(c * chunk, min(n, (c + 1) * chunk)):
+            for j in range(channels):
+                value = np.float64(g[i, j])
+                partial_beta[c, j] += value
+                partial_gamma[c, j] += value * x_hat[i, j]
+
+
+def batch_norm_input_gradient(g, x_hat, slope, shift, scale, d_x):
+    """d_x = (x_hat slope + g - shift) scale per channel, in g's dtype, in
+    numpy's order of operations (slope = -d_gamma / m, shift = d_beta / m,
+    scale = gamma inv_std)."""
+    n, channels = g.shape
+    for i in prange(n):
+        for j in range(channels):
+            d_x[i, j] = (x_hat[i, j] * slope[j] + g[i, j] - shift[j]) * scale[j]
+
+
+def row_max(rows, i):
+    """The largest value of rows[i] (NaN where rows[i, 0] is: the NaN then
+    spreads through the softmax anyway), in four interleaved runs."""
+    k = rows.shape[1]
+    t0 = t1 = t2 = t3 = rows[i, 0]
+    j = 1
+    while j + 3 < k:
+        a, b, c, d = rows[i, j], rows[i, j + 1], rows[i, j + 2], rows[i, j + 3]
+        t0 = a if a > t0 else t0
+        t1 = b if b > t1 else t1
+        t2 = c if c > t2 else t2
+        t3 = d if d > t3 else t3
+        j += 4
+    while j < k:
+        t0 = rows[i, j] if rows[i, j] > t0 else t0
+        j += 1
+    t0 = t1 if t1 > t0 else t0
+    t2 = t3 if t3 > t2 else t2
+    return t2 if t2 > t0 else t0
+
+
+def row_dot(a, b, i):
+    """sum_j a[i, j] b[i, j] in float64, in four
+    interleaved runs."""
+    k = a.shape[1]
+    s0 = s1 = s2 = s3 = 0.0
+    j = 0
+    while j + 3 < k:
+        s0 += np.float64(a[i, j]) * b[i, j]
+        s1 += np.float64(a[i, j + 1]) * b[i, j + 1]
+        s2 += np.float64(a[i, j + 2]) * b[i, j + 2]
+        s3 += np.float64(a[i, j + 3]) * b[i, j + 3]
+        j += 4
+    while j < k:
+        s0 += np.float64(a[i, j]) * b[i, j]
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+def total(values):
+    """sum_j values[j] in float64, in four interleaved runs."""
+    k = values.shape[0]
+    s0 = s1 = s2 = s3 = 0.0
+    j = 0
+    while j + 3 < k:
+        s0 += values[j]
+        s1 += values[j + 1]
+        s2 += values[j + 2]
+        s3 += values[j + 3]
+        j += 4
+    while j < k:
+        s0 += values[j]
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+def softmax_rows(rows, out):
+    """out = exp(x - max) / sum(exp(x - max)) per row, float64 rows; the sum
+    in another order than numpy's. A NaN anywhere makes the row NaN."""
+    n, k = rows.shape
+    for i in prange(n):
+        top = row_max(rows, i)
+        total = 0.0
+        for j in range(k):
+            out[i, j] = math.exp(rows[i, j] - top)
+            total += out[i, j]
+        for j in range(k):
+            out[i, j] = out[i, j] / total
+
+
+def softmax_rows_float32(rows, out):
+    """`softmax_rows` for float32 rows, in float64 arithmetic through
+    `exp_in_place`, each result rounded to float32 once; in blocks of rows
+    that share their scratch arrays."""
+    n, k = rows.shape
+    per_block = max(1, _BLOCK // k)
+    for block in prange((n + per_block - 1) // per_block):
+        exps = np.empty(k)
+        bits = np.empty(k, np.int64)
+        for i in range(block * per_block, min(n, (block + 1) * per_block)):
+            top = np.float64(row_max(rows, i))
+            for j in range(k):
+                exps[j] = np.float64(rows[i, j]) - top
+            exp_in_place(exps, bits)
+            inverse = 1 / total(exps)   # a float64 product, rounded once
+            for j in range(k):
+                out[i, j] = exps[j] * inverse
+
+
+def softmax_rows_backward(g, s, d_x):
+    """d_x = s (g - sum(g s)) per row, in float64 arithmetic."""
+    n, k = g.shape
+    for i in prange(n):
+        dot = row_dot(g, s, i)
+        for j in range(k):
+            d_x[i, j] = s[i, j] * (np.float64(g[i, j]) - dot)
