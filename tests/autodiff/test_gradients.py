@@ -101,7 +101,8 @@ def test_mean_divides_by_the_reduced_size_only():
 
 
 MATMUL_SHAPES = [((3, 4), (4, 5)), ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)),
-                 ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 2))]
+                 ((2, 3, 4), (4, 5)), ((2, 3, 2, 4), (4, 5)), ((3, 4), (2, 4, 5)),
+                 ((2, 1, 3, 4), (5, 4, 2))]
 
 
 @pytest.mark.parametrize("shapes", MATMUL_SHAPES)
@@ -178,7 +179,7 @@ def test_max_pool_gives_a_tied_window_gradient_to_its_first_maximum():
     np.testing.assert_array_equal(x.gradient.reshape(2, 2), [[1, 0], [0, 0]])
 
 
-@pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3), (3,)])
+@pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3), (2, 2, 4, 3), (3,)])
 @pytest.mark.parametrize("with_bias", [True, False])
 def test_linear_gradients_and_value(x_shape, with_bias):
     x, w, b = normal(*x_shape), normal(3, 4), normal(4)

@@ -108,6 +108,8 @@ class MatMul(Function):
             raise ValueError("matmul needs at least 1-D operands, received a scalar")
         self.a, self.b = a, b
         try:
+            if a.ndim > 2 and b.ndim == 2:  # rows by a matrix: one GEMM, not one per row block
+                return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[1])
             return a @ b
         except ValueError:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned "
@@ -118,6 +120,11 @@ class MatMul(Function):
         if a.ndim == 2 and b.ndim == 2:  # the common case, without reshapes
             ga = g @ b.T if self.needs_grad[0] else None
             gb = a.T @ g if self.needs_grad[1] else None
+            return ga, gb
+        if a.ndim > 2 and b.ndim == 2:  # rows by a matrix (see forward)
+            rows = g.reshape(-1, b.shape[1])
+            ga = (rows @ b.T).reshape(a.shape) if self.needs_grad[0] else None
+            gb = a.reshape(-1, a.shape[-1]).T @ rows if self.needs_grad[1] else None
             return ga, gb
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
