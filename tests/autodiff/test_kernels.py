@@ -424,3 +424,27 @@ def test_a_kernel_without_numba_says_what_to_install(monkeypatch):
     assert not kernels.available()
     with pytest.raises(ImportError, match=r"zen.kernels needs numba: pip install 'zen\[fast\]'"):
         kernels.softmax(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("weights", [False, True], ids=["attention", "weights"])
+def test_attention_softmax_kernel_matches_the_numpy_path(numba_on, dtype, causal, weights):
+    from zen.autodiff.attention import attention_weights, scaled_dot_product_attention
+    g = np.random.default_rng(11)
+    q, k, v = (g.normal(size=(2, 3, 5, 4)).astype(dtype) for _ in range(3))
+    mask = g.random((2, 1, 5, 5)) > 0.3
+    mask[..., 0] = True  # every query has a key: the kernel applies
+
+    def run():
+        tensors = [Tensor(a.copy()) for a in (q, k, v)]
+        if weights:
+            out = attention_weights(*tensors[:2], mask, is_causal=causal)
+        else:
+            out = scaled_dot_product_attention(*tensors, mask, is_causal=causal)
+        (out * Tensor(np.linspace(-1, 1, out.size).reshape(out.shape).astype(dtype),
+                      trainable=False)).sum().backward()
+        return [out.value] + [t.gradient for t in tensors[:2 if weights else 3]]
+    tolerance = 1e-12 if dtype == np.float64 else 2e-6
+    for fast, slow in zip(run(), on_numpy(run)):
+        np.testing.assert_allclose(fast, slow, rtol=tolerance, atol=tolerance)

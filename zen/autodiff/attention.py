@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from .. import kernels
 from ..backend import xp
 from ..validation import check_bool, check_float
 from .tensor import Function, Tensor  # first: ops builds on tensor
@@ -45,6 +46,12 @@ class _AttentionLogits(Function):
             logits += additive
         if self.allowed is not None:
             xp.copyto(logits, -xp.inf, where=~self.allowed)
+        self.fast = kernels.applies(logits) and (
+            self.allowed is None or bool(self.allowed.any(axis=-1).all())) and (
+            additive is None or bool(xp.isfinite(additive).all()))
+        if self.fast:  # zen.kernels: one pass a row (every row has a key to attend to)
+            self.p = kernels.softmax(logits)
+            return self.p
         top = logits.max(axis=-1, keepdims=True)
         top[~xp.isfinite(top)] = 0  # a fully masked row: all -inf, exp gives zeros
         logits -= top
@@ -78,6 +85,8 @@ class AttentionWeights(_AttentionLogits):
 
     def backward(self, g):
         p = self.p
+        if self.fast and kernels.applies(g, p):
+            return self.logit_gradients(kernels.softmax_backward(g, p))
         d_logits = g * p
         d_logits -= p * d_logits.sum(axis=-1, keepdims=True)
         return self.logit_gradients(d_logits)
@@ -95,9 +104,13 @@ class ScaledDotProductAttention(_AttentionLogits):
     def backward(self, g):
         p, needs = self.p, self.needs_grad
         dv = _swap(p) @ g if needs[2] else None
-        d_logits = g @ _swap(self.v)
-        d_logits -= (g * self.out).sum(axis=-1, keepdims=True)
-        d_logits *= p
+        d_p = g @ _swap(self.v)
+        if self.fast and kernels.applies(d_p, p):  # p (d_p - sum(d_p p)), sum(d_p p) = g . out
+            d_logits = kernels.softmax_backward(d_p, p)
+        else:
+            d_logits = d_p
+            d_logits -= (g * self.out).sum(axis=-1, keepdims=True)
+            d_logits *= p
         dq, dk, *d_additive = self.logit_gradients(d_logits)
         return (dq, dk, dv, *d_additive)
 
