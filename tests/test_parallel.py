@@ -108,3 +108,38 @@ def test_chunked_updates_are_bitwise_those_of_one_thread(threads, index, dtype):
     np.testing.assert_array_equal(results[0], results[2])
     assert not np.array_equal(results[0], start)
 
+
+
+def test_a_subclass_that_overrides_update_is_not_split(threads):
+    class NormSGD(zen.optim.SGD):  # not elementwise: divides by the gradient's norm
+        def update(self, param, grad, state, lr):
+            param.value -= lr * grad / np.linalg.norm(grad)
+
+    class Faster(zen.optim.Adam):  # declares it again: split
+        elementwise = True
+
+        def update(self, param, grad, state, lr):
+            super().update(param, grad, state, 2 * lr)
+
+    assert not NormSGD._updates_elementwise() and Faster._updates_elementwise()
+    assert zen.optim.AdamW._updates_elementwise() and not zen.optim.Nadam._updates_elementwise()
+    rng = np.random.default_rng(0)
+    grad = rng.normal(size=(3 * parallel.MIN_CHUNK,)).astype(np.float32)
+    results = []
+    for count in (1, 2):
+        threads(count)
+        weight = Tensor(np.zeros_like(grad))
+        weight.gradient = grad
+        NormSGD(0.1).step([weight])
+        results.append(weight.value)
+    np.testing.assert_array_equal(*results)
+
+
+def test_default_num_threads_gives_way_to_the_users_choice(threads, monkeypatch):
+    monkeypatch.delenv("ZEN_NUM_THREADS", raising=False)
+    monkeypatch.setitem(parallel._STATE, "chosen", False)
+    parallel.default_num_threads(1)
+    assert zen.get_num_threads() == 1
+    zen.set_num_threads(2)
+    parallel.default_num_threads(1)
+    assert zen.get_num_threads() == 2

@@ -28,8 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .validation import check_int
 
-__all__ = ["set_num_threads", "get_num_threads", "for_each_chunk", "chunk_bounds",
-           "MIN_CHUNK"]
+__all__ = ["set_num_threads", "get_num_threads", "default_num_threads", "for_each_chunk",
+           "chunk_bounds", "MIN_CHUNK"]
 
 MIN_CHUNK = 1 << 17
 """The fewest elements worth a thread of their own: below twice this, a pass
@@ -68,6 +68,22 @@ def set_num_threads(n: int) -> None:
         zen.set_num_threads(1)     # everything on the calling thread
     """
     n = check_int(n, "n", 1)
+    _STATE["chosen"] = True
+    _resize(n)
+
+
+def default_num_threads(n: int) -> None:
+    """Use `n` threads unless the user chose (`set_num_threads` or
+    ZEN_NUM_THREADS): e.g. one per process under MPI.
+
+    Args:
+        n: a positive integer.
+    """
+    if not _STATE.get("chosen") and not os.environ.get("ZEN_NUM_THREADS", "").strip():
+        _resize(check_int(n, "n", 1))
+
+
+def _resize(n):
     with _LOCK:
         old = _STATE["pool"]
         _STATE["threads"], _STATE["pool"] = n, None

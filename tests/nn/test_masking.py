@@ -312,3 +312,48 @@ def test_layer_normalization_has_keras_default_and_layer_norm_pytorch_s():
     np.testing.assert_allclose(layer(x).value, (x - mean) / np.sqrt(var + 1e-3), atol=1e-6)
     again = LayerNormalization.from_config(LayerNormalization(epsilon=0.1).get_config())
     assert type(again) is LayerNormalization and again.epsilon == 0.1
+
+
+# ----- review findings ----------------------------------------------------------------------
+def test_a_mask_given_to_a_model_call_stays_off_the_callers_tensor():
+    from zen import Sequential
+    model = Sequential([LSTM(3)])
+    x = Tensor(X[:, :3].astype(np.float32), trainable=False)
+    before = model(x).value
+    masked = model(x, mask=np.array([[1, 0, 0]] * 4, bool)).value
+    assert get_mask(x) is None and not np.allclose(before, masked)
+    np.testing.assert_array_equal(model(x).value, before)
+
+
+@pytest.mark.parametrize("make", [lambda: SimpleRNN(2), lambda: Bidirectional(LSTM(2))],
+                         ids=["rnn", "bidirectional"])
+def test_a_mask_as_a_nested_list_is_one_mask(make):
+    layer = built(make())
+    as_list = layer(X, mask=RIGHT.tolist()).value
+    np.testing.assert_array_equal(as_list, layer(X, mask=RIGHT).value)
+
+
+def test_attention_takes_masks_as_nested_lists():
+    layer = attention()
+    np.testing.assert_array_equal(layer(X, X, value_mask=RIGHT.astype(int).tolist()).value,
+                                  layer(X, X, value_mask=RIGHT).value)
+
+
+def test_a_masked_mean_ignores_what_the_padding_holds():
+    x = X.copy()
+    x[~RIGHT] = np.inf
+    out = GlobalAveragePooling1D()(x, mask=RIGHT).value
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out[0], X[0, RIGHT[0]].mean(axis=0))
+
+
+@pytest.mark.parametrize("name", ["Maximum", "Minimum", "Multiply", "Add"])
+def test_merges_treat_masked_values_as_keras(name):
+    import zen.nn as nn
+    a, b = Tensor(np.array([[[1.0], [5.0]]])), Tensor(np.array([[[3.0], [2.0]]]))
+    set_mask(a, [[True, False]])
+    set_mask(b, [[True, True]])
+    expected = {"Maximum": [3, 2], "Minimum": [1, 2], "Multiply": [3, 2], "Add": [4, 7]}[name]
+    out = getattr(nn, name)()([a, b])
+    np.testing.assert_array_equal(out.value.ravel(), expected)
+    assert get_mask(out).tolist() == [[True, True]]

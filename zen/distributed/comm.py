@@ -13,8 +13,6 @@ With several processes, each splits its array passes over one thread
 A script run without `mpiexec` is a job of one process (rank 0 of 1), so
 the same code runs on a laptop unchanged.
 """
-import os
-
 import numpy as np
 from mpi4py import MPI
 
@@ -41,8 +39,8 @@ def init() -> None:
     if _initialised:
         return
     faults.install_excepthook(world())
-    if "ZEN_NUM_THREADS" not in os.environ and size() > 1:
-        parallel.set_num_threads(1)  # the ranks share the cores: one thread each
+    if size() > 1:
+        parallel.default_num_threads(1)  # the ranks share the cores: one thread each
     _initialised = True
 
 

@@ -88,11 +88,18 @@ def _import_numba():
     thread unless NUMBA_NUM_THREADS says otherwise: OpenBLAS's threads keep
     spinning on the other cores after each GEMM, and with numba's threads
     beside them whole training steps measured slower (bench/README.md)."""
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    chosen = os.environ.get("NUMBA_NUM_THREADS")
+    if chosen is None:
+        os.environ["NUMBA_NUM_THREADS"] = "1"  # read by numba when it is first imported
     try:
         import numba
     except ImportError:
         return False
+    finally:
+        if chosen is None:
+            del os.environ["NUMBA_NUM_THREADS"]  # not for child processes
+    if chosen is None:
+        numba.set_num_threads(1)  # also where numba was imported before (this thread)
     return numba
 
 

@@ -4,7 +4,6 @@ fused `scaled_dot_product_attention` op) and keras-hub's `PositionEmbedding`.
 import numpy as np
 
 from .. import autodiff as ad
-from .. import tree
 from ..autodiff import Tensor
 from ..backend import DEFAULT_DTYPE
 from . import initializers, masking
@@ -181,7 +180,7 @@ class MultiHeadAttention(Layer):
         for given, name, shape, axis in ((query_mask, "query_mask", (batch, length_q), -1),
                                          (value_mask, "value_mask", (batch, length_k), -2),
                                          (key_mask, "key_mask", (batch, length_k), -2)):
-            given = tree.flatten(given)[0] if isinstance(given, (list, tuple)) else given
+            given = masking.single_mask(given)
             if given is not None:
                 padding = np.expand_dims(masking.as_mask(given, shape, name), axis)
                 mask = padding if mask is None else mask & padding

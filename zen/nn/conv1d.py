@@ -154,7 +154,8 @@ class GlobalAveragePooling1D(GlobalAveragePooling):
             return super().call(x)
         real = _real_steps(x, mask, self.name)
         count = np.maximum(real.sum(axis=1, keepdims=self.keepdims), 1)
-        return ad.reduce_sum(x * real, axis=1, keepdims=self.keepdims) / count
+        kept = ad.where(real.astype(bool), x, np.zeros((), real.dtype))  # inf or nan in padding too
+        return ad.reduce_sum(kept, axis=1, keepdims=self.keepdims) / count
 
     def compute_mask(self, inputs, previous_mask=None):
         """None: pooling over time consumes the mask."""

@@ -30,7 +30,7 @@ from .. import tree
 from ..autodiff import Tensor
 
 __all__ = ["get_mask", "set_mask", "masks_of", "any_mask", "as_mask", "with_mask",
-           "MaskedCalls"]
+           "single_mask", "MaskedCalls"]
 
 _MASK_PARAMETERS = {}  # layer class -> (`call` declares `mask`, its "<argument>_mask"s)
 
@@ -55,8 +55,9 @@ def set_mask(x, mask) -> None:
 
 
 def with_mask(x, mask):
-    """`x` carrying `mask` (Keras's `mask=` of a model call): a Tensor gets
-    it, a numeric array becomes a constant Tensor first; None changes nothing.
+    """`x` carrying `mask` (Keras's `mask=` of a model call): a new Tensor,
+    an alias of a Tensor `x` (whose own mask stays as it was) or a constant
+    made from an array; None changes nothing.
 
     Args:
         x: a Tensor or an array.
@@ -64,10 +65,29 @@ def with_mask(x, mask):
     """
     if mask is None:
         return x
-    if not isinstance(x, Tensor):
-        x = Tensor(x, trainable=False)
+    if isinstance(x, Tensor):
+        x = x.reshape(x.shape)  # an alias in the graph: the caller's Tensor keeps its mask
+    else:
+        values = np.asarray(x)
+        x = Tensor(values.astype(np.float64) if values.dtype.kind in "iub" else values,
+                   trainable=False)  # whole numbers stay exact (indices for an Embedding)
     set_mask(x, mask)
     return x
+
+
+def single_mask(mask):
+    """The mask of a layer's one input from what its call got: the mask
+    itself, or (a list of masks, one per input) the first, as Keras takes.
+    A nested list of booleans is one mask, not a list of them.
+
+    Args:
+        mask: a mask (array, Tensor, nested list of booleans), a list of
+            masks, or None.
+    """
+    if isinstance(mask, (list, tuple)) and mask and (
+            mask[0] is None or isinstance(mask[0], (np.ndarray, Tensor))):
+        return mask[0]
+    return mask
 
 
 def masks_of(structure):

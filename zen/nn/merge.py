@@ -12,6 +12,9 @@ fold of existing differentiable ops, so gradients reach every input.
 Masks (zen.nn.masking) combine as Keras's: the elementwise merges keep a
 step that any input keeps (none when some input has no mask); Concatenate
 joins them along its axis, an input without a mask counting as all kept.
+As in Keras, Maximum and Minimum take a masked step's value from the other
+inputs, and Multiply counts it as 1 (0 where every input is masked); Add,
+Subtract and Average combine the values as they are.
 """
 from functools import reduce
 
@@ -35,9 +38,15 @@ class Merge(Layer, abstract=True):
 
     checks_input_shape = False  # checked in `call`, every time: the shapes are not fixed
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
         tensors = self._tensors(inputs)
         self.check_shapes([t.shape for t in tensors])
+        masks = _mask_list(inputs, mask)
+        return self.combine(tensors) if masks is None else self.combine_masked(tensors, masks)
+
+    def combine_masked(self, tensors: list, masks: list) -> Tensor:
+        """The merged output when some inputs carry masks (one per input, or
+        None); by default the values are combined as they are."""
         return self.combine(tensors)
 
     def check_shapes(self, shapes: list) -> None:
@@ -86,6 +95,30 @@ def _mask_list(inputs, previous_mask):
         raise ValueError(f"The lists `inputs` and `mask` should have the same length. "
                          f"Received {len(inputs)} inputs and {len(previous_mask)} masks")
     return [m if masking.any_mask(m) else None for m in previous_mask]
+
+
+def _expanded(mask, x):
+    """A (batch, time) mask broadcast to the shape of x (booleans), or None."""
+    if mask is None:
+        return None
+    mask = masking.as_mask(mask)
+    return np.broadcast_to(mask.reshape(mask.shape + (1,) * (x.ndim - mask.ndim)), x.shape)
+
+
+def _fold_skipping_masked(op, tensors, masks):
+    """Keras's `_apply_merge_op_and_or_mask`: fold `op` over the inputs, a
+    masked entry taking the value the fold has so far (so it never wins a
+    maximum or minimum), and the fold so far the entry's where only it is kept."""
+    output, output_mask = tensors[0], _expanded(masks[0], tensors[0])
+    for x, mask in zip(tensors[1:], masks[1:]):
+        mask = _expanded(mask, x)
+        if mask is not None:
+            x = ad.where(mask, x, output)
+        if output_mask is not None:
+            output = ad.where(output_mask, output, x)
+        output_mask = None if mask is None or output_mask is None else output_mask | mask
+        output = op(output, x)
+    return output
 
 
 class ElementwiseMerge(Merge, abstract=True):
@@ -148,7 +181,8 @@ class Subtract(ElementwiseMerge):
 
 
 class Multiply(ElementwiseMerge):
-    """The elementwise product of a list of tensors.
+    """The elementwise product of a list of tensors (a masked step counts as
+    1, and is 0 where every input is masked, as in Keras).
 
     Shapes: as Add.
 
@@ -157,6 +191,16 @@ class Multiply(ElementwiseMerge):
     """
 
     op = staticmethod(ad.mul)
+
+    def combine_masked(self, tensors, masks):
+        expanded = [_expanded(m, x) for x, m in zip(tensors, masks)]
+        ones = [x if m is None else ad.where(m, x, np.ones((), x.dtype))
+                for x, m in zip(tensors, expanded)]
+        output = self.combine(ones)
+        if all(m is not None for m in expanded):
+            output = ad.where(reduce(np.logical_or, expanded), output,
+                              np.zeros((), output.dtype))
+        return output
 
 
 class Average(ElementwiseMerge):
@@ -187,6 +231,9 @@ class Maximum(ElementwiseMerge):
 
     op = staticmethod(ad.maximum)
 
+    def combine_masked(self, tensors, masks):
+        return _fold_skipping_masked(self.op, tensors, masks)
+
 
 class Minimum(ElementwiseMerge):
     """The elementwise minimum of a list of tensors (gradient to the first
@@ -199,6 +246,9 @@ class Minimum(ElementwiseMerge):
     """
 
     op = staticmethod(ad.minimum)
+
+    def combine_masked(self, tensors, masks):
+        return _fold_skipping_masked(self.op, tensors, masks)
 
 
 class Concatenate(Merge):

@@ -50,6 +50,10 @@ class BatchNorm(Layer):
     zen.autodiff.normalization); a distribution strategy that synchronises
     batch norm sets it on channels-last layers for the duration of a fit.
 
+    A mask (zen.nn.masking) passes through to the layers after this one, but
+    the training statistics are those of every step, padded ones included
+    (Keras 3 leaves masked steps out of them).
+
     Example:
         bn = BatchNorm()
         y = bn(np.random.randn(32, 28, 28, 16), training=True)  # the batch's statistics

@@ -164,7 +164,7 @@ class RNN(Layer):
         """The call's mask as (batch, time) booleans (the first of a structure,
         as Keras), checked against the sequences' `shape`; None when there is
         none or no step is masked."""
-        mask = tree.flatten(mask)[0] if isinstance(mask, (list, tuple)) else mask
+        mask = masking.single_mask(mask)
         if mask is None:
             return None
         mask = masking.as_mask(mask, tuple(shape[:2]), owner=f"mask of {self.name!r}")
@@ -173,8 +173,7 @@ class RNN(Layer):
     def compute_mask(self, inputs, previous_mask=None):
         """The sequences' mask for the outputs of every step (with
         return_sequences), none for a last output or the states."""
-        mask = tree.flatten(previous_mask)[0] if isinstance(previous_mask, (list, tuple)) \
-            else previous_mask
+        mask = masking.single_mask(previous_mask)
         output_mask = mask if self.return_sequences else None
         if self.return_state:
             return [output_mask] + [None] * len(tree.flatten(self.state_size))

@@ -180,7 +180,7 @@ class Bidirectional(Layer):
 
     def call(self, x, initial_state=None, mask=None):
         forward_state, backward_state = self._split_states(initial_state)
-        mask = tree.flatten(mask)[0] if isinstance(mask, (list, tuple)) else mask
+        mask = masking.single_mask(mask)
         reversed_mask = None if mask is None else masking.as_mask(mask)[:, ::-1]
         y = self.forward_layer(x, initial_state=forward_state, mask=mask)
         y_reversed = self.backward_layer(reverse_time(x), initial_state=backward_state,
@@ -199,8 +199,7 @@ class Bidirectional(Layer):
     def compute_mask(self, inputs, previous_mask=None):
         """The input's mask on the output(s) with return_sequences, none on a
         last output or the states (Keras's)."""
-        mask = tree.flatten(previous_mask)[0] if isinstance(previous_mask, (list, tuple)) \
-            else previous_mask
+        mask = masking.single_mask(previous_mask)
         output = mask if self.return_sequences else None
         outputs = [output, output] if self.merge_mode is None else [output]
         if self.return_state:

@@ -152,9 +152,10 @@ class Optimizer:
     """
 
     other_spellings = {}  # {Keras's name of an argument: Zen's}
-    elementwise = False  # `update` reads and writes each element alone, touching no
-    #                      other state: a large parameter may be updated in chunks
-    #                      on several threads (zen.parallel)
+    elementwise = False  # this class's `update` reads and writes each element alone,
+    #                      touching no other state: a large parameter may be updated
+    #                      in chunks on several threads (zen.parallel); a subclass
+    #                      that overrides `update` must declare it again
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -254,7 +255,7 @@ class Optimizer:
         parameter and of its state arrays, so the result is bitwise the same."""
         value = param.value
         arrays = [value, grad] + [a for a in state.values() if isinstance(a, np.ndarray)]
-        if not self.elementwise or value.size < 2 * parallel.MIN_CHUNK or not all(
+        if not self._updates_elementwise() or value.size < 2 * parallel.MIN_CHUNK or not all(
                 a.shape == value.shape and a.flags.c_contiguous for a in arrays):
             self.update(param, grad, state, lr)
             return
@@ -268,6 +269,13 @@ class Optimizer:
                         {key: a[start:stop] if isinstance(a, np.ndarray) else a
                          for key, a in flat_state.items()}, lr)
         parallel.for_each_chunk(update_chunk, value.size)
+
+    @classmethod
+    def _updates_elementwise(cls) -> bool:
+        """`elementwise` as declared by the class whose `update` runs: a
+        subclass that overrides `update` does not inherit the promise."""
+        owner = next(c for c in cls.__mro__ if "update" in vars(c))
+        return bool(vars(owner).get("elementwise", False))
 
     def _state_of(self, param):
         """The state of `param`, created on its first gradient."""
