@@ -88,18 +88,15 @@ def _import_numba():
     thread unless NUMBA_NUM_THREADS says otherwise: OpenBLAS's threads keep
     spinning on the other cores after each GEMM, and with numba's threads
     beside them whole training steps measured slower (bench/README.md)."""
-    chosen = os.environ.get("NUMBA_NUM_THREADS")
-    if chosen is None:
-        os.environ["NUMBA_NUM_THREADS"] = "1"  # read by numba when it is first imported
+    chosen = "NUMBA_NUM_THREADS" in os.environ
+    if not chosen:  # numba reads it at import and again at each compilation: it stays
+        os.environ["NUMBA_NUM_THREADS"] = "1"
     try:
         import numba
     except ImportError:
         return False
-    finally:
-        if chosen is None:
-            del os.environ["NUMBA_NUM_THREADS"]  # not for child processes
-    if chosen is None:
-        numba.set_num_threads(1)  # also where numba was imported before (this thread)
+    if not chosen and numba.config.NUMBA_NUM_THREADS != 1:
+        numba.set_num_threads(1)  # numba was imported before, with more (this thread)
     return numba
 
 
