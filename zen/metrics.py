@@ -13,33 +13,5 @@ Example:
     model.compile("adam", "binary_crossentropy", metrics=[AUC(), Precision(), "accuracy"])
     accuracy(y_true, y_pred)          # the batch's fraction classified right
 """
-from .train.metrics import (AUC, Accuracy, BinaryAccuracy, BinaryCrossentropy,
-                            CategoricalAccuracy, CategoricalCrossentropy, CategoricalHinge,
-                            CosineSimilarity, F1Score, FalseNegatives, FalsePositives,
-                            FBetaScore, Hinge, KLDivergence, LogCoshError, Mean,
-                            MeanAbsoluteError, MeanAbsolutePercentageError, MeanMetricWrapper,
-                            MeanSquaredError, MeanSquaredLogarithmicError, Metric, Poisson,
-                            Precision, R2Score, Recall, RootMeanSquaredError,
-                            SparseCategoricalAccuracy, SparseCategoricalCrossentropy,
-                            SparseTopKCategoricalAccuracy, SquaredHinge, Sum,
-                            TopKCategoricalAccuracy, TrueNegatives, TruePositives, accuracy,
-                            binary_accuracy, categorical_accuracy, deserialize, get, mae, mse,
-                            name_of, serialize, sparse_categorical_accuracy,
-                            sparse_top_k_categorical_accuracy, top_k_categorical_accuracy,
-                            values_of)
-
-__all__ = [
-    "Metric", "Mean", "Sum", "MeanMetricWrapper",
-    "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy",
-    "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
-    "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "Precision",
-    "Recall", "AUC", "FBetaScore", "F1Score",
-    "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
-    "MeanSquaredLogarithmicError", "RootMeanSquaredError", "CosineSimilarity",
-    "LogCoshError", "R2Score",
-    "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-    "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "CategoricalHinge",
-    "accuracy", "mae", "mse", "binary_accuracy", "categorical_accuracy",
-    "sparse_categorical_accuracy", "top_k_categorical_accuracy",
-    "sparse_top_k_categorical_accuracy",
-    "get", "serialize", "deserialize", "name_of", "values_of"]
+from .train.metrics import *  # noqa: F403 (the public names, one list: its __all__)
+from .train.metrics import __all__  # noqa: F401

@@ -503,8 +503,4 @@ def _broadcast_mask(mask, shape):
     try:
         return np.broadcast_to(keep, shape)
     except ValueError:
-        if keep.shape != tuple(shape[:keep.ndim]):
-            raise ValueError(f"The mask of shape {keep.shape} does not fit the inputs of "
-                             f"shape {tuple(shape)}") from None
-        return np.broadcast_to(keep.reshape(keep.shape + (1,) * (len(shape) - keep.ndim)),
-                               shape)
+        return masking.expanded(keep, shape)

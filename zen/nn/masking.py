@@ -29,8 +29,8 @@ import numpy as np
 from .. import tree
 from ..autodiff import Tensor
 
-__all__ = ["get_mask", "set_mask", "masks_of", "any_mask", "as_mask", "with_mask",
-           "single_mask", "MaskedCalls"]
+__all__ = ["get_mask", "set_mask", "masks_of", "any_mask", "as_mask", "expanded",
+           "with_mask", "single_mask", "MaskedCalls"]
 
 _MASK_PARAMETERS = {}  # layer class -> (`call` declares `mask`, its "<argument>_mask"s)
 
@@ -127,6 +127,21 @@ def as_mask(mask, shape=None, owner="mask") -> np.ndarray:
     return array
 
 
+def expanded(mask, shape) -> np.ndarray:
+    """A mask over the leading axes of `shape` (a (batch, time) mask of
+    (batch, time, features) values) broadcast to `shape`, as booleans.
+
+    Args:
+        mask: the mask (anything `as_mask` takes).
+        shape: the shape of the values it masks.
+    """
+    mask = as_mask(mask)
+    if mask.shape != tuple(shape[:mask.ndim]):
+        raise ValueError(f"The mask of shape {mask.shape} does not fit values of shape "
+                         f"{tuple(shape)}")
+    return np.broadcast_to(mask.reshape(mask.shape + (1,) * (len(shape) - mask.ndim)), shape)
+
+
 class MaskedCalls:
     """What `zen.nn.Layer` does with masks (its base class): the default
     `compute_mask`, and the steps of `Layer.__call__` that give `call` its
@@ -158,8 +173,9 @@ class MaskedCalls:
         for position, argument, mask_name in named:
             if kwargs.get(mask_name) is None:
                 value = (x, *args)[position] if position <= len(args) else kwargs.get(argument)
-                if any_mask(masks_of(value)):
-                    kwargs[mask_name] = masks_of(value)
+                masks = masks_of(value)
+                if any_mask(masks):
+                    kwargs[mask_name] = masks
         return previous
 
     @classmethod

@@ -99,10 +99,7 @@ def _mask_list(inputs, previous_mask):
 
 def _expanded(mask, x):
     """A (batch, time) mask broadcast to the shape of x (booleans), or None."""
-    if mask is None:
-        return None
-    mask = masking.as_mask(mask)
-    return np.broadcast_to(mask.reshape(mask.shape + (1,) * (x.ndim - mask.ndim)), x.shape)
+    return None if mask is None else masking.expanded(mask, x.shape)
 
 
 def _fold_skipping_masked(op, tensors, masks):
@@ -298,9 +295,7 @@ class Concatenate(Merge):
         full = []
         for x, mask in zip(inputs, masks):
             shape = np.shape(x.value if isinstance(x, Tensor) else x)
-            mask = np.ones(shape, bool) if mask is None else masking.as_mask(mask)
-            full.append(np.broadcast_to(mask.reshape(mask.shape + (1,) * (len(shape) - mask.ndim)),
-                                        shape))
+            full.append(np.ones(shape, bool) if mask is None else masking.expanded(mask, shape))
         return np.concatenate(full, axis=self.axis).any(axis=-1)
 
     def get_config(self):
