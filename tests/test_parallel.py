@@ -143,3 +143,40 @@ def test_default_num_threads_gives_way_to_the_users_choice(threads, monkeypatch)
     zen.set_num_threads(2)
     parallel.default_num_threads(1)
     assert zen.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("shape", [(32, 4, 64, 32), (5, 3, 70, 17), (3, 2, 130, 8)])
+def test_attention_split_over_threads_gives_the_bits_of_one_thread(threads, causal, shape):
+    """The per-head products split along the batch axis (for (5, 3, 70, 17)
+    unevenly; (3, 2, 130, 8) too few per chunk to split) equal one thread's."""
+    from zen.autodiff.attention import scaled_dot_product_attention
+    g = np.random.default_rng(8)
+    q, k, v = (g.normal(size=shape).astype(np.float32) for _ in range(3))
+    weights = g.normal(size=shape).astype(np.float32)
+
+    def run():
+        tensors = [Tensor(a) for a in (q, k, v)]
+        out = scaled_dot_product_attention(*tensors, is_causal=causal)
+        (out * Tensor(weights, trainable=False)).sum().backward()
+        return [out.value] + [t.gradient for t in tensors]
+    threads(1)
+    alone = run()
+    threads(2)
+    for one, two in zip(alone, run()):
+        np.testing.assert_array_equal(one, two)
+
+
+def test_attention_products_run_on_two_threads(threads, monkeypatch):
+    from zen.autodiff import attention
+    names = set()
+    matmul = np.matmul
+
+    def spy(*args, **kwargs):
+        names.add(threading.current_thread().name)
+        return matmul(*args, **kwargs)
+    threads(2)
+    monkeypatch.setattr(attention.xp, "matmul", spy)
+    q = np.ones((32, 4, 64, 32), np.float32)
+    attention.scaled_dot_product_attention(q, q, q)
+    assert len(names) == 2

@@ -417,6 +417,27 @@ def test_the_kernels_coefficients_are_specials():
         assert getattr(loops, name) == getattr(special, name)
 
 
+IMPORTED_FIRST = """
+import numba
+import numpy as np
+from zen import kernels
+out, _ = kernels.gelu(np.linspace(-3, 3, 7))
+print(numba.get_num_threads(), round(float(out[-1]), 6))
+"""
+
+
+def test_numba_imported_before_the_kernels_still_compiles_them(tmp_path):
+    """numba imported first (its own pool size) and nothing in its cache: the
+    kernels compile, on one thread of numba's."""
+    pytest.importorskip("numba")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    env.update(NUMBA_CACHE_DIR=str(tmp_path), ZEN_FAST="1")
+    done = subprocess.run([sys.executable, "-c", IMPORTED_FIRST], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1", "2.99595"]
+
+
 def test_a_kernel_without_numba_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)  # import numba fails
     monkeypatch.setattr(kernels, "_compiled", {})

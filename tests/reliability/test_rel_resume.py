@@ -17,6 +17,7 @@ from zen.train.backup import FILE_NAME, read_backup
 
 SCRIPT = Path(__file__).with_name("rel_child.py")
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+PATIENCE = 120  # seconds: a loaded machine (kernels compiling beside the suite) is slow
 
 
 def command(out, backup, api, *pause):
@@ -34,7 +35,7 @@ def start_and_stop(cmd, marker, sig):
     returns (return code, stderr)."""
     process = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE
     while not marker.exists():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
@@ -42,7 +43,7 @@ def start_and_stop(cmd, marker, sig):
         time.sleep(0.01)
     time.sleep(0.05)  # let it reach its sleep (the marker is written just before)
     process.send_signal(sig)
-    _, stderr = process.communicate(timeout=30)
+    _, stderr = process.communicate(timeout=PATIENCE)
     return process.returncode, stderr
 
 

@@ -47,7 +47,9 @@ class Function:
 
     Non-tensor arguments (an axis, a stride) are keyword arguments of `apply`,
     passed to `__init__`. `self.needs_grad[i]` says whether input i wants a
-    gradient, so backward can skip work. Save what backward needs on `self`.
+    gradient, so backward can skip work. Save what backward needs on `self`;
+    backward may drop it early unless `self.retained` (a pass with
+    retain_graph=True, which may call backward again).
 
     Example:
         class Square(Function):
@@ -63,6 +65,7 @@ class Function:
 
     needs_grad = ()
     inputs = ()
+    retained = False
 
     def forward(self, *arrays):
         """The op's value from its inputs' values (arrays); a subclass defines it."""
@@ -213,6 +216,8 @@ class Tensor:
             fn = node._ctx
             if not retain_graph:
                 node._ctx = None if fn is None else _RELEASED
+            elif fn is not None:
+                fn.retained = True
             if grad is None:
                 continue
             if fn is None:

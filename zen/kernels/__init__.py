@@ -28,6 +28,7 @@ Example:
     zen.kernels.enable(False)    # every op back on its numpy path
 """
 import os
+import sys
 
 import numpy as np
 
@@ -37,7 +38,8 @@ from . import loops
 __all__ = ["available", "enable", "applies", "gelu", "layer_norm_forward",
            "layer_norm_backward", "channel_sum", "centred_square_sum",
            "batch_norm_forward", "batch_norm_gradient_sums", "batch_norm_input_gradient",
-           "softmax", "softmax_backward"]
+           "softmax", "softmax_backward", "max_pool", "max_pool_backward",
+           "col2im"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _ROWS_PER_BLOCK = 1024   # rows per block of a column reduction (see `_blocks`)
@@ -89,14 +91,18 @@ def _import_numba():
     spinning on the other cores after each GEMM, and with numba's threads
     beside them whole training steps measured slower (bench/README.md)."""
     chosen = "NUMBA_NUM_THREADS" in os.environ
-    if not chosen:  # numba reads it at import and again at each compilation: it stays
+    imported = "numba" in sys.modules
+    if not chosen and not imported:
+        # numba reads it at import and again at each compilation: it stays
         os.environ["NUMBA_NUM_THREADS"] = "1"
     try:
         import numba
     except ImportError:
         return False
-    if not chosen and numba.config.NUMBA_NUM_THREADS != 1:
-        numba.set_num_threads(1)  # numba was imported before, with more (this thread)
+    if not chosen and imported:
+        # imported before with its own pool size, which a compilation must find
+        # unchanged in the environment: only this thread's share is set
+        numba.set_num_threads(1)
     return numba
 
 
@@ -113,6 +119,13 @@ def applies(*arrays) -> bool:
             and available())
 
 
+# numpy's error model (x / 0 is inf, as in numpy): with Python's, a division
+# stops a loop from vectorising
+_OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
+# fused multiply-adds too, where float64 arithmetic ends in one float32 rounding
+_CONTRACTED = ("gelu_float32", "softmax_rows_float32")
+
+
 def _kernel(name):
     """The kernel `name` of zen.kernels.loops, compiled with numba (parallel,
     cached on disk) on first use; an ImportError without numba."""
@@ -124,9 +137,10 @@ def _kernel(name):
         loops.prange = numba.prange
         for helper in loops.HELPERS:  # compiled forms, for the loops that call them
             if helper not in _compiled:
-                _compiled[helper] = numba.njit(cache=True, nogil=True)(getattr(loops, helper))
+                _compiled[helper] = numba.njit(inline="always", **_OPTIONS)(getattr(loops, helper))
                 setattr(loops, helper, _compiled[helper])
-        kernel = numba.njit(cache=True, parallel=True, nogil=True)(getattr(loops, name))
+        kernel = numba.njit(parallel=True, fastmath={"contract"} if name in _CONTRACTED else False,
+                            **_OPTIONS)(getattr(loops, name))
         _compiled[name] = kernel
     return kernel
 
@@ -307,7 +321,10 @@ def softmax(x):
     rows = _rows(x)
     out = np.empty_like(rows)
     if rows.size:
-        _kernel("softmax_rows" if rows.dtype == np.float64 else "softmax_rows_float32")(rows, out)
+        if rows.dtype == np.float64:
+            _kernel("softmax_rows")(rows, out)
+        else:
+            _kernel("softmax_rows_float32")(rows, out, np.empty(rows.shape))
     return out.reshape(x.shape)
 
 
@@ -323,3 +340,58 @@ def softmax_backward(g, s):
     if rows.size:
         _kernel("softmax_rows_backward")(rows, _rows(s), d_x)
     return d_x.reshape(g.shape)
+
+
+def max_pool(x, size, stride):
+    """2-D max pooling of channels-last images in one pass, with the offset
+    of each window's first maximum (for `max_pool_backward`).
+
+    Args:
+        x: a float32 or float64 array (N, H, W, C).
+        size: the window, (height, width).
+        stride: the step between windows, (rows, columns).
+
+    Returns:
+        (out (N, Ho, Wo, C), argmax of out's shape: i * width + j of the
+        first maximum in its window, -1 where the maximum is NaN).
+    """
+    x = np.ascontiguousarray(x)
+    out_hw = [(n - k) // s + 1 for n, k, s in zip(x.shape[1:3], size, stride)]
+    out = np.empty((x.shape[0], *out_hw, x.shape[3]), x.dtype)
+    argmax = np.empty(out.shape, np.int8 if size[0] * size[1] <= 127 else np.int32)
+    _kernel("max_pool_forward")(x, *size, *stride, out, argmax)
+    return out, argmax
+
+
+def max_pool_backward(g, argmax, size, stride, input_shape):
+    """The input gradient of `max_pool`: each window's gradient at its first
+    maximum, added where windows overlap.
+
+    Args:
+        g: the output gradient (N, Ho, Wo, C).
+        argmax: `max_pool`'s offsets, g's shape.
+        size: the window, (height, width).
+        stride: the step between windows, (rows, columns).
+        input_shape: the pooled input's shape (N, H, W, C).
+    """
+    grad = np.zeros(input_shape, g.dtype)
+    _kernel("max_pool_backward")(np.ascontiguousarray(g), argmax, *size, *stride, grad)
+    return grad
+
+
+def col2im(cols, size, stride, image_shape):
+    """The images whose receptive fields are the rows of `cols`, overlapping
+    fields added: the adjoint of im2col (a convolution's input gradient, a
+    transposed convolution's output), in one pass.
+
+    Args:
+        cols: (N * Ho * Wo, size[0] * size[1] * C), the row of output pixel
+            (n, a, b) holding its field in (i, j, c) order.
+        size: the field, (height, width).
+        stride: the step between fields, (rows, columns).
+        image_shape: (N, H, W, C), H and W as padded (Ho = (H - height) //
+            stride + 1).
+    """
+    grad = np.zeros(image_shape, cols.dtype)
+    _kernel("col2im")(np.ascontiguousarray(cols), *size, *stride, grad)
+    return grad

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 prange = range  # numba.prange once compiled (see zen.kernels._kernel)
-HELPERS = ("exp_in_place", "row_max", "row_dot", "total")  # called by other loops: compiled first, in place of these names
+HELPERS = ("exp_negative", "row_max", "row_dot", "row_total")  # called by other loops: compiled first, in place of these names
 
 # W. J. Cody's erf/erfc coefficients, as zen.autodiff.special has them (see there).
 _A = np.array((3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
@@ -48,7 +48,6 @@ _LN2_LO = 1.90821492927058770002e-10
 _EXP_FLOOR = -708.0   # 2^m stays a normal float64 above this; exp is 0 in float32 below
 _SHIFTER = 6755399441055744.0                    # 1.5 2^52
 _SHIFTER_BITS = int(np.float64(_SHIFTER).view(np.int64))
-_BLOCK = 256          # elements (or rows) per block of a float32 kernel's scratch arrays
 
 _NEAR = 0.46875
 _TAIL = 4.0
@@ -103,54 +102,39 @@ def gelu_float32(x, out, derivative, with_derivative):
     """out = x Phi(x) and, with `with_derivative`, Phi(x) + x phi(x), over
     flat float32 arrays: Phi from phi and the Mills ratio as in
     zen.autodiff.special's float32 path, but in float64 arithmetic, each
-    result rounded to float32 once; phi through `exp_in_place`, in blocks of
-    `_BLOCK` elements, with no branch in the loops (so they vectorise)."""
-    n = x.shape[0]
-    for block in prange((n + _BLOCK - 1) // _BLOCK):
-        start = block * _BLOCK
-        count = min(n, start + _BLOCK) - start
-        pdfs = np.empty(count)
-        cdfs = np.empty(count)
-        for j in range(count):
-            value = np.float64(x[start + j])
-            pdfs[j] = (value * value) * -0.5
-        exp_in_place(pdfs, np.empty(count, np.int64))
-        for j in range(count):
-            value = np.float64(x[start + j])
-            pdfs[j] *= _INV_SQRT_2PI
-            z = abs(value)
-            q = 1 - 6 / (z + 3)
-            tail = ((((((((q * _M9 + _M8) * q + _M7) * q + _M6) * q + _M5) * q + _M4) * q
-                      + _M3) * q + _M2) * q + _M1) * q       # Horner, unrolled
-            tail = (tail + _M0) / (z + 1) * pdfs[j]   # Phi(-|x|)
-            sign = np.float64(value > 0) - np.float64(value < 0)
-            cdfs[j] = 0.5 * (1 + sign) - sign * tail          # NaN: 0.5 - 0 * NaN
-            out[start + j] = value * cdfs[j]
+    result rounded to float32 once; phi through `exp_negative`. No branch in
+    the loop, so that it vectorises."""
+    for i in prange(x.shape[0]):
+        value = np.float64(x[i])
+        pdf = exp_negative((value * value) * -0.5) * _INV_SQRT_2PI
+        z = abs(value)
+        q = 1 - 6 / (z + 3)
+        tail = ((((((((q * _M9 + _M8) * q + _M7) * q + _M6) * q + _M5) * q + _M4) * q
+                  + _M3) * q + _M2) * q + _M1) * q       # Horner, unrolled
+        tail = (tail + _M0) / (z + 1) * pdf             # Phi(-|x|)
+        sign = np.float64(value > 0) - np.float64(value < 0)
+        cdf = 0.5 * (1 + sign) - sign * tail              # NaN: 0.5 - 0 * NaN
+        out[i] = value * cdf
         if with_derivative:
-            for j in range(count):
-                derivative[start + j] = pdfs[j] * x[start + j] + cdfs[j]
+            derivative[i] = pdf * value + cdf
 
 
-def exp_in_place(values, bits):
-    """values[j] = exp(values[j]) for values <= 0 (float64), to 3e-10
-    relative: enough for a float32 result, in loops that vectorise. 0 below
-    `_EXP_FLOOR`; NaN stays NaN. `bits`: int64 scratch of values' length.
+def exp_negative(x):
+    """exp(x) for x <= 0 (float64), to 3e-10 relative: enough for a float32
+    result, inline in loops that vectorise (a call of math.exp does not). 0
+    below `_EXP_FLOOR`; NaN stays NaN.
 
     m = round(x / ln 2) comes from adding 1.5 2^52, which leaves m in the low
-    bits of the sum: no float-to-integer conversion (which AVX2 lacks)."""
-    shifted = bits.view(np.float64)
-    for j in range(values.shape[0]):
-        x = values[j]
-        clamped = _EXP_FLOOR if x < _EXP_FLOOR else x
-        shifted[j] = clamped * _LOG2E + _SHIFTER
-        m = shifted[j] - _SHIFTER
-        r = (clamped - m * _LN2_HI) - m * _LN2_LO
-        values[j] = 0.0 if x < _EXP_FLOOR else 1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (
-            1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040 + r * (1 / 40320))))))))
-    for j in range(values.shape[0]):
-        bits[j] = (bits[j] - _SHIFTER_BITS + 1023) << 52   # the bits of 2^m
-    for j in range(values.shape[0]):
-        values[j] *= shifted[j]
+    bits of the sum: no float-to-integer conversion (which AVX2 lacks); 2^m is
+    built from its bits."""
+    clamped = _EXP_FLOOR if x < _EXP_FLOOR else x
+    shifted = clamped * _LOG2E + _SHIFTER
+    m = shifted - _SHIFTER
+    r = (clamped - m * _LN2_HI) - m * _LN2_LO
+    poly = 1 + r * (1 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (
+        1 / 720 + r * (1 / 5040 + r * (1 / 40320))))))))
+    scale = np.int64((np.float64(shifted).view(np.int64) - _SHIFTER_BITS + 1023) << 52)
+    return 0.0 if x < _EXP_FLOOR else poly * scale.view(np.float64)
 
 
 def layer_norm_forward(rows, gamma, beta, epsilon, out, x_hat, inv_std):
@@ -288,19 +272,19 @@ def row_dot(a, b, i):
     return (s0 + s1) + (s2 + s3)
 
 
-def total(values):
-    """sum_j values[j] in float64, in four interleaved runs."""
-    k = values.shape[0]
+def row_total(values, i):
+    """sum_j values[i, j] in float64, in four interleaved runs."""
+    k = values.shape[1]
     s0 = s1 = s2 = s3 = 0.0
     j = 0
     while j + 3 < k:
-        s0 += values[j]
-        s1 += values[j + 1]
-        s2 += values[j + 2]
-        s3 += values[j + 3]
+        s0 += values[i, j]
+        s1 += values[i, j + 1]
+        s2 += values[i, j + 2]
+        s3 += values[i, j + 3]
         j += 4
     while j < k:
-        s0 += values[j]
+        s0 += values[i, j]
         j += 1
     return (s0 + s1) + (s2 + s3)
 
@@ -319,23 +303,18 @@ def softmax_rows(rows, out):
             out[i, j] = out[i, j] / total
 
 
-def softmax_rows_float32(rows, out):
+def softmax_rows_float32(rows, out, exps):
     """`softmax_rows` for float32 rows, in float64 arithmetic through
-    `exp_in_place`, each result rounded to float32 once; in blocks of rows
-    that share their scratch arrays."""
+    `exp_negative`, each result rounded to float32 once; `exps`: float64
+    scratch of rows' shape."""
     n, k = rows.shape
-    per_block = max(1, _BLOCK // k)
-    for block in prange((n + per_block - 1) // per_block):
-        exps = np.empty(k)
-        bits = np.empty(k, np.int64)
-        for i in range(block * per_block, min(n, (block + 1) * per_block)):
-            top = np.float64(row_max(rows, i))
-            for j in range(k):
-                exps[j] = np.float64(rows[i, j]) - top
-            exp_in_place(exps, bits)
-            inverse = 1 / total(exps)   # a float64 product, rounded once
-            for j in range(k):
-                out[i, j] = exps[j] * inverse
+    for i in prange(n):
+        top = np.float64(row_max(rows, i))
+        for j in range(k):
+            exps[i, j] = exp_negative(np.float64(rows[i, j]) - top)
+        inverse = 1 / row_total(exps, i)   # a float64 product, rounded once
+        for j in range(k):
+            out[i, j] = exps[i, j] * inverse
 
 
 def softmax_rows_backward(g, s, d_x):
@@ -345,3 +324,66 @@ def softmax_rows_backward(g, s, d_x):
         dot = row_dot(g, s, i)
         for j in range(k):
             d_x[i, j] = s[i, j] * (np.float64(g[i, j]) - dot)
+
+
+def max_pool_forward(x, size_h, size_w, stride_h, stride_w, out, argmax):
+    """out[n, a, b, c] = the largest x[n, a stride_h + i, b stride_w + j, c]
+    over the window (i < size_h, j < size_w), as numpy's running maximum
+    takes it (a NaN wins); argmax = i size_w + j of its first maximum, -1
+    where the maximum is NaN (no gradient, as the numpy path gives none)."""
+    n, out_h, out_w, channels = out.shape
+    for s in prange(n):
+        for a in range(out_h):
+            for b in range(out_w):
+                top, left = a * stride_h, b * stride_w
+                for c in range(channels):
+                    out[s, a, b, c] = x[s, top, left, c]
+                    argmax[s, a, b, c] = 0
+                for i in range(size_h):
+                    for j in range(size_w):
+                        if i + j == 0:
+                            continue
+                        k = i * size_w + j
+                        for c in range(channels):
+                            value = x[s, top + i, left + j, c]
+                            best = out[s, a, b, c]
+                            better = value > best or (value != value and best == best)
+                            out[s, a, b, c] = value if better else best
+                            argmax[s, a, b, c] = k if better else argmax[s, a, b, c]
+                for c in range(channels):
+                    if out[s, a, b, c] != out[s, a, b, c]:
+                        argmax[s, a, b, c] = -1
+
+
+def max_pool_backward(g, argmax, size_h, size_w, stride_h, stride_w, grad):
+    """grad (zeros on entry, x's shape) += each window's g at its first
+    maximum (argmax from `max_pool_forward`); overlapping windows add."""
+    n, out_h, out_w, channels = g.shape
+    for s in prange(n):
+        for a in range(out_h):
+            for b in range(out_w):
+                top, left = a * stride_h, b * stride_w
+                for i in range(size_h):
+                    for j in range(size_w):
+                        k = i * size_w + j
+                        for c in range(channels):
+                            if argmax[s, a, b, c] == k:
+                                grad[s, top + i, left + j, c] += g[s, a, b, c]
+
+
+def col2im(cols, size_h, size_w, stride_h, stride_w, grad):
+    """The adjoint of `im2col`: grad (zeros on entry, (N, H, W, C)) += each
+    row of cols put back at its receptive field; overlapping fields add, in
+    the order of the rows."""
+    n, _, _, channels = grad.shape
+    out_h = (grad.shape[1] - size_h) // stride_h + 1
+    out_w = (grad.shape[2] - size_w) // stride_w + 1
+    for s in prange(n):
+        for a in range(out_h):
+            for b in range(out_w):
+                row = (s * out_h + a) * out_w + b
+                for i in range(size_h):
+                    for j in range(size_w):
+                        start = (i * size_w + j) * channels
+                        for c in range(channels):
+                            grad[s, a * stride_h + i, b * stride_w + j, c] += cols[row, start + c]
