@@ -5,8 +5,10 @@ backward is a dozen whole-array temporaries); compiled, each is one or two
 passes (their loops are written for several threads, `parallel=True`, and
 run on one by default: see `_import_numba`). The kernels here
 cover the exact GELU with its derivative, layer normalisation, batch
-normalisation's training statistics, forward and backward, and softmax
-along the last axis, forward and backward, in float32 and float64.
+normalisation's training statistics, forward and backward, softmax along
+the last axis, forward and backward, 2-D max pooling, forward and
+backward, and col2im (a convolution's input gradient), in float32 and
+float64.
 
 The ops of zen.autodiff call them when `applies(...)` says so and keep their
 numpy code beside them: that code is the reference, and the default where
