@@ -165,6 +165,18 @@ def test_a_retained_graph_gives_the_same_gradients_twice(kind):
 
 
 @pytest.mark.parametrize("kind", SCANS)
+@pytest.mark.parametrize("steps, batch, units", [(3, 1, 1), (1, 1, 2), (2, 3, 1)])
+def test_the_scans_leave_their_inputs_as_they_were(kind, steps, batch, units):
+    """The ops reorder and scale copies of the projections and the kernel, even
+    where the reordering alone would be a view (one sample, one unit)."""
+    arrays = scan_inputs(kind, steps, batch, units)
+    before = [a.copy() for a in arrays]
+    (SCANS[kind][0](*[Tensor(a) for a in arrays]) ** 2).sum().backward()
+    for a, b in zip(arrays, before):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kind", SCANS)
 def test_float32_in_float32_out(kind):
     tensors = [Tensor(a.astype(np.float32)) for a in scan_inputs(kind, 3, 2)]
     out = SCANS[kind][0](*tensors)

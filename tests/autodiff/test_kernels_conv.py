@@ -1,6 +1,6 @@
-"""zen.kernels' max pooling and col2im against the numpy paths of
-zen.autodiff.conv: the same maxima and first-maximum gradients, bit for bit
-where windows do not overlap (where they do, the adds run in another order)."""
+"""zen.kernels' max pooling, col2im and ReLU backward against the numpy
+paths of zen.autodiff: the same maxima and first-maximum gradients, bit for
+bit where windows do not overlap (where they do, the adds run in another order)."""
 import numpy as np
 import pytest
 
@@ -182,3 +182,31 @@ def test_a_retained_convolution_backpropagates_twice(kernels_on):
             out.backward()
     finally:
         kernels.enable(previous)
+
+
+# ----- ReLU's backward ----------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(7,), (3, 5, 2), (1, 1), (4, 9, 9, 3)])
+def test_relu_backward_kernel_gives_numpys_bits(numba_on, dtype, shape):
+    from zen.autodiff.ops import relu
+    g = np.random.default_rng(9)
+    x = g.normal(size=shape).astype(dtype)
+    x.flat[::3] = 0.0
+    weights = g.normal(size=shape).astype(dtype)
+    weights.flat[:4] = [np.nan, np.inf, -np.inf, 0.0][:weights.size]
+
+    def run():
+        t = Tensor(x)
+        with np.errstate(invalid="ignore"):
+            (relu(t) * Tensor(weights, trainable=False)).sum().backward()
+        return t.gradient
+    np.testing.assert_array_equal(run(), on_numpy(run))
+
+
+def test_relu_backward_kernel_takes_non_contiguous_arrays(numba_on):
+    g = np.random.default_rng(10).normal(size=(6, 8))
+    y = np.maximum(g, 0)
+    np.testing.assert_array_equal(kernels.relu_backward(g[:, ::2], y[:, ::2]),
+                                  g[:, ::2] * (y[:, ::2] > 0))
+    np.testing.assert_array_equal(kernels.relu_backward(g.T, y.T), g.T * (y.T > 0))

@@ -198,3 +198,23 @@ def test_string_activation_is_the_exact_gelu():
     out = dense(x).value
     linear = x.astype(np.float32) @ dense.kernel.value + dense.bias.value
     np.testing.assert_allclose(out, ad.gelu(linear).value, rtol=1e-6)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["kernels", "numpy"])
+def test_gelu_backpropagates_twice_with_a_retained_graph(fast):
+    """backward reuses the derivative's buffer for the gradient, except in a
+    pass that keeps the graph for another."""
+    from zen import kernels
+    from zen.autodiff.nn_ops import gelu
+    if fast:
+        pytest.importorskip("numba")
+    previous = kernels.enable(fast)
+    try:
+        x = Tensor(np.linspace(-3, 3, 12).reshape(3, 4))
+        y = (gelu(x) * 2).sum()
+        y.backward(retain_graph=True)
+        first = x.gradient.copy()
+        y.backward()
+        np.testing.assert_allclose(x.gradient, 2 * first, rtol=1e-15)
+    finally:
+        kernels.enable(previous)

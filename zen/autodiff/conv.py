@@ -126,7 +126,8 @@ class Conv2D(Function):
         w, needs = self.w, self.needs_grad
         rows = g.reshape(-1, w.shape[3])
         if self.relu:
-            rows = rows * (self.out > 0)
+            rows = (kernels.relu_backward(rows, self.out) if kernels.applies(rows, self.out)
+                    else rows * (self.out > 0))
         gw = (self.cols.T @ rows).reshape(w.shape) if needs[1] else None
         if not self.retained:
             self.cols = None  # freed before the input gradient's columns are made

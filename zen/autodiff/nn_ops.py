@@ -94,7 +94,12 @@ class GELU(Function):
         return a * cdf
 
     def backward(self, g):
-        return g * self.derivative
+        derivative = self.derivative
+        if self.retained or derivative.shape != g.shape or derivative.dtype != g.dtype:
+            return g * derivative
+        self.derivative = None  # its buffer becomes the gradient: no new array
+        derivative *= g
+        return derivative
 
 
 _TANH_SCALE = math.sqrt(2 / math.pi)

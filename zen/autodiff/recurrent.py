@@ -56,11 +56,20 @@ class RNNScan(Function):
         u_t = xp.ascontiguousarray(u.T)  # BLAS is faster on it than on the strided u.T
         dz = xp.empty_like(g)
         dh = xp.zeros_like(states[0])
+        # every step's local derivative at once, and the steps a gradient
+        # reaches from outside (often only the last): a step back is then two
+        # or three calls
+        derivative = None if self.derivative is None else self.derivative(states[1:])
+        outside = g.any(axis=tuple(range(1, g.ndim)))
         for t in reversed(range(len(g))):
-            dh += g[t]
+            if outside[t]:
+                dh += g[t]
             kept = masked.split(dh, t)
-            dz[t] = dh if self.derivative is None else dh * self.derivative(states[t + 1])
-            dh = dz[t] @ u_t
+            if derivative is None:
+                dz[t] = dh
+            else:
+                xp.multiply(dh, derivative[t], out=dz[t])
+            xp.matmul(dz[t], u_t, out=dh)
             masked.add_kept(dh, kept)
         units = u.shape[0]
         du = states[:-1].reshape(-1, units).T @ dz.reshape(-1, units) if self.needs_grad[2] else None

@@ -7,8 +7,8 @@ run on one by default: see `_import_numba`). The kernels here
 cover the exact GELU with its derivative, layer normalisation, batch
 normalisation's training statistics, forward and backward, softmax along
 the last axis, forward and backward, 2-D max pooling, forward and
-backward, and col2im (a convolution's input gradient), in float32 and
-float64.
+backward, col2im (a convolution's input gradient) and ReLU's backward, in
+float32 and float64.
 
 The ops of zen.autodiff call them when `applies(...)` says so and keep their
 numpy code beside them: that code is the reference, and the default where
@@ -41,7 +41,7 @@ __all__ = ["available", "enable", "applies", "gelu", "layer_norm_forward",
            "layer_norm_backward", "channel_sum", "centred_square_sum",
            "batch_norm_forward", "batch_norm_gradient_sums", "batch_norm_input_gradient",
            "softmax", "softmax_backward", "max_pool", "max_pool_backward",
-           "col2im"]
+           "col2im", "relu_backward"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _ROWS_PER_BLOCK = 1024   # rows per block of a column reduction (see `_blocks`)
@@ -397,3 +397,17 @@ def col2im(cols, size, stride, image_shape):
     grad = np.zeros(image_shape, cols.dtype)
     _kernel("col2im")(np.ascontiguousarray(cols), *size, *stride, grad)
     return grad
+
+
+def relu_backward(g, y):
+    """ReLU's input gradient g * (y > 0) from its output y, in one pass (no
+    boolean temporary).
+
+    Args:
+        g: the output gradient, a float32 or float64 array.
+        y: ReLU's output, g's shape and dtype.
+    """
+    flat_g, flat_y = np.ascontiguousarray(g).reshape(-1), np.ascontiguousarray(y).reshape(-1)
+    d_x = np.empty_like(flat_g)
+    _kernel("relu_backward")(flat_g, flat_y, d_x)
+    return d_x.reshape(g.shape)

@@ -16,7 +16,8 @@ import math
 import numpy as np
 
 prange = range  # numba.prange once compiled (see zen.kernels._kernel)
-HELPERS = ("exp_negative", "row_max", "row_dot", "row_total")  # called by other loops: compiled first, in place of these names
+HELPERS = ("exp_negative", "row_max", "row_dot", "row_total", "row_centred_squares",
+           "row_scaled_sums")  # called by other loops: compiled first, in place of these names
 
 # W. J. Cody's erf/erfc coefficients, as zen.autodiff.special has them (see there).
 _A = np.array((3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
@@ -143,14 +144,8 @@ def layer_norm_forward(rows, gamma, beta, epsilon, out, x_hat, inv_std):
     mean) inv_std and out = x_hat gamma + beta."""
     n, features = rows.shape
     for i in prange(n):
-        total = 0.0
-        for j in range(features):
-            total += rows[i, j]
-        mean = total / features
-        squares = 0.0
-        for j in range(features):
-            centred = rows[i, j] - mean
-            squares += centred * centred
+        mean = row_total(rows, i) / features
+        squares = row_centred_squares(rows, i, mean)
         inv_std[i] = 1 / math.sqrt(squares / features + epsilon)
         scale = np.float64(inv_std[i])
         for j in range(features):
@@ -165,12 +160,8 @@ def layer_norm_backward(g, x_hat, gamma, inv_std, d_x, partial_gamma, partial_be
     n, features = g.shape
     for c in prange(partial_gamma.shape[0]):
         for i in range(c * chunk, min(n, (c + 1) * chunk)):
-            sum_h = 0.0
-            sum_h_x_hat = 0.0
+            sum_h, sum_h_x_hat = row_scaled_sums(g, x_hat, gamma, i)
             for j in range(features):
-                h = np.float64(g[i, j]) * gamma[j]
-                sum_h += h
-                sum_h_x_hat += h * x_hat[i, j]
                 partial_gamma[c, j] += np.float64(g[i, j]) * x_hat[i, j]
                 partial_beta[c, j] += g[i, j]
             mean_h = sum_h / features
@@ -270,6 +261,48 @@ def row_dot(a, b, i):
         s0 += np.float64(a[i, j]) * b[i, j]
         j += 1
     return (s0 + s1) + (s2 + s3)
+
+
+def row_centred_squares(rows, i, mean):
+    """sum_j (rows[i, j] - mean)^2 in float64, in four interleaved runs (a
+    single running sum waits on each add: four keep the adder busy)."""
+    k = rows.shape[1]
+    s0 = s1 = s2 = s3 = 0.0
+    j = 0
+    while j + 3 < k:
+        c0, c1 = rows[i, j] - mean, rows[i, j + 1] - mean
+        c2, c3 = rows[i, j + 2] - mean, rows[i, j + 3] - mean
+        s0 += c0 * c0
+        s1 += c1 * c1
+        s2 += c2 * c2
+        s3 += c3 * c3
+        j += 4
+    while j < k:
+        c0 = rows[i, j] - mean
+        s0 += c0 * c0
+        j += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+def row_scaled_sums(g, x_hat, gamma, i):
+    """(sum_j h_j, sum_j h_j x_hat[i, j]) with h = g[i] gamma, in float64, in
+    two interleaved runs each."""
+    k = g.shape[1]
+    a0 = a1 = b0 = b1 = 0.0
+    j = 0
+    while j + 1 < k:
+        h0 = np.float64(g[i, j]) * gamma[j]
+        h1 = np.float64(g[i, j + 1]) * gamma[j + 1]
+        a0 += h0
+        a1 += h1
+        b0 += h0 * x_hat[i, j]
+        b1 += h1 * x_hat[i, j + 1]
+        j += 2
+    if j < k:
+        h0 = np.float64(g[i, j]) * gamma[j]
+        a0 += h0
+        b0 += h0 * x_hat[i, j]
+    return a0 + a1, b0 + b1
 
 
 def row_total(values, i):
@@ -387,3 +420,10 @@ def col2im(cols, size_h, size_w, stride_h, stride_w, grad):
                         start = (i * size_w + j) * channels
                         for c in range(channels):
                             grad[s, a * stride_h + i, b * stride_w + j, c] += cols[row, start + c]
+
+
+def relu_backward(g, y, d_x):
+    """d_x = g * (y > 0) over flat arrays, as numpy computes it (g times 1 or
+    0, so a NaN or infinite g where y <= 0 still gives NaN)."""
+    for i in prange(g.shape[0]):
+        d_x[i] = g[i] * (y[i] > 0)
