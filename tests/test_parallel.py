@@ -180,3 +180,51 @@ def test_attention_products_run_on_two_threads(threads, monkeypatch):
     q = np.ones((32, 4, 64, 32), np.float32)
     attention.scaled_dot_product_attention(q, q, q)
     assert len(names) == 2
+
+
+@pytest.mark.parametrize("count", [1, 2])
+@pytest.mark.parametrize("length, block", [(10, 3), (2 * parallel.MIN_CHUNK + 5, 1000), (7, 7),
+                                           (0, 4)])
+def test_blocks_cover_the_range_once_in_order_within_each_thread(threads, count, length, block):
+    threads(count)
+    seen, blocks = np.zeros(length, int), []
+
+    def mark(start, stop):
+        assert 0 < stop - start <= block
+        seen[start:stop] += 1
+        blocks.append((threading.current_thread().name, start))
+    parallel.for_each_block(mark, length, block)
+    assert (seen == 1).all()
+    for name in {name for name, _ in blocks}:
+        starts = [start for who, start in blocks if who == name]
+        assert starts == sorted(starts)
+
+
+def test_a_block_must_hold_an_element(threads):
+    with pytest.raises(ValueError, match="block"):
+        parallel.for_each_block(lambda start, stop: None, 10, 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelus_numpy_path_in_blocks_gives_the_bits_of_one_whole_pass(threads, dtype):
+    """GELU's numpy path runs its passes block by block over the threads:
+    the same bits as the passes over the whole array."""
+    from zen import kernels
+    from zen.autodiff import special
+    from zen.autodiff.nn_ops import gelu
+    x = np.random.default_rng(12).normal(size=(601, 512)).astype(dtype) * 3
+    cdf, pdf = special.normal_cdf_and_pdf(x)
+    pdf *= x
+    pdf += cdf
+    want = x * cdf, pdf
+    previous = kernels.enable(False)
+    try:
+        for count in (1, 2):
+            threads(count)
+            t = Tensor(x)
+            y = gelu(t)
+            y.backward(np.ones_like(x))
+            np.testing.assert_array_equal(y.value, want[0])
+            np.testing.assert_array_equal(t.gradient, want[1])
+    finally:
+        kernels.enable(previous)
