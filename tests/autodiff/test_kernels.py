@@ -21,15 +21,6 @@ from zen.autodiff.normalization import batch_normalize, channel_moments, layer_n
 EPS32 = np.finfo(np.float32).eps
 
 
-@pytest.fixture
-def numba_on():
-    """The kernels on (skipped without numba); the environment's choice after."""
-    pytest.importorskip("numba")
-    kernels.enable(True)
-    yield
-    kernels.enable(None)
-
-
 @pytest.fixture(params=[True, False], ids=["kernels", "numpy"])
 def fast(request):
     """Each test that takes it runs with the kernels on and with them off."""

@@ -9,14 +9,6 @@ from zen.autodiff import Tensor
 from zen.autodiff.conv import max_pool2d
 
 
-@pytest.fixture
-def numba_on():
-    pytest.importorskip("numba")
-    kernels.enable(True)
-    yield
-    kernels.enable(None)
-
-
 def on_numpy(fn):
     previous = kernels.enable(False)
     try:
