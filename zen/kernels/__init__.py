@@ -2,8 +2,7 @@
 
 Some ops pass over their arrays many times in numpy (a batch norm's
 backward is a dozen whole-array temporaries); compiled, each is one or two
-passes (their loops are written for several threads, `parallel=True`, and
-run on one by default: see `_import_numba`). The kernels here
+passes, on the calling thread (see `_kernel`). The kernels here
 cover the exact GELU with its derivative, layer normalisation, batch
 normalisation's training statistics, forward and backward, softmax along
 the last axis, forward and backward, 2-D max pooling, forward and
@@ -30,7 +29,6 @@ Example:
     zen.kernels.enable(False)    # every op back on its numpy path
 """
 import os
-import sys
 
 import numpy as np
 
@@ -88,23 +86,11 @@ def available() -> bool:
 
 
 def _import_numba():
-    """numba, or False where it does not import. Its kernels run on one
-    thread unless NUMBA_NUM_THREADS says otherwise: OpenBLAS's threads keep
-    spinning on the other cores after each GEMM, and with numba's threads
-    beside them whole training steps measured slower (bench/README.md)."""
-    chosen = "NUMBA_NUM_THREADS" in os.environ
-    imported = "numba" in sys.modules
-    if not chosen and not imported:
-        # numba reads it at import and again at each compilation: it stays
-        os.environ["NUMBA_NUM_THREADS"] = "1"
+    """numba, or False where it does not import."""
     try:
         import numba
     except ImportError:
         return False
-    if not chosen and imported:
-        # imported before with its own pool size, which a compilation must find
-        # unchanged in the environment: only this thread's share is set
-        numba.set_num_threads(1)
     return numba
 
 
@@ -129,19 +115,24 @@ _CONTRACTED = ("gelu_float32", "softmax_rows_float32")
 
 
 def _kernel(name):
-    """The kernel `name` of zen.kernels.loops, compiled with numba (parallel,
-    cached on disk) on first use; an ImportError without numba."""
+    """The kernel `name` of zen.kernels.loops, compiled with numba (cached on
+    disk) on first use; an ImportError without numba.
+
+    The kernels run on the calling thread. Threads measured slower in whole
+    training steps, both numba's own (`parallel=True`) and zen.parallel's
+    over chunks of a kernel's rows: OpenBLAS's threads keep spinning on the
+    other cores after each GEMM, and a second thread of work fights them
+    for a core (bench/README.md)."""
     kernel = _compiled.get(name)
     if kernel is None:
         numba = _state["numba"] or _import_numba()
         if numba is False:
             raise ImportError("zen.kernels needs numba: pip install 'zen[fast]'")
-        loops.prange = numba.prange
         for helper in loops.HELPERS:  # compiled forms, for the loops that call them
             if helper not in _compiled:
                 _compiled[helper] = numba.njit(inline="always", **_OPTIONS)(getattr(loops, helper))
                 setattr(loops, helper, _compiled[helper])
-        kernel = numba.njit(parallel=True, fastmath={"contract"} if name in _CONTRACTED else False,
+        kernel = numba.njit(fastmath={"contract"} if name in _CONTRACTED else False,
                             **_OPTIONS)(getattr(loops, name))
         _compiled[name] = kernel
     return kernel
@@ -411,3 +402,4 @@ def relu_backward(g, y):
     d_x = np.empty_like(flat_g)
     _kernel("relu_backward")(flat_g, flat_y, d_x)
     return d_x.reshape(g.shape)
+

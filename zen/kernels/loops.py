@@ -1,21 +1,21 @@
 """The kernels' loops, written in the subset of Python that numba compiles.
 
 Nothing here imports numba: `zen.kernels` compiles each loop on first use
-(`numba.njit(cache=True, parallel=True)`), after binding `prange` below to
-`numba.prange`. Run as plain Python they are correct but slow, and nothing
-calls them so.
+(`numba.njit(cache=True, nogil=True)`). Run as plain Python they are
+correct but slow, and nothing calls them so.
 
 Every loop takes C-contiguous arrays (the wrappers in `zen.kernels` make
-them so) and writes its results into arrays it is given. The reductions over
-rows (a column sum per channel) run in `chunks` blocks of rows, each block
-into its own row of a float64 `partial` array that the caller sums: the
-result does not depend on the number of threads.
+them so), writes its results into arrays it is given, and runs over the
+whole of its outer axis: `for i in range(n)` (numba vectorises such a loop
+where one over range(start, stop) measured 5x slower, scalar). The
+reductions over rows (a column sum per channel) run in blocks of `chunk`
+rows, each block into its own row of a float64 `partial` array that the
+caller sums, so that a sum's order depends on the row count alone.
 """
 import math
 
 import numpy as np
 
-prange = range  # numba.prange once compiled (see zen.kernels._kernel)
 HELPERS = ("exp_negative", "row_max", "row_dot", "row_total", "row_centred_squares",
            "row_scaled_sums")  # called by other loops: compiled first, in place of these names
 
@@ -62,7 +62,7 @@ def gelu_float64(x, out, derivative, with_derivative):
     """out = x Phi(x) and, with `with_derivative`, derivative = Phi(x) + x phi(x)
     over flat float64 arrays; Phi = erfc(-x / sqrt 2) / 2 by Cody's erfc,
     operation for operation as zen.autodiff.special computes it."""
-    for i in prange(x.shape[0]):
+    for i in range(x.shape[0]):
         value = x[i]
         v = -value / _SQRT_2
         y = abs(v)
@@ -105,7 +105,7 @@ def gelu_float32(x, out, derivative, with_derivative):
     zen.autodiff.special's float32 path, but in float64 arithmetic, each
     result rounded to float32 once; phi through `exp_negative`. No branch in
     the loop, so that it vectorises."""
-    for i in prange(x.shape[0]):
+    for i in range(x.shape[0]):
         value = np.float64(x[i])
         pdf = exp_negative((value * value) * -0.5) * _INV_SQRT_2PI
         z = abs(value)
@@ -143,7 +143,7 @@ def layer_norm_forward(rows, gamma, beta, epsilon, out, x_hat, inv_std):
     standard deviation inv_std[i] = 1 / sqrt(var + epsilon), x_hat = (x -
     mean) inv_std and out = x_hat gamma + beta."""
     n, features = rows.shape
-    for i in prange(n):
+    for i in range(n):
         mean = row_total(rows, i) / features
         squares = row_centred_squares(rows, i, mean)
         inv_std[i] = 1 / math.sqrt(squares / features + epsilon)
@@ -158,7 +158,7 @@ def layer_norm_backward(g, x_hat, gamma, inv_std, d_x, partial_gamma, partial_be
     and, per block of `chunk` rows c, partial_gamma[c] = sum g x_hat and
     partial_beta[c] = sum g over the block's rows."""
     n, features = g.shape
-    for c in prange(partial_gamma.shape[0]):
+    for c in range(partial_gamma.shape[0]):
         for i in range(c * chunk, min(n, (c + 1) * chunk)):
             sum_h, sum_h_x_hat = row_scaled_sums(g, x_hat, gamma, i)
             for j in range(features):
@@ -175,7 +175,7 @@ def layer_norm_backward(g, x_hat, gamma, inv_std, d_x, partial_gamma, partial_be
 def channel_sums(rows, partial, chunk):
     """partial[c, j] = the sum of rows[i, j] over block c of `chunk` rows, in float64."""
     n, channels = rows.shape
-    for c in prange(partial.shape[0]):
+    for c in range(partial.shape[0]):
         for i in range(c * chunk, min(n, (c + 1) * chunk)):
             for j in range(channels):
                 partial[c, j] += rows[i, j]
@@ -185,7 +185,7 @@ def centred_square_sums(rows, mean, partial, chunk):
     """partial[c, j] = the sum of (rows[i, j] - mean[j])^2 over block c, the
     difference in rows' dtype (as numpy forms it), its square in float64."""
     n, channels = rows.shape
-    for c in prange(partial.shape[0]):
+    for c in range(partial.shape[0]):
         for i in range(c * chunk, min(n, (c + 1) * chunk)):
             for j in range(channels):
                 centred = np.float64(rows[i, j] - mean[j])
@@ -196,7 +196,7 @@ def batch_norm_forward(rows, mean, inv_std, gamma, beta, x_hat, out):
     """x_hat = (x - mean) inv_std and out = x_hat gamma + beta per channel (the
     last axis), in rows' dtype, operation for operation as numpy does it."""
     n, channels = rows.shape
-    for i in prange(n):
+    for i in range(n):
         for j in range(channels):
             x_hat[i, j] = (rows[i, j] - mean[j]) * inv_std[j]
             out[i, j] = x_hat[i, j] * gamma[j] + beta[j]
@@ -206,7 +206,7 @@ def gradient_sums(g, x_hat, partial_beta, partial_gamma, chunk):
     """Per block c of `chunk` rows: partial_beta[c] = sum g and partial_gamma[c]
     = sum g x_hat, in float64 (batch norm's d_beta and d_gamma)."""
     n, channels = g.shape
-    for c in prange(partial_beta.shape[0]):
+    for c in range(partial_beta.shape[0]):
         for i in range(c * chunk, min(n, (c + 1) * chunk)):
             for j in range(channels):
                 value = np.float64(g[i, j])
@@ -219,7 +219,7 @@ def batch_norm_input_gradient(g, x_hat, slope, shift, scale, d_x):
     numpy's order of operations (slope = -d_gamma / m, shift = d_beta / m,
     scale = gamma inv_std)."""
     n, channels = g.shape
-    for i in prange(n):
+    for i in range(n):
         for j in range(channels):
             d_x[i, j] = (x_hat[i, j] * slope[j] + g[i, j] - shift[j]) * scale[j]
 
@@ -326,7 +326,7 @@ def softmax_rows(rows, out):
     """out = exp(x - max) / sum(exp(x - max)) per row, float64 rows; the sum
     in another order than numpy's. A NaN anywhere makes the row NaN."""
     n, k = rows.shape
-    for i in prange(n):
+    for i in range(n):
         top = row_max(rows, i)
         total = 0.0
         for j in range(k):
@@ -341,7 +341,7 @@ def softmax_rows_float32(rows, out, exps):
     `exp_negative`, each result rounded to float32 once; `exps`: float64
     scratch of rows' shape."""
     n, k = rows.shape
-    for i in prange(n):
+    for i in range(n):
         top = np.float64(row_max(rows, i))
         for j in range(k):
             exps[i, j] = exp_negative(np.float64(rows[i, j]) - top)
@@ -353,7 +353,7 @@ def softmax_rows_float32(rows, out, exps):
 def softmax_rows_backward(g, s, d_x):
     """d_x = s (g - sum(g s)) per row, in float64 arithmetic."""
     n, k = g.shape
-    for i in prange(n):
+    for i in range(n):
         dot = row_dot(g, s, i)
         for j in range(k):
             d_x[i, j] = s[i, j] * (np.float64(g[i, j]) - dot)
@@ -365,7 +365,7 @@ def max_pool_forward(x, size_h, size_w, stride_h, stride_w, out, argmax):
     takes it (a NaN wins); argmax = i size_w + j of its first maximum, -1
     where the maximum is NaN (no gradient, as the numpy path gives none)."""
     n, out_h, out_w, channels = out.shape
-    for s in prange(n):
+    for s in range(n):
         for a in range(out_h):
             for b in range(out_w):
                 top, left = a * stride_h, b * stride_w
@@ -392,7 +392,7 @@ def max_pool_backward(g, argmax, size_h, size_w, stride_h, stride_w, grad):
     """grad (zeros on entry, x's shape) += each window's g at its first
     maximum (argmax from `max_pool_forward`); overlapping windows add."""
     n, out_h, out_w, channels = g.shape
-    for s in prange(n):
+    for s in range(n):
         for a in range(out_h):
             for b in range(out_w):
                 top, left = a * stride_h, b * stride_w
@@ -411,7 +411,7 @@ def col2im(cols, size_h, size_w, stride_h, stride_w, grad):
     n, _, _, channels = grad.shape
     out_h = (grad.shape[1] - size_h) // stride_h + 1
     out_w = (grad.shape[2] - size_w) // stride_w + 1
-    for s in prange(n):
+    for s in range(n):
         for a in range(out_h):
             for b in range(out_w):
                 row = (s * out_h + a) * out_w + b
@@ -425,5 +425,6 @@ def col2im(cols, size_h, size_w, stride_h, stride_w, grad):
 def relu_backward(g, y, d_x):
     """d_x = g * (y > 0) over flat arrays, as numpy computes it (g times 1 or
     0, so a NaN or infinite g where y <= 0 still gives NaN)."""
-    for i in prange(g.shape[0]):
+    for i in range(g.shape[0]):
         d_x[i] = g[i] * (y[i] > 0)
+
