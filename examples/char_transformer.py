@@ -21,10 +21,13 @@ LayerNorm -> Dense(4 d, gelu) -> Dense(d) -> residual add), a final LayerNorm
 and a Dense to the vocabulary's logits. The baseline: Embedding -> LSTM
 (return_sequences) -> Dense, with the number of LSTM units chosen to give
 about the same parameter count. d_model is 128 with 4 heads (32 with 2 heads
-and one block with --quick). Both train with Adam (lr 3e-3, gradients clipped
-to norm 1) on batches of 32 windows, epochs of 8192 windows, for the same
-wall-clock time (--minutes each, evaluation not counted), or for the same
-number of epochs with --epochs (then a run repeats exactly under zen.set_seed).
+and one block with --quick). Both train with Adam (gradients clipped to norm
+1) on batches of 32 windows, epochs of 8192 windows, for the same wall-clock
+time (--minutes each, evaluation not counted), or for the same number of
+epochs with --epochs (then a run repeats exactly under zen.set_seed). Their
+learning rate warms up to 3e-3 over the first 2% of the training and then
+follows a cosine down to 3e-4 at its end, measured in training time (in
+steps with --epochs).
 
 It prints the validation loss in bits per character (cross-entropy in nats
 / ln 2) of a unigram model (the training text's character frequencies), of
@@ -136,7 +139,51 @@ def build_lstm(embed_dim, target_params):
                            nn.Dense(CLASSES)], name="char_lstm")
 
 
-def compile_model(model, lr=3e-3):
+PEAK_LR, FINAL_LR, WARMUP = 3e-3, 3e-4, 0.02
+
+
+class TrainingClock:
+    """Seconds of training so far: the time inside `fit`, evaluation not counted."""
+
+    def __init__(self):
+        self.before, self.started = 0.0, None
+
+    def start(self):
+        self.started = time.perf_counter()
+
+    def stop(self):
+        self.before, self.started = self.seconds(), None
+
+    def seconds(self) -> float:
+        running = 0.0 if self.started is None else time.perf_counter() - self.started
+        return self.before + running
+
+
+class WarmupCosine:
+    """The learning rate as a function of the share of training done (0 to 1,
+    from `done(step)`): linear from 0 to PEAK_LR over the first WARMUP, then a
+    cosine from PEAK_LR down to FINAL_LR at the end."""
+
+    def __init__(self, done):
+        self.done = done
+
+    def __call__(self, step) -> float:
+        done = min(1.0, self.done(step))
+        if done < WARMUP:
+            return PEAK_LR * done / WARMUP
+        cosine = 0.5 * (1 + math.cos(math.pi * (done - WARMUP) / (1 - WARMUP)))
+        return FINAL_LR + (PEAK_LR - FINAL_LR) * cosine
+
+
+def learning_rate(settings, clock) -> WarmupCosine:
+    """The schedule over the time budget, or over the steps with --epochs."""
+    if settings.epochs:
+        steps = settings.epochs * math.ceil(settings.windows_per_epoch / settings.batch_size)
+        return WarmupCosine(lambda step: step / steps)
+    return WarmupCosine(lambda step: clock.seconds() / settings.budget)
+
+
+def compile_model(model, lr):
     model.compile(optimizer=zen.optim.Adam(lr=lr, clipnorm=1.0),
                   loss=nn.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.build((None, CONTEXT))
@@ -159,22 +206,23 @@ def bits_per_char(model, validation) -> float:
     return model.evaluate(*validation, batch_size=256) / LN2
 
 
-def train(model, train_tokens, validation, settings, rng, label):
+def train(model, train_tokens, validation, settings, clock, rng, label):
     """Epochs of fresh windows until `settings.budget` seconds of training
-    (or `settings.epochs` epochs) are spent. Returns the curve: a list of
-    (minutes trained, validation bpc), one point per epoch."""
-    curve, trained, epoch = [], 0.0, 0
-    while (epoch < settings.epochs) if settings.epochs else (trained < settings.budget):
+    (or `settings.epochs` epochs) are spent on `clock`. Returns the curve: a
+    list of (minutes trained, validation bpc), one point per epoch."""
+    curve, epoch = [], 0
+    while (epoch < settings.epochs) if settings.epochs else (clock.seconds() < settings.budget):
         x, y = random_windows(train_tokens, settings.windows_per_epoch, rng)
-        start = time.perf_counter()
-        stop = [] if settings.epochs else [StopAt(start + settings.budget - trained)]
+        clock.start()
+        stop = [] if settings.epochs else [
+            StopAt(time.perf_counter() + settings.budget - clock.seconds())]
         model.fit(x, y, batch_size=settings.batch_size, epochs=epoch + 1, initial_epoch=epoch,
                   callbacks=stop, verbose=0)
-        trained += time.perf_counter() - start
+        clock.stop()
         epoch += 1
-        curve.append((trained / 60, bits_per_char(model, validation)))
+        curve.append((clock.seconds() / 60, bits_per_char(model, validation)))
         if settings.verbose:
-            print(f"  {label} epoch {epoch}: {trained:.1f} s trained, validation "
+            print(f"  {label} epoch {epoch}: {clock.seconds():.1f} s trained, validation "
                   f"{curve[-1][1]:.3f} bpc", flush=True)
     return curve
 
@@ -249,14 +297,17 @@ def main():
     print(f"{len(train_tokens):,} training and {validation[1].size:,} validation "
           f"characters, {CLASSES} classes")
 
-    transformer = compile_model(build_transformer(args.d_model, args.layers, args.heads))
-    lstm = compile_model(build_lstm(args.d_model, transformer.count_params()))
+    clocks = {"Transformer": TrainingClock(), "LSTM": TrainingClock()}
+    transformer = compile_model(build_transformer(args.d_model, args.layers, args.heads),
+                                learning_rate(args, clocks["Transformer"]))
+    lstm = compile_model(build_lstm(args.d_model, transformer.count_params()),
+                         learning_rate(args, clocks["LSTM"]))
     plan = f"{args.epochs} epochs" if args.epochs else f"{args.minutes:g} minutes"
     curves, results = {}, []
     for label, model in (("Transformer", transformer), ("LSTM", lstm)):
         print(f"training the {label} ({model.count_params():,} parameters) for {plan}",
               flush=True)
-        curves[label] = train(model, train_tokens, validation, args, rng, label)
+        curves[label] = train(model, train_tokens, validation, args, clocks[label], rng, label)
         results.append((label, model.count_params(), 60 * curves[label][-1][0],
                         curves[label][-1][1]))
 
@@ -268,6 +319,7 @@ def main():
     print("Transformer sample (temperature 0.8):\n" + sample)
     args.out.mkdir(parents=True, exist_ok=True)
     plot_curves(curves, unigram, args.out / "curves.png")
+    transformer.optimizer.lr = FINAL_LR  # where the schedule ended: a rate a file can hold
     transformer.save(args.out / "transformer.zen")
     print(f"saved {args.out / 'curves.png'} and {args.out / 'transformer.zen'}")
 

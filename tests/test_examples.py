@@ -54,7 +54,7 @@ def bits_per_char(out):
 
 
 def test_char_transformer_beats_the_unigram_and_writes_python(tmp_path):
-    out = run_example("char_transformer.py", "--quick", "--epochs", "10", "--verbose", "0",
+    out = run_example("char_transformer.py", "--quick", "--epochs", "20", "--verbose", "0",
                       "--out", str(tmp_path))
     bpc = bits_per_char(out)
     assert bpc["Transformer"] < bpc["unigram"] - 0.6
