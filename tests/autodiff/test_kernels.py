@@ -427,3 +427,28 @@ def test_attention_softmax_kernel_matches_the_numpy_path(numba_on, dtype, causal
     tolerance = 1e-12 if dtype == np.float64 else 2e-6
     for fast, slow in zip(run(), on_numpy(run)):
         np.testing.assert_allclose(fast, slow, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("steps,batch,units", [(3, 5, 7), (1, 1, 1), (4, 2, 9)])
+@pytest.mark.parametrize("masked", [False, True], ids=["all steps", "masked steps"])
+def test_lstm_kernels_are_bitwise_the_numpy_loop(numba_on, dtype, steps, batch, units, masked):
+    """An LSTM step's arithmetic around its matmul and tanh, forward and
+    backward, in kernel calls: the same operations in the same dtype, so the
+    same bits on odd shapes, gradients reaching both the states and the
+    cell states (with a mask, backward stays on the numpy loop)."""
+    from zen.autodiff.gated import LSTMScan
+    g = np.random.default_rng(12)
+    arrays = [g.normal(size=(steps, batch, 4 * units)), g.normal(size=(batch, units)),
+              g.normal(size=(batch, units)), g.normal(size=(units, 4 * units)) * 0.3]
+    weights = g.normal(size=(2, steps, batch, units)).astype(dtype)
+    mask = g.random((steps, batch)) > 0.3 if masked else None
+
+    def run():
+        tensors = [Tensor(a.astype(dtype)) for a in arrays]
+        out = LSTMScan.apply(*tensors, mask=mask)
+        (out * Tensor(weights, trainable=False)).sum().backward()
+        return [out.value] + [t.gradient for t in tensors]
+    for fast, slow in zip(run(), on_numpy(run)):
+        assert fast.dtype == dtype
+        np.testing.assert_array_equal(fast, slow)

@@ -13,6 +13,7 @@ The same recurrences composed of per-step ops (a slice per gate, sigmoid,
 tanh, products) give the same values and gradients, only slower: the tests
 keep that composition as the reference.
 """
+from .. import kernels
 from ..backend import xp
 from .recurrent import StepMask, _step_mask
 from .tensor import Function
@@ -86,17 +87,24 @@ class LSTMScan(Function):
         tanh_c = xp.empty((steps, batch, units), dtype)
         input_write = xp.empty((batch, units), dtype)         # i * g, reused each step
         masked = StepMask(self.mask, dtype)
+        fast = kernels.applies(p, u_by_gate)
         for t in range(steps):
             z = xp.matmul(hs[t], u_by_gate, out=gates[t])     # z = p_t + h_{t-1} @ U
-            z += p[t]
-            z *= scale                                        # the gates, in place
-            xp.tanh(z, out=z)
-            z *= scale
-            z += shift
-            i, f, g, o = z
-            c = xp.multiply(f, cs[t], out=cs[t + 1])          # c_t = f * c_{t-1} + i * g
-            c += xp.multiply(i, g, out=input_write)
-            xp.multiply(o, xp.tanh(c, out=tanh_c[t]), out=hs[t + 1])  # h_t = o * tanh(c_t)
+            if fast:  # zen.kernels: the same numpy calls as below, fused in two
+                kernels.lstm_gate_inputs(t, p, scale, z)
+                xp.tanh(z, out=z)
+                kernels.lstm_cell(z, scale, shift, cs[t], cs[t + 1])
+            else:
+                z += p[t]
+                z *= scale                                    # the gates, in place
+                xp.tanh(z, out=z)
+                z *= scale
+                z += shift
+                i, f, g, _ = z
+                c = xp.multiply(f, cs[t], out=cs[t + 1])      # c_t = f * c_{t-1} + i * g
+                c += xp.multiply(i, g, out=input_write)
+            # h_t = o * tanh(c_t)
+            xp.multiply(z[3], xp.tanh(cs[t + 1], out=tanh_c[t]), out=hs[t + 1])
             masked.keep_previous(hs, t)
             masked.keep_previous(cs, t)
         self.gates, self.hs, self.cs, self.tanh_c, self.u = gates, hs, cs, tanh_c, u
@@ -124,6 +132,12 @@ class LSTMScan(Function):
         dh = xp.zeros_like(hs[0])                             # dL/dh_t, dL/dc_t so far
         dc = xp.zeros_like(hs[0])
         masked = self.masked
+        if not masked.active and kernels.applies(gates, gradient):
+            gradient = xp.ascontiguousarray(gradient)
+            for t in reversed(range(steps)):  # zen.kernels: the loop below, one call a step
+                kernels.lstm_backward_step(t, gradient, c_from_h, local, gates, dh, dc, dz)
+                xp.matmul(dz[t], u_t, out=dh)
+            return dz, dh, dc, self._recurrent_gradient(dz)
         for t in reversed(range(steps)):
             dh += gradient[0, t]
             dc += gradient[1, t]
@@ -137,10 +151,14 @@ class LSTMScan(Function):
             xp.matmul(dz[t], u_t, out=dh)                     # dh_{t-1} = dz_t @ U^T
             masked.add_kept(dh, kept_h)
             masked.add_kept(dc, kept_c)
-        du = None
-        if self.needs_grad[3]:  # dU = sum_t h_{t-1}^T @ dz_t, one matmul
-            du = hs[:-1].reshape(-1, units).T @ dz.reshape(-1, 4 * units)
-        return dz, dh, dc, du
+        return dz, dh, dc, self._recurrent_gradient(dz)
+
+    def _recurrent_gradient(self, dz):
+        """dU = sum_t h_{t-1}^T @ dz_t, one matmul (None where U needs none)."""
+        if not self.needs_grad[3]:
+            return None
+        units = self.hs.shape[-1]
+        return self.hs[:-1].reshape(-1, units).T @ dz.reshape(-1, 4 * units)
 
 
 class GRUScan(Function):

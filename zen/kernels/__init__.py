@@ -6,7 +6,8 @@ passes, on the calling thread (see `_kernel`). The kernels here
 cover the exact GELU with its derivative, layer normalisation, batch
 normalisation's training statistics, forward and backward, softmax along
 the last axis, forward and backward, 2-D max pooling, forward and
-backward, col2im (a convolution's input gradient) and ReLU's backward, in
+backward, col2im (a convolution's input gradient), ReLU's backward and an
+LSTM step's arithmetic around its matmul and tanh, forward and backward, in
 float32 and float64.
 
 The ops of zen.autodiff call them when `applies(...)` says so and keep their
@@ -39,7 +40,7 @@ __all__ = ["available", "enable", "applies", "gelu", "layer_norm_forward",
            "layer_norm_backward", "channel_sum", "centred_square_sum",
            "batch_norm_forward", "batch_norm_gradient_sums", "batch_norm_input_gradient",
            "softmax", "softmax_backward", "max_pool", "max_pool_backward",
-           "col2im", "relu_backward"]
+           "col2im", "relu_backward", "lstm_gate_inputs", "lstm_cell", "lstm_backward_step"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _ROWS_PER_BLOCK = 1024   # rows per block of a column reduction (see `_blocks`)
@@ -403,3 +404,51 @@ def relu_backward(g, y):
     _kernel("relu_backward")(flat_g, flat_y, d_x)
     return d_x.reshape(g.shape)
 
+
+
+def lstm_gate_inputs(t, p, scale, z):
+    """z = (z + p[t]) * scale in place: step t's gate pre-activations h_{t-1}
+    @ U (in z) plus the projected inputs, scaled for the tanh that gives the
+    gates; one call for two of numpy's, the same bits.
+
+    Args:
+        t: the step.
+        p: the projected inputs, gate-major (T, 4, B, H).
+        scale: 1/2 on the i, f, o blocks and 1 on g, (4, B, H).
+        z: the step's (4, B, H) products, overwritten.
+    """
+    _kernel("lstm_gate_inputs")(t, p, scale, z)
+
+
+def lstm_cell(z, scale, shift, c_previous, c):
+    """The gates and the cell state of an LSTM step from z = tanh(scaled
+    pre-activations): z = z * scale + shift in place (sigmoid(x) = tanh(x /
+    2) / 2 + 1 / 2 on i, f, o; tanh on g), then c = f * c_previous + i * g;
+    one call for five of numpy's, the same bits.
+
+    Args:
+        z: the step's (4, B, H) gate block, overwritten with i, f, g, o.
+        scale, shift: (4, B, H), as `lstm_gate_inputs`'s scale; shift 1/2
+            on i, f, o and 0 on g.
+        c_previous: c_{t-1}, (B, H).
+        c: the (B, H) array c_t is written into.
+    """
+    _kernel("lstm_cell")(z, scale, shift, c_previous, c)
+
+
+def lstm_backward_step(t, gradient, c_from_h, local, gates, dh, dc, dz):
+    """Step t of an LSTM's backpropagation through time, bar the matmul
+    dh = dz[t] @ U^T: one call where numpy makes a dozen on (batch, units)
+    arrays; bitwise what zen.autodiff.gated.LSTMScan's numpy loop gives.
+
+    Args:
+        t: the step.
+        gradient: what reaches every h_t and c_t from outside, (2, T, B, H).
+        c_from_h: o_t (1 - tanh(c_t)^2) of every step, (T, B, H).
+        local: the gates' local derivatives, (T, 4, B, H).
+        gates: the gates i, f, g, o of every step, (T, 4, B, H).
+        dh, dc: dL/dh_t and dL/dc_t so far, (B, H), updated in place (dc to
+            dL/dc_{t-1}; dh to dL/dh_t, for the caller's matmul).
+        dz: the gate gradients of every step, (T, B, 4H); step t is written.
+    """
+    _kernel("lstm_backward_step")(t, gradient, c_from_h, local, gates, dh, dc, dz)
