@@ -452,3 +452,29 @@ def test_lstm_kernels_are_bitwise_the_numpy_loop(numba_on, dtype, steps, batch, 
     for fast, slow in zip(run(), on_numpy(run)):
         assert fast.dtype == dtype
         np.testing.assert_array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("optimizer", [
+    lambda: zen.optim.Adam(lr=1e-2), lambda: zen.optim.Adam(lr=1e-2, weight_decay=0.01),
+    lambda: zen.optim.AdamW(lr=1e-2, weight_decay=0.01),
+    lambda: zen.optim.Adam(lr=zen.optim.schedules.ExponentialDecay(1e-2, 1, 0.5))],
+    ids=["adam", "coupled decay", "adamw", "schedule"])
+def test_adam_kernel_is_bitwise_the_numpy_update(numba_on, dtype, optimizer):
+    """Adam's update in one kernel pass: the same operations in the same
+    dtype, so the same weights and moments after three steps, on odd shapes
+    (a scalar, a one-element axis, sizes not divisible by a vector width)."""
+    shapes = [(), (1, 7), (13, 5), (3, 1, 11)]
+
+    def run():
+        g = np.random.default_rng(13)
+        params = [Tensor(g.normal(size=s).astype(dtype)) for s in shapes]
+        opt = optimizer()
+        for _ in range(3):
+            for p in params:
+                p.gradient = g.normal(size=p.shape).astype(dtype)
+            opt.step(params)
+        return [a for p in params for a in (p.value, opt.state[p.id]["m"], opt.state[p.id]["v"])]
+    for fast, slow in zip(run(), on_numpy(run)):
+        assert fast.dtype == dtype
+        np.testing.assert_array_equal(fast, slow)

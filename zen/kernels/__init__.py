@@ -7,8 +7,8 @@ cover the exact GELU with its derivative, layer normalisation, batch
 normalisation's training statistics, forward and backward, softmax along
 the last axis, forward and backward, 2-D max pooling, forward and
 backward, col2im (a convolution's input gradient), ReLU's backward and an
-LSTM step's arithmetic around its matmul and tanh, forward and backward, in
-float32 and float64.
+LSTM step's arithmetic around its matmul and tanh, forward and backward, and
+Adam's update, in float32 and float64.
 
 The ops of zen.autodiff call them when `applies(...)` says so and keep their
 numpy code beside them: that code is the reference, and the default where
@@ -40,7 +40,8 @@ __all__ = ["available", "enable", "applies", "gelu", "layer_norm_forward",
            "layer_norm_backward", "channel_sum", "centred_square_sum",
            "batch_norm_forward", "batch_norm_gradient_sums", "batch_norm_input_gradient",
            "softmax", "softmax_backward", "max_pool", "max_pool_backward",
-           "col2im", "relu_backward", "lstm_gate_inputs", "lstm_cell", "lstm_backward_step"]
+           "col2im", "relu_backward", "lstm_gate_inputs", "lstm_cell", "lstm_backward_step",
+           "adam_update"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _ROWS_PER_BLOCK = 1024   # rows per block of a column reduction (see `_blocks`)
@@ -452,3 +453,26 @@ def lstm_backward_step(t, gradient, c_from_h, local, gates, dh, dc, dz):
         dz: the gate gradients of every step, (T, B, 4H); step t is written.
     """
     _kernel("lstm_backward_step")(t, gradient, c_from_h, local, gates, dh, dc, dz)
+
+
+def adam_update(p, grad, m, v, *, beta1, beta2, epsilon, correction, step_size,
+                decay=0.0, shrink=1.0):
+    """Adam's update of one parameter in place, in one pass: bitwise what
+    zen.optim.Adam.update's dozen numpy calls give (each scalar rounded to
+    p's dtype once, as numpy rounds a Python float against an array).
+
+    Args:
+        p, grad, m, v: the parameter, its gradient and Adam's moments:
+            C-contiguous arrays of one shape and float dtype; p, m and v are
+            updated in place.
+        beta1, beta2, epsilon: Adam's.
+        correction: 1 / sqrt(1 - beta2^t).
+        step_size: lr / (1 - beta1^t).
+        decay: coupled weight decay (added to the gradient times p).
+        shrink: decoupled weight decay's factor 1 - lr weight_decay.
+    """
+    scalar = p.dtype.type
+    _kernel("adam_update")(*(a.reshape(-1) for a in (p, grad, m, v)), scalar(decay),
+                           scalar(shrink), scalar(beta1), scalar(1.0 - beta1), scalar(beta2),
+                           scalar(1.0 - beta2), scalar(correction), scalar(epsilon),
+                           scalar(step_size))

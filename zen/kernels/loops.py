@@ -476,3 +476,19 @@ def lstm_cell(z, scale, shift, c_previous, c):
     for b in range(batch):
         for j in range(units):
             c[b, j] = z[1, b, j] * c_previous[b, j] + z[0, b, j] * z[2, b, j]
+
+
+def adam_update(p, grad, m, v, decay, shrink, keep, gain, keep2, gain2, correction, epsilon,
+                step_size):
+    """Adam's update of flat arrays in one pass, operation for operation as
+    zen.optim.Adam.update's numpy calls, each scalar in p's dtype: g = grad
+    + decay p (coupled decay, where decay != 0); p *= shrink (decoupled);
+    m = m keep + g gain; v = v keep2 + (g g) gain2; p -= m / (sqrt(v)
+    correction + epsilon) step_size."""
+    for i in range(p.shape[0]):
+        g = grad[i]
+        if decay != 0:
+            g = g + decay * p[i]
+        m[i] = m[i] * keep + g * gain
+        v[i] = v[i] * keep2 + (g * g) * gain2
+        p[i] = p[i] * shrink - m[i] / (np.sqrt(v[i]) * correction + epsilon) * step_size

@@ -99,9 +99,7 @@ class _CellLayer(RNN, abstract=True):
         batch, steps, features = x.shape
         _check_steps(type(self).__name__, x.shape)
         time_major = ad.transpose(x, (1, 0, 2)).reshape(steps * batch, features)
-        projected = time_major @ self.kernel
-        bias = self._input_bias()
-        return (projected if bias is None else projected + bias).reshape(steps, batch, -1)
+        return ad.linear(time_major, self.kernel, self._input_bias()).reshape(steps, batch, -1)
 
     def _input_bias(self):
         return self.bias

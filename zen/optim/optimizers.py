@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from .. import kernels
 from ..validation import check_bool, check_float
 from .optimizer import OPTIMIZERS, Optimizer, _Default
 
@@ -208,6 +209,16 @@ class Adam(Optimizer):
 
     def update(self, param, grad, state, lr):
         p, m, v, t = param.value, state["m"], state["v"], state["step"]
+        if kernels.applies(p, grad, m, v) and all(
+                a.flags.c_contiguous and a.shape == p.shape for a in (p, grad, m, v)):
+            decoupled = self.decoupled_weight_decay
+            kernels.adam_update(  # zen.kernels: the numpy calls below in one pass
+                p, grad, m, v, beta1=self.beta1, beta2=self.beta2, epsilon=self.epsilon,
+                correction=1.0 / math.sqrt(1.0 - self.beta2 ** t),
+                step_size=lr / (1.0 - self.beta1 ** t),
+                decay=0.0 if decoupled else self.weight_decay,
+                shrink=1.0 - lr * self.weight_decay if decoupled else 1.0)
+            return
         if self.weight_decay and self.decoupled_weight_decay:
             p *= 1.0 - lr * self.weight_decay
         elif self.weight_decay:
