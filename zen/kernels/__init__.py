@@ -114,6 +114,9 @@ def applies(*arrays) -> bool:
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 # fused multiply-adds too, where float64 arithmetic ends in one float32 rounding
 _CONTRACTED = ("gelu_float32", "softmax_rows_float32")
+# and a free order for the row sums of layer_norm_forward (still one fixed
+# order: the compiled loop's), which then vectorise: 0.63x the time
+_FASTMATH = {**{name: {"contract"} for name in _CONTRACTED}, "layer_norm_forward": {"reassoc"}}
 
 
 def _kernel(name):
@@ -134,8 +137,7 @@ def _kernel(name):
             if helper not in _compiled:
                 _compiled[helper] = numba.njit(inline="always", **_OPTIONS)(getattr(loops, helper))
                 setattr(loops, helper, _compiled[helper])
-        kernel = numba.njit(fastmath={"contract"} if name in _CONTRACTED else False,
-                            **_OPTIONS)(getattr(loops, name))
+        kernel = numba.njit(fastmath=_FASTMATH.get(name, False), **_OPTIONS)(getattr(loops, name))
         _compiled[name] = kernel
     return kernel
 
