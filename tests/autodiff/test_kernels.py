@@ -272,10 +272,29 @@ def test_batch_norm_forward_is_bitwise_numpys(numba_on):
     x = odd_arrays((11, 3, 5), np.float32)[2]
     mean, inv_std = x.mean(axis=(0, 1)), 1 / x.std(axis=(0, 1))
     gamma, beta = np.float32([1, 2, 3, 4, 5]), np.float32([0, 1, 0, 1, 0])
-    out, x_hat = kernels.batch_norm_forward(x, mean, inv_std, gamma, beta)
-    expected = (x - mean) * inv_std
-    np.testing.assert_array_equal(x_hat, expected)
-    np.testing.assert_array_equal(out, expected * gamma + beta)
+    out = kernels.batch_norm_forward(x, mean, inv_std, gamma, beta)
+    np.testing.assert_array_equal(out, (x - mean) * inv_std * gamma + beta)
+
+
+def test_batch_norm_backward_after_the_kernels_are_switched_off(numba_on):
+    """Forward on the kernel (which keeps x, not x_hat), backward on numpy:
+    the same gradients as all on numpy."""
+    x, weights = odd_arrays((9, 2, 5), np.float64)[0], np.linspace(-1, 1, 90).reshape(9, 2, 5)
+    gamma, beta = np.linspace(0.5, 1.5, 5), np.linspace(-1, 1, 5)
+
+    def gradients(switch_off):
+        tensors = [Tensor(x), Tensor(gamma), Tensor(beta)]
+        mean, var = channel_moments(x)
+        out = batch_normalize(*tensors, mean, var, 1e-3)
+        previous = kernels.enable(False) if switch_off else None
+        try:
+            (out * Tensor(weights, trainable=False)).sum().backward()
+        finally:
+            if switch_off:
+                kernels.enable(previous)
+        return [t.gradient for t in tensors]
+    for mixed, reference in zip(gradients(True), on_numpy(gradients, False)):
+        np.testing.assert_array_equal(mixed, reference)
 
 
 # ----- softmax ------------------------------------------------------------------------

@@ -202,3 +202,42 @@ def test_relu_backward_kernel_takes_non_contiguous_arrays(numba_on):
     np.testing.assert_array_equal(kernels.relu_backward(g[:, ::2], y[:, ::2]),
                                   g[:, ::2] * (y[:, ::2] > 0))
     np.testing.assert_array_equal(kernels.relu_backward(g.T, y.T), g.T * (y.T > 0))
+
+
+IM2COL_CASES = [  # (input shape, kernel, stride, padding)
+    ((2, 7, 5, 8), (3, 3), 1, "same"),
+    ((3, 9, 9, 9), (3, 3), 2, "same"),       # stride 2: the extra pad row at the bottom
+    ((1, 6, 7, 8), (2, 3), (2, 1), "valid"),
+    ((2, 5, 5, 11), (5, 5), 1, 2),            # a border wider than half the field
+    ((1, 1, 1, 8), (1, 1), 1, "valid"),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, size, stride, padding", IM2COL_CASES)
+def test_im2col_kernel_is_the_padded_strided_copy(numba_on, dtype, shape, size, stride, padding):
+    """The compiled im2col writes each field and the padding's zeros itself:
+    bitwise numpy's copy of the padded input's windows, so that the
+    convolution's output and gradients are the numpy path's, bit for bit."""
+    from zen.autodiff.conv import _output_size, _windows, conv2d, conv_padding, pair
+    g = np.random.default_rng(4)
+    x = g.normal(size=shape).astype(dtype)
+    strides = pair(stride, "stride")
+    pads = conv_padding(padding, shape[1:3], size, strides)
+    padded = np.pad(x, ((0, 0), *pads, (0, 0)))
+    out_hw = _output_size(padded.shape[1:3], size, strides, "test")
+    expected = _windows(padded, size, strides, out_hw).reshape(-1, size[0] * size[1] * shape[3])
+    np.testing.assert_array_equal(kernels.im2col(x, size, strides, pads, out_hw), expected)
+    kernel = g.normal(size=(*size, shape[3], 4)).astype(dtype)
+
+    def convolved():
+        tensors = [Tensor(x), Tensor(kernel)]
+        out = conv2d(*tensors, stride=stride, padding=padding)
+        (out * Tensor(g2.normal(size=out.shape).astype(dtype), trainable=False)).sum().backward()
+        return [out.value] + [t.gradient for t in tensors]
+    g2 = np.random.default_rng(5)
+    fast = convolved()
+    g2 = np.random.default_rng(5)
+    for a, b in zip(fast, on_numpy(convolved)):
+        np.testing.assert_allclose(a, b, rtol=1e-5 if dtype == np.float32 else 1e-13,
+                                   atol=1e-5 if dtype == np.float32 else 1e-13)

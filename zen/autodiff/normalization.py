@@ -88,10 +88,9 @@ class BatchNormalize(Function):
         channels = x.shape[-1:]
         self.fast = (gamma.shape == beta.shape == xp.shape(self.mean) == xp.shape(self.inv_std)
                      == channels and kernels.applies(x, self.mean, self.inv_std, gamma, beta))
-        if self.fast:  # zen.kernels: x_hat and y in one pass
-            out, self.x_hat = kernels.batch_norm_forward(x, self.mean, self.inv_std, gamma, beta)
-            self.gamma = gamma
-            return out
+        if self.fast:  # zen.kernels: y in one pass; backward forms x_hat again from x
+            self.x, self.gamma = x, gamma
+            return kernels.batch_norm_forward(x, self.mean, self.inv_std, gamma, beta)
         x_hat = x - self.mean
         x_hat *= self.inv_std
         self.x_hat, self.gamma = x_hat, gamma
@@ -101,12 +100,14 @@ class BatchNormalize(Function):
 
     def backward(self, g):
         channels = g.shape[-1]
-        rows, x_hat = g.reshape(-1, channels), self.x_hat.reshape(-1, channels)
+        rows = g.reshape(-1, channels)
         m = len(rows)
-        fast = self.fast and kernels.applies(rows, x_hat)
+        fast = self.fast and kernels.applies(rows, self.x)
         if fast:  # zen.kernels: both sums in one pass
-            d_beta, d_gamma = kernels.batch_norm_gradient_sums(rows, x_hat)
+            x = self.x.reshape(-1, channels)
+            d_beta, d_gamma = kernels.batch_norm_gradient_sums(rows, x, self.mean, self.inv_std)
         else:
+            x_hat = self._x_hat().reshape(-1, channels)
             d_beta, d_gamma = channel_sum(rows), channel_dot(rows, x_hat)  # float64
         total_beta, total_gamma = d_beta, d_gamma
         if self.group is not None:  # the sums over the group, in this member's scale
@@ -118,7 +119,7 @@ class BatchNormalize(Function):
         d_x = None
         if self.needs_grad[0] and fast:
             d_x = kernels.batch_norm_input_gradient(
-                rows, x_hat, (-total_gamma / m).astype(g.dtype),
+                rows, x, self.mean, self.inv_std, (-total_gamma / m).astype(g.dtype),
                 (total_beta / m).astype(g.dtype), self.gamma * self.inv_std).reshape(g.shape)
         elif self.needs_grad[0]:
             d_x = x_hat * (-total_gamma / m).astype(g.dtype)
@@ -127,6 +128,15 @@ class BatchNormalize(Function):
             d_x *= self.gamma * self.inv_std
             d_x = d_x.reshape(g.shape)
         return d_x, d_gamma.astype(g.dtype), d_beta.astype(g.dtype)
+
+    def _x_hat(self):
+        """(x - mean) * inv_std: kept by the numpy forward, formed again here
+        after the kernel's (the kernels switched off in between)."""
+        if not self.fast:
+            return self.x_hat
+        x_hat = self.x - self.mean
+        x_hat *= self.inv_std
+        return x_hat
 
 
 def batch_normalize(x, gamma, beta, mean, var, epsilon, group=None):

@@ -6,7 +6,8 @@ passes, on the calling thread (see `_kernel`). The kernels here
 cover the exact GELU with its derivative, layer normalisation, batch
 normalisation's training statistics, forward and backward, softmax along
 the last axis, forward and backward, 2-D max pooling, forward and
-backward, col2im (a convolution's input gradient), ReLU's backward and an
+backward, im2col with its zero padding and col2im (a convolution's input
+and its input gradient), ReLU's backward and an
 LSTM step's arithmetic around its matmul and tanh, forward and backward, and
 Adam's update, in float32 and float64.
 
@@ -41,7 +42,7 @@ __all__ = ["available", "enable", "applies", "gelu", "layer_norm_forward",
            "batch_norm_forward", "batch_norm_gradient_sums", "batch_norm_input_gradient",
            "softmax", "softmax_backward", "max_pool", "max_pool_backward",
            "col2im", "relu_backward", "lstm_gate_inputs", "lstm_cell", "lstm_backward_step",
-           "adam_update"]
+           "adam_update", "im2col"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _ROWS_PER_BLOCK = 1024   # rows per block of a column reduction (see `_blocks`)
@@ -249,8 +250,9 @@ def centred_square_sum(rows, mean):
 
 
 def batch_norm_forward(x, mean, inv_std, gamma, beta):
-    """x_hat = (x - mean) inv_std and y = x_hat gamma + beta over the channels
-    (the last axis) of x, in one pass.
+    """y = x_hat gamma + beta over the channels (the last axis) of x, x_hat =
+    (x - mean) inv_std, in one pass. x_hat is not written out: the backward
+    kernels form it again from x (one array less to write and keep).
 
     Args:
         x: a float32 or float64 array (..., channels).
@@ -260,40 +262,42 @@ def batch_norm_forward(x, mean, inv_std, gamma, beta):
         beta: the shift, (channels,).
 
     Returns:
-        (y of x's shape, x_hat of x's shape).
+        y, of x's shape.
     """
     rows = _rows(x)
-    x_hat, out = np.empty_like(rows), np.empty_like(rows)
-    _kernel("batch_norm_forward")(rows, *map(np.ascontiguousarray, (mean, inv_std, gamma,
-                                                                     beta)), x_hat, out)
-    return out.reshape(x.shape), x_hat.reshape(x.shape)
+    out = np.empty_like(rows)
+    _kernel("batch_norm_forward")(rows, *_channels(mean, inv_std, gamma, beta), out)
+    return out.reshape(x.shape)
 
 
-def batch_norm_gradient_sums(g, x_hat):
+def batch_norm_gradient_sums(g, x, mean, inv_std):
     """Batch normalisation's d_beta = sum g and d_gamma = sum g x_hat per
     channel, over every other axis, in float64, in one pass.
 
     Args:
         g: the output gradient, (..., channels).
-        x_hat: the normalised input, g's shape.
+        x, mean, inv_std: the normalised input and its statistics, as
+            `batch_norm_forward` had them.
 
     Returns:
         (d_beta, d_gamma), float64 arrays (channels,).
     """
-    rows, normalised = _rows(g), _rows(x_hat)
+    rows = _rows(g)
     blocks, chunk = _blocks(len(rows))
     partial_beta = np.zeros((blocks, rows.shape[1]))
     partial_gamma = np.zeros((blocks, rows.shape[1]))
-    _kernel("gradient_sums")(rows, normalised, partial_beta, partial_gamma, chunk)
+    _kernel("gradient_sums")(rows, _rows(x), *_channels(mean, inv_std), partial_beta,
+                             partial_gamma, chunk)
     return partial_beta.sum(axis=0), partial_gamma.sum(axis=0)
 
 
-def batch_norm_input_gradient(g, x_hat, slope, shift, scale):
+def batch_norm_input_gradient(g, x, mean, inv_std, slope, shift, scale):
     """d_x = (x_hat slope + g - shift) scale per channel, in one pass.
 
     Args:
         g: the output gradient, (..., channels).
-        x_hat: the normalised input, g's shape.
+        x, mean, inv_std: the normalised input and its statistics, as
+            `batch_norm_forward` had them.
         slope: -d_gamma / m per channel, g's dtype.
         shift: d_beta / m per channel, g's dtype.
         scale: gamma / sqrt(var + epsilon) per channel, g's dtype.
@@ -301,12 +305,16 @@ def batch_norm_input_gradient(g, x_hat, slope, shift, scale):
     Returns:
         d_x, of g's shape and dtype.
     """
-    rows, normalised = _rows(g), _rows(x_hat)
+    rows = _rows(g)
     d_x = np.empty_like(rows)
-    _kernel("batch_norm_input_gradient")(rows, normalised,
-                                          *map(np.ascontiguousarray, (slope, shift, scale)),
-                                          d_x)
+    _kernel("batch_norm_input_gradient")(rows, _rows(x),
+                                          *_channels(mean, inv_std, slope, shift, scale), d_x)
     return d_x.reshape(g.shape)
+
+
+def _channels(*vectors):
+    """Per-channel vectors as C-contiguous arrays."""
+    return [np.ascontiguousarray(v) for v in vectors]
 
 
 def softmax(x):
@@ -374,6 +382,28 @@ def max_pool_backward(g, argmax, size, stride, input_shape):
     grad = np.zeros(input_shape, g.dtype)
     _kernel("max_pool_backward")(np.ascontiguousarray(g), argmax, *size, *stride, grad)
     return grad
+
+
+def im2col(x, size, stride, pads, out_hw):
+    """The matrix of every receptive field of the padded x, in one pass: no
+    padded copy of x is made, the padding's zeros are written in place.
+
+    Args:
+        x: a float32 or float64 array (N, H, W, C).
+        size: the field, (height, width).
+        stride: the step between fields, (rows, columns).
+        pads: ((top, bottom), (left, right)) zeros around each image.
+        out_hw: (Ho, Wo), the fields along each axis of the padded image.
+
+    Returns:
+        cols (N * Ho * Wo, height * width * C): the row of output pixel (n,
+        a, b) holds its field in (i, j, c) order, as a strided view of the
+        padded x reshaped would.
+    """
+    x = np.ascontiguousarray(x)
+    cols = np.empty((len(x) * out_hw[0] * out_hw[1], size[0] * size[1] * x.shape[3]), x.dtype)
+    _kernel("im2col")(x, pads[0][0], pads[1][0], *size, *stride, *out_hw, cols)
+    return cols
 
 
 def col2im(cols, size, stride, image_shape):

@@ -196,36 +196,38 @@ def centred_square_sums(rows, mean, partial, chunk):
                 partial[c, j] += centred * centred
 
 
-def batch_norm_forward(rows, mean, inv_std, gamma, beta, x_hat, out):
-    """x_hat = (x - mean) inv_std and out = x_hat gamma + beta per channel (the
-    last axis), in rows' dtype, operation for operation as numpy does it."""
+def batch_norm_forward(rows, mean, inv_std, gamma, beta, out):
+    """out = x_hat gamma + beta per channel (the last axis), x_hat = (x -
+    mean) inv_std, in rows' dtype, operation for operation as numpy does it.
+    x_hat is not kept: the backward loops form it again from x."""
     n, channels = rows.shape
     for i in range(n):
         for j in range(channels):
-            x_hat[i, j] = (rows[i, j] - mean[j]) * inv_std[j]
-            out[i, j] = x_hat[i, j] * gamma[j] + beta[j]
+            out[i, j] = ((rows[i, j] - mean[j]) * inv_std[j]) * gamma[j] + beta[j]
 
 
-def gradient_sums(g, x_hat, partial_beta, partial_gamma, chunk):
+def gradient_sums(g, rows, mean, inv_std, partial_beta, partial_gamma, chunk):
     """Per block c of `chunk` rows: partial_beta[c] = sum g and partial_gamma[c]
-    = sum g x_hat, in float64 (batch norm's d_beta and d_gamma)."""
+    = sum g x_hat, x_hat = (x - mean) inv_std as `batch_norm_forward` forms
+    it, the sums in float64 (batch norm's d_beta and d_gamma)."""
     n, channels = g.shape
     for c in range(partial_beta.shape[0]):
         for i in range(c * chunk, min(n, (c + 1) * chunk)):
             for j in range(channels):
                 value = np.float64(g[i, j])
                 partial_beta[c, j] += value
-                partial_gamma[c, j] += value * x_hat[i, j]
+                partial_gamma[c, j] += value * ((rows[i, j] - mean[j]) * inv_std[j])
 
 
-def batch_norm_input_gradient(g, x_hat, slope, shift, scale, d_x):
-    """d_x = (x_hat slope + g - shift) scale per channel, in g's dtype, in
-    numpy's order of operations (slope = -d_gamma / m, shift = d_beta / m,
-    scale = gamma inv_std)."""
+def batch_norm_input_gradient(g, rows, mean, inv_std, slope, shift, scale, d_x):
+    """d_x = (x_hat slope + g - shift) scale per channel, x_hat = (x - mean)
+    inv_std, in g's dtype, in numpy's order of operations (slope = -d_gamma
+    / m, shift = d_beta / m, scale = gamma inv_std)."""
     n, channels = g.shape
     for i in range(n):
         for j in range(channels):
-            d_x[i, j] = (x_hat[i, j] * slope[j] + g[i, j] - shift[j]) * scale[j]
+            x_hat = (rows[i, j] - mean[j]) * inv_std[j]
+            d_x[i, j] = (x_hat * slope[j] + g[i, j] - shift[j]) * scale[j]
 
 
 def row_max(rows, i):
@@ -496,3 +498,27 @@ def adam_update(p, grad, m, v, decay, shrink, keep, gain, keep2, gain2, correcti
         m[i] = m[i] * keep + g * gain
         v[i] = v[i] * keep2 + (g * g) * gain2
         p[i] = p[i] * shrink - m[i] / (np.sqrt(v[i]) * correction + epsilon) * step_size
+
+
+
+def im2col(x, pad_top, pad_left, size_h, size_w, stride_h, stride_w, out_h, out_w, cols):
+    """cols[row of output pixel (n, a, b), (i size_w + j) C + c] = x[n, a
+    stride_h + i - pad_top, b stride_w + j - pad_left, c], 0 where that falls
+    in the padding: every receptive field copied once, the zero padding
+    written in place of a padded copy of x."""
+    n, height, width, channels = x.shape
+    for s in range(n):
+        for a in range(out_h):
+            for b in range(out_w):
+                row = (s * out_h + a) * out_w + b
+                for i in range(size_h):
+                    y = a * stride_h + i - pad_top
+                    for j in range(size_w):
+                        start = (i * size_w + j) * channels
+                        column = b * stride_w + j - pad_left
+                        if 0 <= y < height and 0 <= column < width:
+                            for c in range(channels):
+                                cols[row, start + c] = x[s, y, column, c]
+                        else:
+                            for c in range(channels):
+                                cols[row, start + c] = 0
