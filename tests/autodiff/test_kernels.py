@@ -497,3 +497,36 @@ def test_adam_kernel_is_bitwise_the_numpy_update(numba_on, dtype, optimizer):
     for fast, slow in zip(run(), on_numpy(run)):
         assert fast.dtype == dtype
         np.testing.assert_array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2, 3, 5, 5), (1, 7, 4), (3, 4, 9), (1, 1, 1)])
+def test_causal_softmax_kernel_is_the_masked_softmax(numba_on, dtype, shape):
+    """Query i of each block takes keys j <= i; what x holds beyond (NaN
+    here) is never read and gets probability 0, as -inf logits would."""
+    g = np.random.default_rng(14)
+    x = (g.normal(size=shape) * 3).astype(dtype)
+    causal = np.tril(np.ones(shape[-2:], bool))
+    x[..., ~causal] = np.nan
+    expected = kernels.softmax(np.where(causal, x, -np.inf))
+    np.testing.assert_array_equal(kernels.softmax(x, causal=True), expected)
+    assert not np.isnan(expected).any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("lengths", [(5, 5), (7, 4), (3, 6)], ids=["square", "Lq>Lk", "Lq<Lk"])
+def test_causal_attention_without_a_mask_matches_the_numpy_path(numba_on, dtype, lengths):
+    from zen.autodiff.attention import scaled_dot_product_attention
+    g = np.random.default_rng(15)
+    q = g.normal(size=(2, 3, lengths[0], 4)).astype(dtype)
+    k, v = (g.normal(size=(2, 3, lengths[1], 4)).astype(dtype) for _ in range(2))
+
+    def run():
+        tensors = [Tensor(a.copy()) for a in (q, k, v)]
+        out = scaled_dot_product_attention(*tensors, is_causal=True)
+        (out * Tensor(np.linspace(-1, 1, out.size).reshape(out.shape).astype(dtype),
+                      trainable=False)).sum().backward()
+        return [out.value] + [t.gradient for t in tensors]
+    tolerance = 1e-12 if dtype == np.float64 else 2e-6
+    for fast, slow in zip(run(), on_numpy(run)):
+        np.testing.assert_allclose(fast, slow, rtol=tolerance, atol=tolerance)

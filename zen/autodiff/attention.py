@@ -57,10 +57,11 @@ class _AttentionLogits(Function):
     softmax, and the gradients that flow back from the logits.
 
     `allowed` is a boolean array (True = may attend), broadcast to the logits;
-    an additive float mask, when given, is the last input."""
+    `causal`: it is the causal mask alone. An additive float mask, when
+    given, is the last input."""
 
-    def __init__(self, scale, allowed=None):
-        self.scale, self.allowed = scale, allowed
+    def __init__(self, scale, allowed=None, causal=False):
+        self.scale, self.allowed, self.causal = scale, allowed, causal
 
     def probabilities(self, q, k, additive):
         self.q, self.k = q, k
@@ -68,11 +69,14 @@ class _AttentionLogits(Function):
         logits = _matmul(q * self.scale, _swap(k))  # scaling q costs Lq*d, scaling logits Lq*Lk
         if additive is not None:
             logits += additive
-        if self.allowed is not None:
-            xp.copyto(logits, -xp.inf, where=~self.allowed)
         self.fast = kernels.applies(logits) and (
             self.allowed is None or bool(self.allowed.any(axis=-1).all())) and (
             additive is None or bool(xp.isfinite(additive).all()))
+        if self.fast and self.causal:  # zen.kernels: the masked half is neither masked nor read
+            self.p = kernels.softmax(logits, causal=True)
+            return self.p
+        if self.allowed is not None:
+            xp.copyto(logits, -xp.inf, where=~self.allowed)
         if self.fast:  # zen.kernels: one pass a row (every row has a key to attend to)
             self.p = kernels.softmax(logits)
             return self.p
@@ -165,7 +169,8 @@ def scaled_dot_product_attention(q, k, v, mask=None, is_causal: bool = False, sc
     """
     _check_shapes(q, k, v)
     scale, allowed, additive = _mask_and_scale(q, k, mask, is_causal, scale)
-    return ScaledDotProductAttention.apply(q, k, v, *additive, scale=scale, allowed=allowed)
+    return ScaledDotProductAttention.apply(q, k, v, *additive, scale=scale, allowed=allowed,
+                                           causal=bool(is_causal) and mask is None)
 
 
 def attention_weights(q, k, mask=None, is_causal: bool = False, scale=None):
@@ -175,7 +180,8 @@ def attention_weights(q, k, mask=None, is_causal: bool = False, scale=None):
     dropout to them before multiplying by the values."""
     _check_shapes(q, k)
     scale, allowed, additive = _mask_and_scale(q, k, mask, is_causal, scale)
-    return AttentionWeights.apply(q, k, *additive, scale=scale, allowed=allowed)
+    return AttentionWeights.apply(q, k, *additive, scale=scale, allowed=allowed,
+                                  causal=bool(is_causal) and mask is None)
 
 
 def _shape(t):

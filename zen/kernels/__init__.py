@@ -317,19 +317,23 @@ def _channels(*vectors):
     return [np.ascontiguousarray(v) for v in vectors]
 
 
-def softmax(x):
+def softmax(x, causal=False):
     """exp(x - max) / sum(exp(x - max)) along the last axis, one pass per row.
 
     Args:
         x: a float32 or float64 array with at least one axis.
+        causal: x holds attention logits (..., queries, keys) under a causal
+            mask: query i sees keys j <= i only, and the others, whatever x
+            holds there, get probability 0 without being read.
     """
     rows = _rows(x)
     out = np.empty_like(rows)
+    queries = x.shape[-2] if causal else 0
     if rows.size:
         if rows.dtype == np.float64:
-            _kernel("softmax_rows")(rows, out)
+            _kernel("softmax_rows")(rows, out, queries)
         else:
-            _kernel("softmax_rows_float32")(rows, out, np.empty(rows.shape))
+            _kernel("softmax_rows_float32")(rows, out, np.empty(rows.shape), queries)
     return out.reshape(x.shape)
 
 

@@ -148,7 +148,7 @@ def layer_norm_forward(rows, gamma, beta, epsilon, out, x_hat, inv_std):
     mean) inv_std and out = x_hat gamma + beta."""
     n, features = rows.shape
     for i in range(n):
-        mean = row_total(rows, i) / features
+        mean = row_total(rows, i, features) / features
         squares = row_centred_squares(rows, i, mean)
         inv_std[i] = 1 / math.sqrt(squares / features + epsilon)
         scale = np.float64(inv_std[i])
@@ -230,10 +230,9 @@ def batch_norm_input_gradient(g, rows, mean, inv_std, slope, shift, scale, d_x):
             d_x[i, j] = (x_hat * slope[j] + g[i, j] - shift[j]) * scale[j]
 
 
-def row_max(rows, i):
-    """The largest value of rows[i] (NaN where rows[i, 0] is: the NaN then
-    spreads through the softmax anyway), in four interleaved runs."""
-    k = rows.shape[1]
+def row_max(rows, i, k):
+    """The largest value of rows[i, :k] (NaN where rows[i, 0] is: the NaN
+    then spreads through the softmax anyway), in four interleaved runs."""
     t0 = t1 = t2 = t3 = rows[i, 0]
     j = 1
     while j + 3 < k:
@@ -311,9 +310,8 @@ def row_scaled_sums(g, x_hat, gamma, i):
     return a0 + a1, b0 + b1
 
 
-def row_total(values, i):
-    """sum_j values[i, j] in float64, in four interleaved runs."""
-    k = values.shape[1]
+def row_total(values, i, k):
+    """sum_j values[i, j] over j < k in float64, in four interleaved runs."""
     s0 = s1 = s2 = s3 = 0.0
     j = 0
     while j + 3 < k:
@@ -328,32 +326,41 @@ def row_total(values, i):
     return (s0 + s1) + (s2 + s3)
 
 
-def softmax_rows(rows, out):
+def softmax_rows(rows, out, queries):
     """out = exp(x - max) / sum(exp(x - max)) per row, float64 rows; the sum
-    in another order than numpy's. A NaN anywhere makes the row NaN."""
+    in another order than numpy's. A NaN anywhere makes the row NaN. With
+    `queries` > 0 the rows are blocks of that many queries under a causal
+    mask: row i takes its first i % queries + 1 entries, the others are 0
+    (as -inf logits would give)."""
     n, k = rows.shape
     for i in range(n):
-        top = row_max(rows, i)
+        count = k if queries == 0 else min(i % queries + 1, k)
+        top = row_max(rows, i, count)
         total = 0.0
-        for j in range(k):
+        for j in range(count):
             out[i, j] = math.exp(rows[i, j] - top)
             total += out[i, j]
-        for j in range(k):
+        for j in range(count):
             out[i, j] = out[i, j] / total
+        for j in range(count, k):
+            out[i, j] = 0
 
 
-def softmax_rows_float32(rows, out, exps):
+def softmax_rows_float32(rows, out, exps, queries):
     """`softmax_rows` for float32 rows, in float64 arithmetic through
     `exp_negative`, each result rounded to float32 once; `exps`: float64
     scratch of rows' shape."""
     n, k = rows.shape
     for i in range(n):
-        top = np.float64(row_max(rows, i))
-        for j in range(k):
+        count = k if queries == 0 else min(i % queries + 1, k)
+        top = np.float64(row_max(rows, i, count))
+        for j in range(count):
             exps[i, j] = exp_negative(np.float64(rows[i, j]) - top)
-        inverse = 1 / row_total(exps, i)   # a float64 product, rounded once
-        for j in range(k):
+        inverse = 1 / row_total(exps, i, count)   # a float64 product, rounded once
+        for j in range(count):
             out[i, j] = exps[i, j] * inverse
+        for j in range(count, k):
+            out[i, j] = 0
 
 
 def softmax_rows_backward(g, s, d_x):
