@@ -507,8 +507,7 @@ def adam_update(p, grad, m, v, *, beta1, beta2, epsilon, correction, step_size,
         decay: coupled weight decay (added to the gradient times p).
         shrink: decoupled weight decay's factor 1 - lr weight_decay.
     """
-    scalar = p.dtype.type
-    _kernel("adam_update")(*(a.reshape(-1) for a in (p, grad, m, v)), scalar(decay),
-                           scalar(shrink), scalar(beta1), scalar(1.0 - beta1), scalar(beta2),
-                           scalar(1.0 - beta2), scalar(correction), scalar(epsilon),
-                           scalar(step_size))
+    scalars = np.array([decay, shrink, beta1, 1.0 - beta1, beta2, 1.0 - beta2, correction,
+                        epsilon, step_size], p.dtype)
+    _kernel("adam_update")(p.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1),
+                           scalars)

@@ -491,13 +491,16 @@ def lstm_cell(z, scale, shift, c_previous, c):
             c[b, j] = z[1, b, j] * c_previous[b, j] + z[0, b, j] * z[2, b, j]
 
 
-def adam_update(p, grad, m, v, decay, shrink, keep, gain, keep2, gain2, correction, epsilon,
-                step_size):
+def adam_update(p, grad, m, v, scalars):
     """Adam's update of flat arrays in one pass, operation for operation as
-    zen.optim.Adam.update's numpy calls, each scalar in p's dtype: g = grad
-    + decay p (coupled decay, where decay != 0); p *= shrink (decoupled);
-    m = m keep + g gain; v = v keep2 + (g g) gain2; p -= m / (sqrt(v)
-    correction + epsilon) step_size."""
+    zen.optim.Adam.update's numpy calls, each scalar in p's dtype: with
+    (decay, shrink, keep, gain, keep2, gain2, correction, epsilon,
+    step_size) = scalars, g = grad + decay p (coupled decay, where decay !=
+    0); p *= shrink (decoupled); m = m keep + g gain; v = v keep2 + (g g)
+    gain2; p -= m / (sqrt(v) correction + epsilon) step_size."""
+    decay, shrink, keep, gain, keep2, gain2 = (scalars[0], scalars[1], scalars[2], scalars[3],
+                                               scalars[4], scalars[5])
+    correction, epsilon, step_size = scalars[6], scalars[7], scalars[8]
     for i in range(p.shape[0]):
         g = grad[i]
         if decay != 0:
@@ -505,7 +508,6 @@ def adam_update(p, grad, m, v, decay, shrink, keep, gain, keep2, gain2, correcti
         m[i] = m[i] * keep + g * gain
         v[i] = v[i] * keep2 + (g * g) * gain2
         p[i] = p[i] * shrink - m[i] / (np.sqrt(v[i]) * correction + epsilon) * step_size
-
 
 
 def im2col(x, pad_top, pad_left, size_h, size_w, stride_h, stride_w, out_h, out_w, cols):
