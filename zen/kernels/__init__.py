@@ -276,8 +276,9 @@ def batch_norm_gradient_sums(g, x, mean, inv_std):
 
     Args:
         g: the output gradient, (..., channels).
-        x, mean, inv_std: the normalised input and its statistics, as
-            `batch_norm_forward` had them.
+        x: the normalised input, as `batch_norm_forward` had it.
+        mean: its channel means.
+        inv_std: its 1 / sqrt(var + epsilon) per channel.
 
     Returns:
         (d_beta, d_gamma), float64 arrays (channels,).
@@ -296,8 +297,9 @@ def batch_norm_input_gradient(g, x, mean, inv_std, slope, shift, scale):
 
     Args:
         g: the output gradient, (..., channels).
-        x, mean, inv_std: the normalised input and its statistics, as
-            `batch_norm_forward` had them.
+        x: the normalised input, as `batch_norm_forward` had it.
+        mean: its channel means.
+        inv_std: its 1 / sqrt(var + epsilon) per channel.
         slope: -d_gamma / m per channel, g's dtype.
         shift: d_beta / m per channel, g's dtype.
         scale: gamma / sqrt(var + epsilon) per channel, g's dtype.
@@ -465,8 +467,8 @@ def lstm_cell(z, scale, shift, c_previous, c):
 
     Args:
         z: the step's (4, B, H) gate block, overwritten with i, f, g, o.
-        scale, shift: (4, B, H), as `lstm_gate_inputs`'s scale; shift 1/2
-            on i, f, o and 0 on g.
+        scale: (4, B, H), as `lstm_gate_inputs`'s.
+        shift: (4, B, H), 1/2 on i, f, o and 0 on g.
         c_previous: c_{t-1}, (B, H).
         c: the (B, H) array c_t is written into.
     """
@@ -484,8 +486,9 @@ def lstm_backward_step(t, gradient, c_from_h, local, gates, dh, dc, dz):
         c_from_h: o_t (1 - tanh(c_t)^2) of every step, (T, B, H).
         local: the gates' local derivatives, (T, 4, B, H).
         gates: the gates i, f, g, o of every step, (T, 4, B, H).
-        dh, dc: dL/dh_t and dL/dc_t so far, (B, H), updated in place (dc to
-            dL/dc_{t-1}; dh to dL/dh_t, for the caller's matmul).
+        dh: dL/dh_t so far, (B, H), updated in place to all of dL/dh_t (for
+            the caller's matmul dh = dz[t] @ U^T).
+        dc: dL/dc_t so far, (B, H), updated in place to dL/dc_{t-1}.
         dz: the gate gradients of every step, (T, B, 4H); step t is written.
     """
     _kernel("lstm_backward_step")(t, gradient, c_from_h, local, gates, dh, dc, dz)
@@ -498,10 +501,13 @@ def adam_update(p, grad, m, v, *, beta1, beta2, epsilon, correction, step_size,
     p's dtype once, as numpy rounds a Python float against an array).
 
     Args:
-        p, grad, m, v: the parameter, its gradient and Adam's moments:
-            C-contiguous arrays of one shape and float dtype; p, m and v are
-            updated in place.
-        beta1, beta2, epsilon: Adam's.
+        p: the parameter, a C-contiguous float array, updated in place.
+        grad: its gradient, p's shape and dtype.
+        m: Adam's first moment, p's shape and dtype, updated in place.
+        v: Adam's second moment, likewise.
+        beta1: Adam's decay of the first moment.
+        beta2: Adam's decay of the second moment.
+        epsilon: Adam's epsilon.
         correction: 1 / sqrt(1 - beta2^t).
         step_size: lr / (1 - beta1^t).
         decay: coupled weight decay (added to the gradient times p).
