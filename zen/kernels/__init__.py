@@ -2,14 +2,14 @@
 
 Some ops pass over their arrays many times in numpy (a batch norm's
 backward is a dozen whole-array temporaries); compiled, each is one or two
-passes, on the calling thread (see `_kernel`). The kernels here
-cover the exact GELU with its derivative, layer normalisation, batch
-normalisation's training statistics, forward and backward, softmax along
-the last axis, forward and backward, 2-D max pooling, forward and
-backward, im2col with its zero padding and col2im (a convolution's input
-and its input gradient), ReLU's backward and an
-LSTM step's arithmetic around its matmul and tanh, forward and backward, and
-Adam's update, in float32 and float64.
+passes, on the calling thread (see `_kernel`). The kernels here cover the
+exact GELU with its derivative, layer normalisation, batch normalisation's
+training statistics, forward and backward, softmax along the last axis
+(causal too), forward and backward, 2-D max pooling, forward and backward,
+im2col with its zero padding and col2im (a convolution's columns and its
+input gradient), ReLU's backward, an LSTM step's arithmetic around its
+matmul and tanh, forward and backward, and Adam's update, in float32 and
+float64.
 
 The ops of zen.autodiff call them when `applies(...)` says so and keep their
 numpy code beside them: that code is the reference, and the default where
@@ -149,8 +149,9 @@ def _rows(array):
 
 
 def _blocks(n):
-    """(blocks, rows per block) for a column reduction over n rows: a number of
-    blocks that depends on n alone, so the sums do not depend on the threads."""
+    """(blocks, rows per block) for a column reduction over n rows: partial
+    sums over blocks of about `_ROWS_PER_BLOCK` rows, added at the end (a
+    shorter run for each float64 sum), their number fixed by n alone."""
     blocks = max(1, min(_MAX_BLOCKS, -(-n // _ROWS_PER_BLOCK)))
     return blocks, -(-n // blocks)
 
