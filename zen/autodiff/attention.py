@@ -168,9 +168,9 @@ def scaled_dot_product_attention(q, k, v, mask=None, is_causal: bool = False, sc
         scaled_dot_product_attention(q, k, v, is_causal=True).shape   # (2, 4, 10, 8)
     """
     _check_shapes(q, k, v)
-    scale, allowed, additive = _mask_and_scale(q, k, mask, is_causal, scale)
+    scale, allowed, causal, additive = _mask_and_scale(q, k, mask, is_causal, scale)
     return ScaledDotProductAttention.apply(q, k, v, *additive, scale=scale, allowed=allowed,
-                                           causal=bool(is_causal) and mask is None)
+                                           causal=causal)
 
 
 def attention_weights(q, k, mask=None, is_causal: bool = False, scale=None):
@@ -179,9 +179,8 @@ def attention_weights(q, k, mask=None, is_causal: bool = False, scale=None):
     (batch, heads, length_q, length_k): for inspecting them, or to apply
     dropout to them before multiplying by the values."""
     _check_shapes(q, k)
-    scale, allowed, additive = _mask_and_scale(q, k, mask, is_causal, scale)
-    return AttentionWeights.apply(q, k, *additive, scale=scale, allowed=allowed,
-                                  causal=bool(is_causal) and mask is None)
+    scale, allowed, causal, additive = _mask_and_scale(q, k, mask, is_causal, scale)
+    return AttentionWeights.apply(q, k, *additive, scale=scale, allowed=allowed, causal=causal)
 
 
 def _shape(t):
@@ -205,7 +204,8 @@ def _check_shapes(q, k, v=None):
 
 
 def _mask_and_scale(q, k, mask, is_causal, scale):
-    """(scale, boolean `allowed` mask or None, (additive mask,) or ())."""
+    """(scale, boolean `allowed` mask or None, whether that is the causal mask
+    alone, (additive mask,) or ())."""
     depth, length_q, length_k = _shape(q)[-1], _shape(q)[-2], _shape(k)[-2]
     if scale is None:
         scale = 1 / math.sqrt(depth) if depth else 1.0
@@ -235,4 +235,4 @@ def _mask_and_scale(q, k, mask, is_causal, scale):
     if is_causal:
         causal = np.tril(np.ones((length_q, length_k), dtype=bool))
         allowed = causal if allowed is None else allowed & causal
-    return float(scale), allowed, additive
+    return float(scale), allowed, is_causal and mask is None, additive

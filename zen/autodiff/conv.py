@@ -14,6 +14,7 @@ from .. import kernels
 from ..backend import xp
 from ..validation import invalid, is_int
 from .conv1d import padding_mode
+from .ops import relu_gradient
 from .tensor import Function
 
 
@@ -138,8 +139,7 @@ class Conv2D(Function):
         w, needs = self.w, self.needs_grad
         rows = g.reshape(-1, w.shape[3])
         if self.relu:
-            rows = (kernels.relu_backward(rows, self.out) if kernels.applies(rows, self.out)
-                    else rows * (self.out > 0))
+            rows = relu_gradient(rows, self.out)
         gw = (self.cols.T @ rows).reshape(w.shape) if needs[1] else None
         if not self.retained:
             self.cols = None  # freed before the input gradient's columns are made

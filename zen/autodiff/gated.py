@@ -128,7 +128,6 @@ class LSTMScan(Function):
         dz = xp.empty((steps, batch, 4 * units), gates.dtype)  # d(projected), Keras's layout
         dz_by_gate = dz.reshape(steps, batch, 4, units).transpose(0, 2, 1, 3)
         u_t = xp.ascontiguousarray(self.u.T)
-        d = xp.empty_like(gates[0])                           # dz_i, dz_f, dz_g, dz_o of a step
         dh = xp.zeros_like(hs[0])                             # dL/dh_t, dL/dc_t so far
         dc = xp.zeros_like(hs[0])
         masked = self.masked
@@ -138,6 +137,7 @@ class LSTMScan(Function):
                 kernels.lstm_backward_step(t, gradient, c_from_h, local, gates, dh, dc, dz)
                 xp.matmul(dz[t], u_t, out=dh)
             return dz, dh, dc, self._recurrent_gradient(dz)
+        d = xp.empty_like(gates[0])                           # dz_i, dz_f, dz_g, dz_o of a step
         for t in reversed(range(steps)):
             dh += gradient[0, t]
             dc += gradient[1, t]

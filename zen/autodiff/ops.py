@@ -215,9 +215,15 @@ class ReLU(Function):
         return self.out
 
     def backward(self, g):
-        if kernels.applies(g, self.out) and g.shape == self.out.shape:
-            return kernels.relu_backward(g, self.out)
-        return g * (self.out > 0)
+        return relu_gradient(g, self.out)
+
+
+def relu_gradient(g, out):
+    """ReLU's input gradient g * (out > 0) from its output `out` (one pass
+    with zen.kernels): for the op and for the convolution's fused ReLU."""
+    if kernels.applies(g, out) and g.shape == out.shape:
+        return kernels.relu_backward(g, out)
+    return g * (out > 0)
 
 
 class LeakyReLU(Function):
