@@ -16,7 +16,7 @@ ZEN = Path(__file__).resolve().parent.parent / "zen"
 # that make it up, and the layers its modules may import besides their own.
 LAYERS = {
     "utilities": ({"backend", "allocator", "rng", "fileio", "version", "tree", "registry",
-                   "validation", "resize", "parallel"}, set()),
+                   "validation", "resize", "parallel", "blas"}, set()),
     "data": ({"data"}, {"utilities"}),
     "autodiff": ({"autodiff", "kernels"}, {"utilities"}),
     "nn": ({"nn", "regularizers", "constraints"}, {"utilities", "autodiff"}),

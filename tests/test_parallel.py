@@ -228,3 +228,82 @@ def test_gelus_numpy_path_in_blocks_gives_the_bits_of_one_whole_pass(threads, dt
             np.testing.assert_array_equal(t.gradient, want[1])
     finally:
         kernels.enable(previous)
+
+
+def test_row_chunks_hold_at_least_min_chunk_elements(threads):
+    threads(4)
+    chunks = []
+    parallel.for_each_row_chunk(lambda a, b: chunks.append((a, b)), 10, -(-parallel.MIN_CHUNK // 3))
+    assert sorted(chunks) == [(0, 4), (4, 7), (7, 10)]  # 3 rows make a chunk: 3 of them
+    chunks.clear()
+    parallel.for_each_row_chunk(lambda a, b: chunks.append((a, b)), 5, parallel.MIN_CHUNK)
+    assert len(chunks) == 4
+
+
+def test_passes_from_two_threads_at_once_both_complete(threads):
+    """The pool serves one pass at a time; a pass from another thread meanwhile
+    runs whole on its own thread."""
+    threads(2)
+    arrays = [np.zeros(4 * parallel.MIN_CHUNK) for _ in range(2)]
+    errors = []
+
+    def fill(array):
+        try:
+            for value in range(1, 30):
+                parallel.for_each_chunk(lambda a, b: array.__setitem__(slice(a, b), value),
+                                        len(array))
+                assert (array == value).all()
+        except BaseException as error:  # reported below
+            errors.append(error)
+    other = threading.Thread(target=fill, args=(arrays[1],))
+    other.start()
+    fill(arrays[0])
+    other.join()
+    assert not errors
+
+
+def test_a_forked_child_starts_its_own_pool(threads):
+    import multiprocessing
+    threads(2)
+    parallel.for_each_chunk(lambda a, b: None, 4 * parallel.MIN_CHUNK)  # the parent's pool
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        assert pool.apply(_split_sum, (4 * parallel.MIN_CHUNK,)) == 4 * parallel.MIN_CHUNK
+
+
+def _split_sum(length):
+    ones, total = np.ones(length), np.zeros(length)
+
+    def add(start, stop):
+        total[start:stop] += ones[start:stop]
+    parallel.for_each_chunk(add, length)
+    return int(total.sum())
+
+
+QUIET = """
+import os, numpy as np
+from zen import blas, parallel
+a = np.random.default_rng(0).normal(size=(300, 300))
+before = a @ a
+quiet = blas.quiet_threads()
+assert (a @ a == before).all() and blas.quiet_threads() == quiet
+assert "OPENBLAS_THREAD_TIMEOUT" not in os.environ or os.environ["OPENBLAS_THREAD_TIMEOUT"] == "9"
+print(quiet, blas._openblas() is not None)
+"""
+
+
+@pytest.mark.parametrize("user_timeout", [None, "9"])
+def test_openblas_threads_are_quieted_unless_the_user_chose(user_timeout):
+    """OpenBLAS's threads restart with the shortest timeout (where numpy's
+    BLAS is an OpenBLAS Zen can reach); products keep their values; a
+    timeout the user set stays."""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    if user_timeout:
+        env["OPENBLAS_THREAD_TIMEOUT"] = user_timeout
+    out = subprocess.run([sys.executable, "-c", QUIET], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    quiet, reachable = out == ["True", "True"], out[1] == "True"
+    assert quiet == (reachable and user_timeout is None)

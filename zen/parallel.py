@@ -1,20 +1,23 @@
 """Both cores for the array passes BLAS does not thread: one small pool of
-threads that splits a large elementwise pass into contiguous chunks.
+threads that splits a large pass into contiguous chunks.
 
-numpy releases the GIL inside its loops over large arrays, so chunks of one
-pass run at the same time on different cores. Only elementwise work is
-split, so a result is bitwise the same whatever the number of threads.
-Small passes stay on the calling thread (`MIN_CHUNK`), and a pass started
-from inside a chunk runs whole (no nested splitting, no deadlock).
+numpy releases the GIL inside its loops over large arrays, and zen.kernels'
+compiled loops release it too, so chunks of one pass run at the same time on
+different cores. What is split: the elementwise ops (`apply`: add,
+subtract, multiply, ReLU, gradients summed into one), every zen.kernels pass
+(by rows, by images, or by whole blocks of rows for the column sums), the
+optimizers' updates of large parameters, the attention op's per-head
+products and GELU's numpy path. A chunk computes what the whole pass would
+for its elements, in the same order, so a result is bitwise the same
+whatever the number of threads. Small passes stay on the calling thread
+(`MIN_CHUNK`), and a pass started from inside a chunk, or while another
+thread's pass holds the pool, runs whole (no nested splitting, no deadlock).
 
-Used by the optimizers' updates of large parameters (`Optimizer.elementwise`):
-Adam on a 1M-weight matrix takes 0.6x the time on two threads; by the
-attention op's per-head products (split along the batch); and by GELU's
-numpy path, whose thirty-odd passes run block by block (`for_each_block`),
-0.5x the time on a (2048, 512) activation with two threads. Splitting the
-convolution's im2col/col2im and pooling passes measured no gain beside
-OpenBLAS's own two threads (which keep spinning on the second core after
-each GEMM), so those stay whole; see bench/README.md.
+The matrix products stay with BLAS, which threads them itself. Before the
+pool first splits a pass, zen.blas tells OpenBLAS's threads to sleep as
+soon as each product is done: spinning between products, as they do by
+default, they left the pool no free core. With both in place a ResNet
+training step takes about 0.8x its time on one thread (bench/README.md).
 
 The size comes from `zen.set_num_threads(n)`, else the environment
 variable ZEN_NUM_THREADS, else the cores this process may run on.
@@ -27,12 +30,14 @@ Example:
 """
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
+from . import blas
 from .validation import check_int
 
 __all__ = ["set_num_threads", "get_num_threads", "default_num_threads", "for_each_chunk",
-           "for_each_block", "chunk_bounds", "MIN_CHUNK", "BLOCK"]
+           "for_each_row_chunk", "for_each_block", "apply", "chunk_bounds", "MIN_CHUNK", "BLOCK"]
 
 MIN_CHUNK = 1 << 17
 """The fewest elements worth a thread of their own: below twice this, a pass
@@ -95,15 +100,70 @@ def _resize(n):
         old = _STATE["pool"]
         _STATE["threads"], _STATE["pool"] = n, None
     if old is not None:
-        old.shutdown(wait=True)
+        for worker in old:
+            worker.stop()
 
 
-def _pool() -> ThreadPoolExecutor:
+class _Worker:
+    """One thread of the pool, handed a chunk at a time through two locks
+    (18 us a hand-over and back, where a ThreadPoolExecutor's future takes 50)."""
+
+    def __init__(self, name):
+        self._go, self._done = threading.Lock(), threading.Lock()
+        self._go.acquire()
+        self._done.acquire()
+        self._task, self._error = None, None
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def start(self, fn, start, stop):
+        self._task = (fn, start, stop)
+        self._go.release()
+
+    def wait(self):
+        """Block until the chunk is done; its exception, or None."""
+        self._done.acquire()
+        error, self._error = self._error, None
+        return error
+
+    def stop(self):
+        self._task = None
+        self._go.release()
+        self._thread.join()
+
+    def _loop(self):
+        while True:
+            self._go.acquire()
+            if self._task is None:
+                return
+            try:
+                _run_chunk(*self._task)
+            except BaseException as error:  # handed to the caller by wait()
+                self._error = error
+            self._task = None
+            self._done.release()
+
+
+_BUSY = threading.Lock()  # held while a pass uses the workers
+
+
+def _pool() -> list:
     with _LOCK:
         if _STATE["pool"] is None:
-            _STATE["pool"] = ThreadPoolExecutor(max_workers=get_num_threads() - 1,
-                                                thread_name_prefix="zen-parallel")
+            blas.quiet_threads()  # or OpenBLAS's spinning threads take the cores
+            _STATE["pool"] = [_Worker(f"zen-parallel-{i}") for i in range(get_num_threads() - 1)]
         return _STATE["pool"]
+
+
+def _forget_pool_in_child():
+    """A forked child has none of the parent's threads: it starts its own pool."""
+    _STATE["pool"] = None
+    global _BUSY
+    _BUSY = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 def chunk_bounds(length: int, parts: int) -> list:
@@ -123,7 +183,7 @@ def chunk_bounds(length: int, parts: int) -> list:
     return bounds
 
 
-def for_each_chunk(fn, length: int, min_chunk: int = MIN_CHUNK) -> None:
+def for_each_chunk(fn, length: int, min_chunk: int = None) -> None:
     """Call `fn(start, stop)` on chunks covering range(length), at the same
     time on up to `get_num_threads()` threads (the calling thread takes the
     first chunk); one call `fn(0, length)` when the pass is small, when one
@@ -136,19 +196,68 @@ def for_each_chunk(fn, length: int, min_chunk: int = MIN_CHUNK) -> None:
         length: the number of elements.
         min_chunk: the fewest elements per thread (default `MIN_CHUNK`).
     """
-    parts = min(get_num_threads(), length // max(min_chunk, 1))
-    if parts <= 1 or getattr(_INSIDE, "active", False):
-        fn(0, length)
+    parts = min(get_num_threads(), length // max(MIN_CHUNK if min_chunk is None else min_chunk, 1))
+    if parts <= 1 or getattr(_INSIDE, "active", False) or not _BUSY.acquire(blocking=False):
+        fn(0, length)  # small, one thread, nested, or the pool busy with another thread's pass
         return
-    first, *rest = chunk_bounds(length, parts)
-    futures = [_pool().submit(_run_chunk, fn, start, stop) for start, stop in rest]
     try:
-        _run_chunk(fn, *first)
+        first, *rest = chunk_bounds(length, parts)
+        workers = _pool()[:len(rest)]
+        for worker, (start, stop) in zip(workers, rest):
+            worker.start(fn, start, stop)
+        try:
+            _run_chunk(fn, *first)
+        finally:
+            errors = [worker.wait() for worker in workers]  # waits for every chunk
     finally:
-        errors = [f.exception() for f in futures]  # waits for every chunk
+        _BUSY.release()
     failed = next((e for e in errors if e is not None), None)
     if failed is not None:
         raise failed
+
+
+def for_each_row_chunk(fn, rows: int, row_size: int) -> None:
+    """`for_each_chunk` over the rows of an array whose rows hold `row_size`
+    elements each: a chunk holds at least `MIN_CHUNK` elements.
+
+    Args:
+        fn: the work on rows [start, stop).
+        rows: the number of rows.
+        row_size: elements per row.
+    """
+    for_each_chunk(fn, rows, -(-MIN_CHUNK // max(row_size, 1)))
+
+
+def apply(ufunc, *operands, out=None):
+    """ufunc(*operands) as numpy computes it (the same bits), split along the
+    result's first axis over the threads when the result is large: an
+    operand spanning that axis is sliced with it, one broadcast along it
+    (fewer axes, or a length of 1) goes whole to every chunk.
+
+    Args:
+        ufunc: a numpy ufunc whose result has numpy's result_type of its
+            operands (add, subtract, multiply, divide, maximum, ...).
+        *operands: arrays and scalars, broadcasting together.
+        out: an optional array of the result's shape to write into.
+
+    Returns:
+        the result (`out` when given).
+    """
+    shape = np.broadcast_shapes(*(np.shape(x) for x in operands))
+    size = int(np.prod(shape))
+    if (get_num_threads() == 1 or len(shape) == 0 or size < 2 * MIN_CHUNK
+            or shape[0] < 2 or getattr(_INSIDE, "active", False)):
+        return ufunc(*operands, out=out)
+    if out is None:
+        out = np.empty(shape, np.result_type(*operands))
+    along = [isinstance(x, np.ndarray) and x.ndim == len(shape) and x.shape[0] == shape[0]
+             for x in operands]
+
+    def part(start, stop):
+        ufunc(*(x[start:stop] if cut else x for x, cut in zip(operands, along)),
+              out=out[start:stop])
+    for_each_row_chunk(part, shape[0], size // shape[0])
+    return out
 
 
 def for_each_block(fn, length: int, block: int = BLOCK) -> None:

@@ -44,11 +44,10 @@ def _matmul(a, b):
     if (a.ndim < 3 or out.size < 2 * parallel.MIN_CHUNK
             or a.shape[-2] * a.shape[-1] * b.shape[-1] >= _BLAS_THREADED):
         return xp.matmul(a, b, out=out)
-    per_item = out.size // len(out)
 
     def product(start, stop):
         xp.matmul(a[start:stop], b[start:stop], out=out[start:stop])
-    parallel.for_each_chunk(product, len(out), min_chunk=-(-parallel.MIN_CHUNK // per_item))
+    parallel.for_each_row_chunk(product, len(out), out.size // len(out))
     return out
 
 

@@ -10,7 +10,7 @@ pixels or samples, each offset a whole-batch strided add.
 """
 from numpy.lib.stride_tricks import as_strided
 
-from .. import kernels
+from .. import kernels, parallel
 from ..backend import xp
 from ..validation import invalid, is_int
 from .conv1d import padding_mode
@@ -130,9 +130,9 @@ class Conv2D(Function):
             if bias[0].shape != (w.shape[3],):
                 raise ValueError(f"conv2d expects a bias of shape ({w.shape[3]},), one per "
                                  f"filter; received {bias[0].shape}")
-            out += bias[0]  # in place: `out` is new
+            parallel.apply(xp.add, out, bias[0], out=out)  # in place: `out` is new
         if self.relu:
-            self.out = xp.maximum(out, 0, out=out)
+            self.out = parallel.apply(xp.maximum, out, 0, out=out)
         return out.reshape(x.shape[0], *self.out_hw, w.shape[3])
 
     def backward(self, g):

@@ -151,7 +151,7 @@ class Linear(Function):
         self.x, self.w = x, w
         out = x.reshape(-1, x.shape[-1]) @ w
         if bias:
-            out += bias[0]  # in place: `out` is new
+            parallel.apply(xp.add, out, bias[0], out=out)  # in place: `out` is new
         return out.reshape(*x.shape[:-1], w.shape[1])
 
     def backward(self, g):

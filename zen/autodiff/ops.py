@@ -7,7 +7,7 @@ to its operand's shape, once, for all of them.
 """
 import numpy as np
 
-from .. import kernels
+from .. import kernels, parallel
 from ..backend import xp
 from .tensor import Function, Tensor
 
@@ -28,7 +28,7 @@ class Add(Function):
 
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
-        return a + b
+        return parallel.apply(xp.add, a, b)
 
     def backward(self, g):
         return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
@@ -39,7 +39,7 @@ class Sub(Function):
 
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
-        return a - b
+        return parallel.apply(xp.subtract, a, b)
 
     def backward(self, g):
         gb = unbroadcast(-g, self.shapes[1]) if self.needs_grad[1] else None
@@ -51,11 +51,13 @@ class Mul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return a * b
+        return parallel.apply(xp.multiply, a, b)
 
     def backward(self, g):
-        ga = unbroadcast(g * self.b, self.a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(g * self.a, self.b.shape) if self.needs_grad[1] else None
+        ga = unbroadcast(parallel.apply(xp.multiply, g, self.b), self.a.shape) \
+            if self.needs_grad[0] else None
+        gb = unbroadcast(parallel.apply(xp.multiply, g, self.a), self.b.shape) \
+            if self.needs_grad[1] else None
         return ga, gb
 
 
@@ -211,7 +213,7 @@ class ReLU(Function):
     """max(a, 0), elementwise (the gradient is 0 at 0)."""
 
     def forward(self, a):
-        self.out = xp.maximum(a, 0)
+        self.out = parallel.apply(xp.maximum, a, 0)
         return self.out
 
     def backward(self, g):

@@ -9,7 +9,7 @@ order, accumulating each node's gradient with `+`, and then releases it.
 """
 import itertools
 
-from .. import allocator
+from .. import allocator, parallel
 from ..backend import as_float_array, xp
 from . import anomaly
 from .switch import Switch
@@ -366,10 +366,10 @@ def _accumulate(grads, owned, tensor, gradient, fn):
         gradient.add_to(grads[key])
         return
     gradient = _match(gradient, tensor, fn)
-    if key in owned:
-        grads[key] += gradient
+    if key in owned and isinstance(grads[key], xp.ndarray):  # not a numpy scalar
+        parallel.apply(xp.add, grads[key], gradient, out=grads[key])
     elif key in grads:
-        grads[key] = grads[key] + gradient
+        grads[key] = parallel.apply(xp.add, grads[key], gradient)
         owned.add(key)
     else:
         grads[key] = gradient

@@ -2,7 +2,8 @@
 
 Some ops pass over their arrays many times in numpy (a batch norm's
 backward is a dozen whole-array temporaries); compiled, each is one or two
-passes, on the calling thread (see `_kernel`). The kernels here cover the
+passes, split over zen.parallel's threads when the arrays are large (see
+`_kernel`). The kernels here cover the
 exact GELU with its derivative, layer normalisation, batch normalisation's
 training statistics, forward and backward, softmax along the last axis
 (causal too), forward and backward, 2-D max pooling, forward and backward,
@@ -34,6 +35,7 @@ import os
 
 import numpy as np
 
+from .. import parallel
 from ..validation import invalid, is_bool
 from . import loops
 
@@ -124,11 +126,10 @@ def _kernel(name):
     """The kernel `name` of zen.kernels.loops, compiled with numba (cached on
     disk) on first use; an ImportError without numba.
 
-    The kernels run on the calling thread. Threads measured slower in whole
-    training steps, both numba's own (`parallel=True`) and zen.parallel's
-    over chunks of a kernel's rows: OpenBLAS's threads keep spinning on the
-    other cores after each GEMM, and a second thread of work fights them
-    for a core (bench/README.md)."""
+    A kernel runs on the thread that calls it, without the GIL; the
+    wrappers below hand it chunks of their arrays on zen.parallel's threads
+    (numba's own threads, `parallel=True`, measured slower: see
+    bench/README.md)."""
     kernel = _compiled.get(name)
     if kernel is None:
         numba = _state["numba"] or _import_numba()
@@ -156,6 +157,24 @@ def _blocks(n):
     return blocks, -(-n // blocks)
 
 
+def _by_rows(run, rows, row_size):
+    """run(start, stop) over chunks of `rows` rows of `row_size` elements,
+    split over zen.parallel's threads when large."""
+    parallel.for_each_row_chunk(run, rows, row_size)
+
+
+def _by_blocks(run, rows, row_size):
+    """(blocks, chunk) of `_blocks(rows)`, after run(rows slice, blocks slice)
+    ran over runs of whole blocks, split over zen.parallel's threads when
+    large: each block's partial sums are the same whichever thread adds them."""
+    blocks, chunk = _blocks(rows)
+
+    def part(start, stop):
+        run(slice(start * chunk, stop * chunk), slice(start, stop))
+    parallel.for_each_row_chunk(part, blocks, chunk * row_size)
+    return blocks, chunk
+
+
 def gelu(x, derivative=False):
     """The exact GELU x Phi(x) and, with `derivative`, its derivative Phi(x) +
     x phi(x), in one pass.
@@ -173,8 +192,12 @@ def gelu(x, derivative=False):
     flat = np.ascontiguousarray(x).reshape(-1)
     out = np.empty_like(flat)
     slope = np.empty_like(flat) if derivative else np.empty(0, flat.dtype)
-    name = "gelu_float64" if flat.dtype == np.float64 else "gelu_float32"
-    _kernel(name)(flat, out, slope, bool(derivative))
+    kernel = _kernel("gelu_float64" if flat.dtype == np.float64 else "gelu_float32")
+
+    def part(start, stop):
+        kernel(flat[start:stop], out[start:stop], slope[start:stop] if derivative else slope,
+               bool(derivative))
+    parallel.for_each_chunk(part, len(flat))
     return out.reshape(x.shape), slope.reshape(x.shape) if derivative else None
 
 
@@ -194,7 +217,12 @@ def layer_norm_forward(x, gamma, beta, epsilon):
     rows = _rows(x)
     out, x_hat = np.empty_like(rows), np.empty_like(rows)
     inv_std = np.empty(len(rows), rows.dtype)
-    _kernel("layer_norm_forward")(rows, gamma, beta, float(epsilon), out, x_hat, inv_std)
+    kernel = _kernel("layer_norm_forward")
+
+    def part(start, stop):
+        kernel(rows[start:stop], gamma, beta, float(epsilon), out[start:stop], x_hat[start:stop],
+               inv_std[start:stop])
+    _by_rows(part, *rows.shape)
     return out.reshape(x.shape), x_hat, inv_std[:, None]
 
 
@@ -210,13 +238,17 @@ def layer_norm_backward(g, x_hat, gamma, inv_std):
     Returns:
         (d_x of g's shape, d_gamma, d_beta), all in g's dtype.
     """
-    rows = _rows(g)
+    rows, inv_std = _rows(g), np.ascontiguousarray(inv_std[:, 0])
     blocks, chunk = _blocks(len(rows))
     partial_gamma = np.zeros((blocks, rows.shape[1]))
     partial_beta = np.zeros((blocks, rows.shape[1]))
     d_x = np.empty_like(rows)
-    _kernel("layer_norm_backward")(rows, x_hat, gamma, np.ascontiguousarray(inv_std[:, 0]),
-                                    d_x, partial_gamma, partial_beta, chunk)
+    kernel = _kernel("layer_norm_backward")
+
+    def part(some, blocks):
+        kernel(rows[some], x_hat[some], gamma, inv_std[some], d_x[some], partial_gamma[blocks],
+               partial_beta[blocks], chunk)
+    _by_blocks(part, *rows.shape)
     return (d_x.reshape(g.shape), partial_gamma.sum(axis=0).astype(g.dtype),
             partial_beta.sum(axis=0).astype(g.dtype))
 
@@ -231,7 +263,8 @@ def channel_sum(rows):
     rows = np.ascontiguousarray(rows)
     blocks, chunk = _blocks(len(rows))
     partial = np.zeros((blocks, rows.shape[1]))
-    _kernel("channel_sums")(rows, partial, chunk)
+    kernel = _kernel("channel_sums")
+    _by_blocks(lambda some, blocks: kernel(rows[some], partial[blocks], chunk), *rows.shape)
     return partial.sum(axis=0)
 
 
@@ -243,10 +276,11 @@ def centred_square_sum(rows, mean):
         rows: a float32 or float64 array (rows, channels).
         mean: the column means, (channels,), rows' dtype.
     """
-    rows = np.ascontiguousarray(rows)
+    rows, mean = np.ascontiguousarray(rows), np.ascontiguousarray(mean)
     blocks, chunk = _blocks(len(rows))
     partial = np.zeros((blocks, rows.shape[1]))
-    _kernel("centred_square_sums")(rows, np.ascontiguousarray(mean), partial, chunk)
+    kernel = _kernel("centred_square_sums")
+    _by_blocks(lambda some, blocks: kernel(rows[some], mean, partial[blocks], chunk), *rows.shape)
     return partial.sum(axis=0)
 
 
@@ -267,7 +301,9 @@ def batch_norm_forward(x, mean, inv_std, gamma, beta):
     """
     rows = _rows(x)
     out = np.empty_like(rows)
-    _kernel("batch_norm_forward")(rows, *_channels(mean, inv_std, gamma, beta), out)
+    channels, kernel = _channels(mean, inv_std, gamma, beta), _kernel("batch_norm_forward")
+    _by_rows(lambda start, stop: kernel(rows[start:stop], *channels, out[start:stop]),
+             *rows.shape)
     return out.reshape(x.shape)
 
 
@@ -284,12 +320,16 @@ def batch_norm_gradient_sums(g, x, mean, inv_std):
     Returns:
         (d_beta, d_gamma), float64 arrays (channels,).
     """
-    rows = _rows(g)
+    rows, x_rows = _rows(g), _rows(x)
     blocks, chunk = _blocks(len(rows))
     partial_beta = np.zeros((blocks, rows.shape[1]))
     partial_gamma = np.zeros((blocks, rows.shape[1]))
-    _kernel("gradient_sums")(rows, _rows(x), *_channels(mean, inv_std), partial_beta,
-                             partial_gamma, chunk)
+    channels, kernel = _channels(mean, inv_std), _kernel("gradient_sums")
+
+    def part(some, blocks):
+        kernel(rows[some], x_rows[some], *channels, partial_beta[blocks], partial_gamma[blocks],
+               chunk)
+    _by_blocks(part, *rows.shape)
     return partial_beta.sum(axis=0), partial_gamma.sum(axis=0)
 
 
@@ -308,10 +348,14 @@ def batch_norm_input_gradient(g, x, mean, inv_std, slope, shift, scale):
     Returns:
         d_x, of g's shape and dtype.
     """
-    rows = _rows(g)
+    rows, x_rows = _rows(g), _rows(x)
     d_x = np.empty_like(rows)
-    _kernel("batch_norm_input_gradient")(rows, _rows(x),
-                                          *_channels(mean, inv_std, slope, shift, scale), d_x)
+    channels = _channels(mean, inv_std, slope, shift, scale)
+    kernel = _kernel("batch_norm_input_gradient")
+
+    def part(start, stop):
+        kernel(rows[start:stop], x_rows[start:stop], *channels, d_x[start:stop])
+    _by_rows(part, *rows.shape)
     return d_x.reshape(g.shape)
 
 
@@ -332,11 +376,18 @@ def softmax(x, causal=False):
     rows = _rows(x)
     out = np.empty_like(rows)
     queries = x.shape[-2] if causal else 0
+    group = max(queries, 1)  # a causal split keeps each block of queries whole
     if rows.size:
-        if rows.dtype == np.float64:
-            _kernel("softmax_rows")(rows, out, queries)
-        else:
-            _kernel("softmax_rows_float32")(rows, out, np.empty(rows.shape), queries)
+        float64 = rows.dtype == np.float64
+        kernel = _kernel("softmax_rows" if float64 else "softmax_rows_float32")
+
+        def part(start, stop):
+            some = slice(start * group, stop * group)
+            if float64:
+                kernel(rows[some], out[some], queries)
+            else:
+                kernel(rows[some], out[some], np.empty(rows[some].shape), queries)
+        _by_rows(part, len(rows) // group, group * rows.shape[1])
     return out.reshape(x.shape)
 
 
@@ -347,10 +398,12 @@ def softmax_backward(g, s):
         g: the output gradient.
         s: softmax's output, g's shape.
     """
-    rows = _rows(g)
+    rows, s_rows = _rows(g), _rows(s)
     d_x = np.empty_like(rows)
     if rows.size:
-        _kernel("softmax_rows_backward")(rows, _rows(s), d_x)
+        kernel = _kernel("softmax_rows_backward")
+        _by_rows(lambda start, stop: kernel(rows[start:stop], s_rows[start:stop], d_x[start:stop]),
+                 *rows.shape)
     return d_x.reshape(g.shape)
 
 
@@ -371,7 +424,9 @@ def max_pool(x, size, stride):
     out_hw = [(n - k) // s + 1 for n, k, s in zip(x.shape[1:3], size, stride)]
     out = np.empty((x.shape[0], *out_hw, x.shape[3]), x.dtype)
     argmax = np.empty(out.shape, np.int8 if size[0] * size[1] <= 127 else np.int32)
-    _kernel("max_pool_forward")(x, *size, *stride, out, argmax)
+    kernel = _kernel("max_pool_forward")
+    _by_rows(lambda start, stop: kernel(x[start:stop], *size, *stride, out[start:stop],
+                                        argmax[start:stop]), len(x), x[0].size)
     return out, argmax
 
 
@@ -386,8 +441,10 @@ def max_pool_backward(g, argmax, size, stride, input_shape):
         stride: the step between windows, (rows, columns).
         input_shape: the pooled input's shape (N, H, W, C).
     """
-    grad = np.zeros(input_shape, g.dtype)
-    _kernel("max_pool_backward")(np.ascontiguousarray(g), argmax, *size, *stride, grad)
+    grad, g = np.zeros(input_shape, g.dtype), np.ascontiguousarray(g)
+    kernel = _kernel("max_pool_backward")
+    _by_rows(lambda start, stop: kernel(g[start:stop], argmax[start:stop], *size, *stride,
+                                        grad[start:stop]), len(g), grad[0].size)
     return grad
 
 
@@ -407,9 +464,14 @@ def im2col(x, size, stride, pads, out_hw):
         a, b) holds its field in (i, j, c) order, as a strided view of the
         padded x reshaped would.
     """
-    x = np.ascontiguousarray(x)
-    cols = np.empty((len(x) * out_hw[0] * out_hw[1], size[0] * size[1] * x.shape[3]), x.dtype)
-    _kernel("im2col")(x, pads[0][0], pads[1][0], *size, *stride, *out_hw, cols)
+    x, per_image = np.ascontiguousarray(x), out_hw[0] * out_hw[1]
+    cols = np.empty((len(x) * per_image, size[0] * size[1] * x.shape[3]), x.dtype)
+    kernel = _kernel("im2col")
+
+    def part(start, stop):
+        kernel(x[start:stop], pads[0][0], pads[1][0], *size, *stride, *out_hw,
+               cols[start * per_image:stop * per_image])
+    _by_rows(part, len(x), per_image * cols.shape[1])
     return cols
 
 
@@ -426,8 +488,12 @@ def col2im(cols, size, stride, image_shape):
         image_shape: (N, H, W, C), H and W as padded (Ho = (H - height) //
             stride + 1).
     """
-    grad = np.zeros(image_shape, cols.dtype)
-    _kernel("col2im")(np.ascontiguousarray(cols), *size, *stride, grad)
+    grad, cols = np.zeros(image_shape, cols.dtype), np.ascontiguousarray(cols)
+    per_image, kernel = len(cols) // image_shape[0], _kernel("col2im")
+
+    def part(start, stop):
+        kernel(cols[start * per_image:stop * per_image], *size, *stride, grad[start:stop])
+    _by_rows(part, len(grad), per_image * cols.shape[1])
     return grad
 
 
@@ -441,7 +507,9 @@ def relu_backward(g, y):
     """
     flat_g, flat_y = np.ascontiguousarray(g).reshape(-1), np.ascontiguousarray(y).reshape(-1)
     d_x = np.empty_like(flat_g)
-    _kernel("relu_backward")(flat_g, flat_y, d_x)
+    kernel = _kernel("relu_backward")
+    parallel.for_each_chunk(lambda start, stop: kernel(flat_g[start:stop], flat_y[start:stop],
+                                                       d_x[start:stop]), len(flat_g))
     return d_x.reshape(g.shape)
 
 

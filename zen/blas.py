@@ -1,0 +1,86 @@
+"""OpenBLAS's threads told to sleep as soon as their work is done.
+
+After each multi-threaded product OpenBLAS's threads keep spinning on their
+cores, by default for about 2**28 clock ticks (a tenth of a second), in
+case another product follows. In a training step a product follows every
+few milliseconds, so they never stop, and zen.parallel's threads, which
+split the passes between the products, find no free core: splitting then
+gained nothing (bench/README.md). `quiet_threads()` sets OpenBLAS's
+timeout to its minimum, 2**4 ticks, the same as `OPENBLAS_THREAD_TIMEOUT=4`
+before numpy is imported: each product then wakes the threads it needs,
+a few microseconds, and they sleep again after it.
+
+The library is the OpenBLAS that numpy loaded, found as threadpoolctl finds
+it: among the mapped libraries on Linux, among numpy's bundled libraries
+elsewhere. With another BLAS (MKL, Accelerate), or where the user set
+`OPENBLAS_THREAD_TIMEOUT`, nothing is changed.
+"""
+import ctypes
+import glob
+import os
+import threading
+
+import numpy as np
+
+__all__ = ["quiet_threads", "QUIET_TIMEOUT"]
+
+QUIET_TIMEOUT = 4
+"""OpenBLAS's smallest thread timeout: threads spin 2**4 clock ticks, then sleep."""
+
+_LOCK = threading.Lock()
+_STATE = {"quiet": None}
+
+
+def _library_paths():
+    if os.path.exists("/proc/self/maps"):
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+        return sorted(p for p in paths if ".so" in p)
+    package = os.path.dirname(np.__file__)
+    return sorted(glob.glob(os.path.join(os.path.dirname(package), "numpy.libs", "*openblas*"))
+                  + glob.glob(os.path.join(package, ".dylibs", "*openblas*")))
+
+
+def _openblas():
+    """numpy's OpenBLAS with the three calls that restart its threads, or None."""
+    for path in _library_paths():
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        calls = ("openblas_read_env", "blas_thread_shutdown_", "blas_thread_init",
+                 "openblas_thread_timeout")
+        if all(hasattr(library, name) for name in calls):
+            return library
+    return None
+
+
+def quiet_threads() -> bool:
+    """Make OpenBLAS's threads sleep right after each product (see the module
+    docstring); done once per process. Whether OpenBLAS's threads now run
+    with `QUIET_TIMEOUT`.
+
+    Called by zen.parallel before it first splits a pass over threads; call
+    it only while no other thread is inside BLAS: OpenBLAS's threads are
+    stopped and started again.
+    """
+    with _LOCK:
+        if _STATE["quiet"] is None:
+            _STATE["quiet"] = _restart_with_short_timeout()
+        return _STATE["quiet"]
+
+
+def _restart_with_short_timeout():
+    if os.environ.get("OPENBLAS_THREAD_TIMEOUT", "").strip():
+        return False  # the user's choice stands
+    library = _openblas()
+    if library is None:
+        return False
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(QUIET_TIMEOUT)
+    try:
+        library.openblas_read_env()       # OpenBLAS reads its variables again,
+        library.blas_thread_shutdown_()   # and its threads start again with the new timeout
+        library.blas_thread_init()
+    finally:
+        del os.environ["OPENBLAS_THREAD_TIMEOUT"]  # child processes get numpy's default
+    return int(library.openblas_thread_timeout()) == QUIET_TIMEOUT
