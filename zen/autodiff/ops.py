@@ -225,7 +225,14 @@ def relu_gradient(g, out):
     with zen.kernels): for the op and for the convolution's fused ReLU."""
     if kernels.applies(g, out) and g.shape == out.shape:
         return kernels.relu_backward(g, out)
-    return g * (out > 0)
+    if g.shape != out.shape:
+        return g * (out > 0)
+    d_x = xp.empty(g.shape, xp.result_type(g, out))
+
+    def chunk(start, stop):
+        xp.multiply(g[start:stop], out[start:stop] > 0, out=d_x[start:stop])
+    parallel.for_each_row_chunk(chunk, len(g), g[0].size) if g.ndim else chunk(0, None)
+    return d_x
 
 
 class LeakyReLU(Function):
