@@ -14,7 +14,7 @@ from .. import kernels, parallel
 from ..backend import xp
 from ..validation import invalid, is_int
 from .conv1d import padding_mode
-from .ops import relu_gradient
+from .ops import column_sums, relu_gradient
 from .tensor import Function
 
 
@@ -157,7 +157,7 @@ class Conv2D(Function):
         gx = self._input_gradient(rows, w) if needs[0] else None
         if len(needs) == 2:
             return gx, gw
-        return gx, gw, rows.sum(axis=0) if needs[2] else None
+        return gx, gw, column_sums(rows) if needs[2] else None
 
     def _input_gradient(self, rows, w):
         """col2im, one kernel offset at a time (see the class docstring); with

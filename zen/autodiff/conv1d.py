@@ -12,6 +12,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..backend import xp
 from ..validation import check_positive_int, invalid
+from .ops import column_sums
 from .tensor import Function
 
 CONV_PADDINGS = ("valid", "same", "causal")
@@ -103,7 +104,7 @@ class Conv1D(Function):
         w, needs = self.w, self.needs_grad
         g2 = g.reshape(-1, w.shape[2])
         gw = (self.cols.T @ g2).reshape(w.shape) if needs[1] else None
-        gb = g2.sum(axis=0) if len(needs) > 2 and needs[2] else None
+        gb = column_sums(g2) if len(needs) > 2 and needs[2] else None
         gx = None
         if needs[0]:
             gcols = (g2 @ w.reshape(-1, w.shape[2]).T).reshape(*g.shape[:2], *w.shape[:2])

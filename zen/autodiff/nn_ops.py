@@ -10,6 +10,7 @@ from .. import kernels, parallel, rng
 from ..backend import xp
 from ..validation import check_float, check_one_of
 from . import special
+from .ops import column_sums
 from .tensor import Function
 
 
@@ -161,7 +162,7 @@ class Linear(Function):
         gw = x.reshape(-1, x.shape[-1]).T @ rows if needs[1] else None
         if len(needs) == 2:
             return gx, gw
-        return gx, gw, rows.sum(axis=0) if needs[2] else None
+        return gx, gw, column_sums(rows) if needs[2] else None
 
 
 class SparseSoftmaxCrossEntropy(Function):
