@@ -66,7 +66,8 @@ def test_gelu_splits_bitwise(small_chunks, path, dtype, shape):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(9, 7), (2, 3, 11), (5, 1)])
 def test_layer_norm_splits_bitwise(small_chunks, path, dtype, shape):
-    x, gamma, beta = values(shape, dtype), values(shape[-1:], dtype, 1), values(shape[-1:], dtype, 2)
+    x = values(shape, dtype)
+    gamma, beta = values(shape[-1:], dtype, 1), values(shape[-1:], dtype, 2)
     on_threads(lambda: forward_and_back(
         lambda *t: layer_normalize(*t, epsilon=1e-3), x, gamma, beta))
 
@@ -145,3 +146,23 @@ def test_apply_matches_the_ufunc_and_checks_nothing_else(small_chunks):
     np.testing.assert_array_equal(parallel.apply(np.subtract, column, a), column - a)
     with pytest.raises(ValueError, match="broadcast"):
         parallel.apply(np.add, a, values((3, 9), np.float32))
+
+
+@pytest.mark.parametrize("mask", ["causal", "boolean", "none"])
+def test_attention_splits_bitwise(small_chunks, path, mask):
+    """The products by batch items, the softmax (numpy's or the kernel's) row
+    by row: one thread's bits on two and three; a boolean mask that leaves a
+    row with nothing to attend to gives zeros there on every count."""
+    from zen.autodiff.attention import scaled_dot_product_attention
+    q, k, v = (values((5, 2, 6, 4), np.float32, seed) for seed in range(3))
+    allowed = np.random.default_rng(4).random((5, 1, 6, 6)) > 0.4
+    allowed[0, 0, 2] = False
+    options = {"causal": {"is_causal": True}, "boolean": {"mask": allowed}, "none": {}}[mask]
+    on_threads(lambda: forward_and_back(
+        lambda *t: scaled_dot_product_attention(*t, **options), q, k, v))
+
+
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_softmax_along_any_axis_splits_bitwise(small_chunks, path, axis):
+    x = values((9, 5, 4), np.float64)
+    on_threads(lambda: forward_and_back(lambda t: softmax(t, axis=axis), x))

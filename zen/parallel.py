@@ -243,10 +243,16 @@ def apply(ufunc, *operands, out=None):
     Returns:
         the result (`out` when given).
     """
+    for x in operands:  # the common case first, in few steps: a small pass
+        if type(x) is np.ndarray and x.size >= 2 * MIN_CHUNK:
+            break
+    else:
+        return ufunc(*operands, out=out)
+    if get_num_threads() == 1 or getattr(_INSIDE, "active", False):
+        return ufunc(*operands, out=out)
     shape = np.broadcast_shapes(*(np.shape(x) for x in operands))
     size = int(np.prod(shape))
-    if (get_num_threads() == 1 or len(shape) == 0 or size < 2 * MIN_CHUNK
-            or shape[0] < 2 or getattr(_INSIDE, "active", False)):
+    if shape[0] < 2:
         return ufunc(*operands, out=out)
     if out is None:
         out = np.empty(shape, np.result_type(*operands))

@@ -51,6 +51,15 @@ def _matmul(a, b):
     return out
 
 
+def _split(fn, array):
+    """fn(start, stop) over slices of `array`'s first axis (a pass row by row
+    along its last), split over zen.parallel's threads when large."""
+    if array.ndim < 2:
+        fn(0, len(array))
+    else:
+        parallel.for_each_row_chunk(fn, len(array), array.size // max(len(array), 1))
+
+
 class _AttentionLogits(Function):
     """What both attention ops share: the masked, scaled logits, their
     softmax, and the gradients that flow back from the logits.
@@ -79,13 +88,17 @@ class _AttentionLogits(Function):
         if self.fast:  # zen.kernels: one pass a row (every row has a key to attend to)
             self.p = kernels.softmax(logits)
             return self.p
-        top = logits.max(axis=-1, keepdims=True)
-        top[~xp.isfinite(top)] = 0  # a fully masked row: all -inf, exp gives zeros
-        logits -= top
-        xp.exp(logits, out=logits)
-        total = logits.sum(axis=-1, keepdims=True)
-        total[total == 0] = 1
-        logits /= total
+
+        def softmax(start, stop):  # in place, over the rows of logits[start:stop]
+            some = logits[start:stop]
+            top = some.max(axis=-1, keepdims=True)
+            top[~xp.isfinite(top)] = 0  # a fully masked row: all -inf, exp gives zeros
+            some -= top
+            xp.exp(some, out=some)
+            total = some.sum(axis=-1, keepdims=True)
+            total[total == 0] = 1
+            some /= total
+        _split(softmax, logits)
         self.p = logits
         return logits
 
@@ -136,8 +149,12 @@ class ScaledDotProductAttention(_AttentionLogits):
             d_logits = kernels.softmax_backward(d_p, p)
         else:
             d_logits = d_p
-            d_logits -= (g * self.out).sum(axis=-1, keepdims=True)
-            d_logits *= p
+
+            def softmax_backward(start, stop):
+                some = d_logits[start:stop]
+                some -= (g[start:stop] * self.out[start:stop]).sum(axis=-1, keepdims=True)
+                some *= p[start:stop]
+            _split(softmax_backward, d_logits)
         dq, dk, *d_additive = self.logit_gradients(d_logits)
         return (dq, dk, dv, *d_additive)
 

@@ -26,15 +26,35 @@ class Softmax(Function):
         if self.fast:  # zen.kernels, one pass per row
             self.out = kernels.softmax(a)
             return self.out
-        e = xp.exp(a - a.max(axis=self.axis, keepdims=True))
-        self.out = e / e.sum(axis=self.axis, keepdims=True)
+        self.out = xp.empty(a.shape, xp.result_type(a, 1.0))
+
+        def softmax(start, stop):
+            e = xp.exp(a[start:stop] - a[start:stop].max(axis=self.axis, keepdims=True))
+            xp.divide(e, e.sum(axis=self.axis, keepdims=True), out=self.out[start:stop])
+        self._by_rows(softmax)
         return self.out
 
     def backward(self, g):
         s = self.out
         if self.fast and kernels.applies(g, s):
             return kernels.softmax_backward(g, s)
-        return s * (g - (g * s).sum(axis=self.axis, keepdims=True))
+        d_a = xp.empty(s.shape, xp.result_type(s, g))
+
+        def gradient(start, stop):
+            some, g_some = s[start:stop], g[start:stop]
+            xp.multiply(some, g_some - (g_some * some).sum(axis=self.axis, keepdims=True),
+                        out=d_a[start:stop])
+        self._by_rows(gradient)
+        return d_a
+
+    def _by_rows(self, fn):
+        """fn(start, stop) over slices of the first axis, split over the threads
+        when the softmax runs along another axis; whole otherwise."""
+        shape = self.out.shape
+        if len(shape) > 1 and self.axis not in (0, -len(shape)):
+            parallel.for_each_row_chunk(fn, shape[0], self.out.size // max(shape[0], 1))
+        else:
+            fn(0, shape[0] if shape else None)
 
 
 class LogSoftmax(Function):

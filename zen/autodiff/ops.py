@@ -233,13 +233,13 @@ def relu_gradient(g, out):
     with zen.kernels): for the op and for the convolution's fused ReLU."""
     if kernels.applies(g, out) and g.shape == out.shape:
         return kernels.relu_backward(g, out)
-    if g.shape != out.shape:
+    if g.shape != out.shape or g.ndim == 0:
         return g * (out > 0)
-    d_x = xp.empty(g.shape, xp.result_type(g, out))
+    d_x = xp.empty(g.shape, g.dtype)
 
-    def chunk(start, stop):
+    def chunk(start, stop):  # split over the threads when large
         xp.multiply(g[start:stop], out[start:stop] > 0, out=d_x[start:stop])
-    parallel.for_each_row_chunk(chunk, len(g), g[0].size) if g.ndim else chunk(0, None)
+    parallel.for_each_row_chunk(chunk, len(g), g[0].size)
     return d_x
 
 

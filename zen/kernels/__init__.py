@@ -157,22 +157,13 @@ def _blocks(n):
     return blocks, -(-n // blocks)
 
 
-def _by_rows(run, rows, row_size):
-    """run(start, stop) over chunks of `rows` rows of `row_size` elements,
-    split over zen.parallel's threads when large."""
-    parallel.for_each_row_chunk(run, rows, row_size)
-
-
-def _by_blocks(run, rows, row_size):
-    """(blocks, chunk) of `_blocks(rows)`, after run(rows slice, blocks slice)
-    ran over runs of whole blocks, split over zen.parallel's threads when
-    large: each block's partial sums are the same whichever thread adds them."""
-    blocks, chunk = _blocks(rows)
-
+def _by_blocks(run, blocks, chunk, row_size):
+    """run(rows slice, blocks slice) over runs of whole blocks of `chunk` rows
+    (see `_blocks`), split over zen.parallel's threads when large: each
+    block's partial sums are the same whichever thread adds them."""
     def part(start, stop):
         run(slice(start * chunk, stop * chunk), slice(start, stop))
     parallel.for_each_row_chunk(part, blocks, chunk * row_size)
-    return blocks, chunk
 
 
 def gelu(x, derivative=False):
@@ -222,7 +213,7 @@ def layer_norm_forward(x, gamma, beta, epsilon):
     def part(start, stop):
         kernel(rows[start:stop], gamma, beta, float(epsilon), out[start:stop], x_hat[start:stop],
                inv_std[start:stop])
-    _by_rows(part, *rows.shape)
+    parallel.for_each_row_chunk(part, *rows.shape)
     return out.reshape(x.shape), x_hat, inv_std[:, None]
 
 
@@ -245,10 +236,10 @@ def layer_norm_backward(g, x_hat, gamma, inv_std):
     d_x = np.empty_like(rows)
     kernel = _kernel("layer_norm_backward")
 
-    def part(some, blocks):
-        kernel(rows[some], x_hat[some], gamma, inv_std[some], d_x[some], partial_gamma[blocks],
-               partial_beta[blocks], chunk)
-    _by_blocks(part, *rows.shape)
+    def part(some, run):
+        kernel(rows[some], x_hat[some], gamma, inv_std[some], d_x[some], partial_gamma[run],
+               partial_beta[run], chunk)
+    _by_blocks(part, blocks, chunk, rows.shape[1])
     return (d_x.reshape(g.shape), partial_gamma.sum(axis=0).astype(g.dtype),
             partial_beta.sum(axis=0).astype(g.dtype))
 
@@ -264,7 +255,8 @@ def channel_sum(rows):
     blocks, chunk = _blocks(len(rows))
     partial = np.zeros((blocks, rows.shape[1]))
     kernel = _kernel("channel_sums")
-    _by_blocks(lambda some, blocks: kernel(rows[some], partial[blocks], chunk), *rows.shape)
+    _by_blocks(lambda some, run: kernel(rows[some], partial[run], chunk), blocks, chunk,
+               rows.shape[1])
     return partial.sum(axis=0)
 
 
@@ -280,7 +272,8 @@ def centred_square_sum(rows, mean):
     blocks, chunk = _blocks(len(rows))
     partial = np.zeros((blocks, rows.shape[1]))
     kernel = _kernel("centred_square_sums")
-    _by_blocks(lambda some, blocks: kernel(rows[some], mean, partial[blocks], chunk), *rows.shape)
+    _by_blocks(lambda some, run: kernel(rows[some], mean, partial[run], chunk), blocks, chunk,
+               rows.shape[1])
     return partial.sum(axis=0)
 
 
@@ -302,8 +295,8 @@ def batch_norm_forward(x, mean, inv_std, gamma, beta):
     rows = _rows(x)
     out = np.empty_like(rows)
     channels, kernel = _channels(mean, inv_std, gamma, beta), _kernel("batch_norm_forward")
-    _by_rows(lambda start, stop: kernel(rows[start:stop], *channels, out[start:stop]),
-             *rows.shape)
+    parallel.for_each_row_chunk(
+        lambda start, stop: kernel(rows[start:stop], *channels, out[start:stop]), *rows.shape)
     return out.reshape(x.shape)
 
 
@@ -326,10 +319,9 @@ def batch_norm_gradient_sums(g, x, mean, inv_std):
     partial_gamma = np.zeros((blocks, rows.shape[1]))
     channels, kernel = _channels(mean, inv_std), _kernel("gradient_sums")
 
-    def part(some, blocks):
-        kernel(rows[some], x_rows[some], *channels, partial_beta[blocks], partial_gamma[blocks],
-               chunk)
-    _by_blocks(part, *rows.shape)
+    def part(some, run):
+        kernel(rows[some], x_rows[some], *channels, partial_beta[run], partial_gamma[run], chunk)
+    _by_blocks(part, blocks, chunk, rows.shape[1])
     return partial_beta.sum(axis=0), partial_gamma.sum(axis=0)
 
 
@@ -355,7 +347,7 @@ def batch_norm_input_gradient(g, x, mean, inv_std, slope, shift, scale):
 
     def part(start, stop):
         kernel(rows[start:stop], x_rows[start:stop], *channels, d_x[start:stop])
-    _by_rows(part, *rows.shape)
+    parallel.for_each_row_chunk(part, *rows.shape)
     return d_x.reshape(g.shape)
 
 
@@ -387,7 +379,7 @@ def softmax(x, causal=False):
                 kernel(rows[some], out[some], queries)
             else:
                 kernel(rows[some], out[some], np.empty(rows[some].shape), queries)
-        _by_rows(part, len(rows) // group, group * rows.shape[1])
+        parallel.for_each_row_chunk(part, len(rows) // group, group * rows.shape[1])
     return out.reshape(x.shape)
 
 
@@ -402,8 +394,9 @@ def softmax_backward(g, s):
     d_x = np.empty_like(rows)
     if rows.size:
         kernel = _kernel("softmax_rows_backward")
-        _by_rows(lambda start, stop: kernel(rows[start:stop], s_rows[start:stop], d_x[start:stop]),
-                 *rows.shape)
+        parallel.for_each_row_chunk(
+            lambda start, stop: kernel(rows[start:stop], s_rows[start:stop], d_x[start:stop]),
+            *rows.shape)
     return d_x.reshape(g.shape)
 
 
@@ -425,8 +418,9 @@ def max_pool(x, size, stride):
     out = np.empty((x.shape[0], *out_hw, x.shape[3]), x.dtype)
     argmax = np.empty(out.shape, np.int8 if size[0] * size[1] <= 127 else np.int32)
     kernel = _kernel("max_pool_forward")
-    _by_rows(lambda start, stop: kernel(x[start:stop], *size, *stride, out[start:stop],
-                                        argmax[start:stop]), len(x), x[0].size)
+    parallel.for_each_row_chunk(
+        lambda start, stop: kernel(x[start:stop], *size, *stride, out[start:stop],
+                                   argmax[start:stop]), len(x), x[0].size)
     return out, argmax
 
 
@@ -443,8 +437,9 @@ def max_pool_backward(g, argmax, size, stride, input_shape):
     """
     grad, g = np.zeros(input_shape, g.dtype), np.ascontiguousarray(g)
     kernel = _kernel("max_pool_backward")
-    _by_rows(lambda start, stop: kernel(g[start:stop], argmax[start:stop], *size, *stride,
-                                        grad[start:stop]), len(g), grad[0].size)
+    parallel.for_each_row_chunk(
+        lambda start, stop: kernel(g[start:stop], argmax[start:stop], *size, *stride,
+                                   grad[start:stop]), len(g), grad[0].size)
     return grad
 
 
@@ -471,7 +466,7 @@ def im2col(x, size, stride, pads, out_hw):
     def part(start, stop):
         kernel(x[start:stop], pads[0][0], pads[1][0], *size, *stride, *out_hw,
                cols[start * per_image:stop * per_image])
-    _by_rows(part, len(x), per_image * cols.shape[1])
+    parallel.for_each_row_chunk(part, len(x), per_image * cols.shape[1])
     return cols
 
 
@@ -493,7 +488,7 @@ def col2im(cols, size, stride, image_shape):
 
     def part(start, stop):
         kernel(cols[start * per_image:stop * per_image], *size, *stride, grad[start:stop])
-    _by_rows(part, len(grad), per_image * cols.shape[1])
+    parallel.for_each_row_chunk(part, len(grad), per_image * cols.shape[1])
     return grad
 
 
