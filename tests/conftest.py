@@ -1,4 +1,18 @@
-"""Suite-wide settings."""
+"""Suite-wide settings and fixtures."""
+import pytest
+
+from zen import kernels
+
+
+@pytest.fixture(params=[True, False], ids=["kernels", "numpy"])
+def fast(request):
+    """Each test that takes it runs with zen.kernels on (skipped without
+    numba) and with them off; the environment's choice after."""
+    if request.param:
+        pytest.importorskip("numba")
+    kernels.enable(request.param)
+    yield request.param
+    kernels.enable(None)
 
 
 def pytest_make_parametrize_id(config, val, argname):

@@ -23,15 +23,6 @@ def small_chunks(monkeypatch):
     parallel.set_num_threads(before)
 
 
-@pytest.fixture(params=[True, False], ids=["kernels", "numpy"])
-def path(request):
-    if request.param:
-        pytest.importorskip("numba")
-    kernels.enable(request.param)
-    yield request.param
-    kernels.enable(None)
-
-
 def on_threads(run):
     """run()'s arrays on 1, 2 and 3 threads, checked bitwise equal; the first."""
     results = []
@@ -44,8 +35,14 @@ def on_threads(run):
     return results[0]
 
 
-def values(shape, dtype, seed=0):
-    return (np.random.default_rng(seed).normal(size=shape) * 2).astype(dtype)
+def values(shape, dtype, seed=0, strided=False):
+    """Random values of `shape`; with `strided`, a non-contiguous view (every
+    other column of a wider array)."""
+    if not strided:
+        return (np.random.default_rng(seed).normal(size=shape) * 2).astype(dtype)
+    wide = values(shape[:-1] + (2 * shape[-1],), dtype, seed)[..., ::2]
+    assert not wide.flags.c_contiguous
+    return wide
 
 
 def forward_and_back(op, *arrays, weights_seed=9):
@@ -56,28 +53,32 @@ def forward_and_back(op, *arrays, weights_seed=9):
     return [out.value] + [t.gradient for t in tensors]
 
 
+@pytest.mark.parametrize("strided", [False, True])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(7, 5, 3), (1, 9), (13, 1)])
-def test_gelu_splits_bitwise(small_chunks, path, dtype, shape):
-    x = values(shape, dtype)
+def test_gelu_splits_bitwise(small_chunks, fast, dtype, shape, strided):
+    x = values(shape, dtype, strided=strided)
     on_threads(lambda: forward_and_back(gelu, x))
 
 
+@pytest.mark.parametrize("strided", [False, True])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(9, 7), (2, 3, 11), (5, 1)])
-def test_layer_norm_splits_bitwise(small_chunks, path, dtype, shape):
-    x = values(shape, dtype)
+def test_layer_norm_splits_bitwise(small_chunks, fast, dtype, shape, strided):
+    x = values(shape, dtype, strided=strided)
     gamma, beta = values(shape[-1:], dtype, 1), values(shape[-1:], dtype, 2)
     on_threads(lambda: forward_and_back(
         lambda *t: layer_normalize(*t, epsilon=1e-3), x, gamma, beta))
 
 
+@pytest.mark.parametrize("strided", [False, True])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(3, 5, 7, 3), (2051, 5), (9, 1)])
-def test_batch_norm_splits_bitwise(small_chunks, path, dtype, shape):
+def test_batch_norm_splits_bitwise(small_chunks, fast, dtype, shape, strided):
     """Rows over the threads for the elementwise passes, whole blocks of rows
     for the sums: (2051, 5) makes three blocks, the last one short."""
-    x = values(shape, dtype) + 1
+    x = values(shape, dtype, strided=strided)
+    x += 1  # in place: a strided x stays a view
     gamma, beta = values(shape[-1:], dtype, 1), values(shape[-1:], dtype, 2)
 
     def normalize(*tensors):
@@ -88,12 +89,12 @@ def test_batch_norm_splits_bitwise(small_chunks, path, dtype, shape):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("causal", [False, True])
-def test_softmax_splits_bitwise(small_chunks, path, dtype, causal):
+def test_softmax_splits_bitwise(small_chunks, fast, dtype, causal):
     """A causal softmax splits between blocks of queries, never inside one."""
     x = values((3, 2, 7, 7), dtype)
     if causal:
         def op(t):
-            return Tensor(kernels.softmax(t.value, causal=True)) if path else softmax(t)
+            return Tensor(kernels.softmax(t.value, causal=True)) if fast else softmax(t)
         on_threads(lambda: [op(Tensor(x)).value])
     else:
         on_threads(lambda: forward_and_back(softmax, x))
@@ -101,10 +102,11 @@ def test_softmax_splits_bitwise(small_chunks, path, dtype, causal):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("stride, padding, relu", [(1, 1, False), (2, 0, True), (1, "same", True)])
-def test_convolution_splits_bitwise(small_chunks, path, dtype, stride, padding, relu):
+def test_convolution_splits_bitwise(small_chunks, fast, dtype, stride, padding, relu):
     """im2col and col2im by images, the bias and the fused ReLU by rows; 9
     channels so that the kernels take them (from 8 up), 5 images."""
-    x, w, b = values((5, 7, 6, 9), dtype), values((3, 3, 9, 4), dtype, 1), values((4,), dtype, 2)
+    x, w, b = values((5, 7, 6, 9), dtype, strided=True), values((3, 3, 9, 4), dtype, 1), \
+        values((4,), dtype, 2)
     conv = Conv2D.apply
     on_threads(lambda: forward_and_back(
         lambda *t: conv(*t, stride=stride, padding=padding, relu=relu), x, w, b))
@@ -112,14 +114,14 @@ def test_convolution_splits_bitwise(small_chunks, path, dtype, stride, padding, 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size, stride", [(2, 2), (3, 1)])
-def test_max_pooling_splits_bitwise(small_chunks, path, dtype, size, stride):
-    x = values((5, 7, 6, 3), dtype)
+def test_max_pooling_splits_bitwise(small_chunks, fast, dtype, size, stride):
+    x = values((5, 7, 6, 3), dtype, strided=True)
     on_threads(lambda: forward_and_back(
         lambda t: MaxPool2D.apply(t, size=size, stride=stride), x))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_relu_and_the_arithmetic_ops_split_bitwise(small_chunks, path, dtype):
+def test_relu_and_the_arithmetic_ops_split_bitwise(small_chunks, fast, dtype):
     """Add, subtract and multiply split by rows; a broadcast operand goes
     whole to each chunk; a node used twice adds its gradients in chunks."""
     a, b, row = values((11, 7), dtype), values((11, 7), dtype, 1), values((7,), dtype, 2)
@@ -149,7 +151,7 @@ def test_apply_matches_the_ufunc_and_checks_nothing_else(small_chunks):
 
 
 @pytest.mark.parametrize("mask", ["causal", "boolean", "none"])
-def test_attention_splits_bitwise(small_chunks, path, mask):
+def test_attention_splits_bitwise(small_chunks, fast, mask):
     """The products by batch items, the softmax (numpy's or the kernel's) row
     by row: one thread's bits on two and three; a boolean mask that leaves a
     row with nothing to attend to gives zeros there on every count."""
@@ -163,6 +165,6 @@ def test_attention_splits_bitwise(small_chunks, path, mask):
 
 
 @pytest.mark.parametrize("axis", [-1, 0, 1])
-def test_softmax_along_any_axis_splits_bitwise(small_chunks, path, axis):
+def test_softmax_along_any_axis_splits_bitwise(small_chunks, fast, axis):
     x = values((9, 5, 4), np.float64)
     on_threads(lambda: forward_and_back(lambda t: softmax(t, axis=axis), x))

@@ -21,16 +21,6 @@ from zen.autodiff.normalization import batch_normalize, channel_moments, layer_n
 EPS32 = np.finfo(np.float32).eps
 
 
-@pytest.fixture(params=[True, False], ids=["kernels", "numpy"])
-def fast(request):
-    """Each test that takes it runs with the kernels on and with them off."""
-    if request.param:
-        pytest.importorskip("numba")
-    kernels.enable(request.param)
-    yield request.param
-    kernels.enable(None)
-
-
 def on_numpy(fn, *args):
     """fn(*args) with the kernels switched off (the reference path)."""
     previous = kernels.enable(False)
