@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from zen import autodiff as ad
-from zen.autodiff import grad_check
+from zen.autodiff import Tensor, grad_check
 
 rng = np.random.default_rng(0)
 
@@ -211,3 +211,21 @@ def test_grad_check_nudges_inputs_that_are_not_c_contiguous():
     assert grad_check(lambda t: (t * t).sum(), [transposed]) < 1e-8
     with pytest.raises(AssertionError, match="analytic 0, numeric"):
         grad_check(lambda t: t * 0.0 + ad.Tensor(t.value ** 2, trainable=False), [transposed])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_with_one_input_feature_is_the_matmul(dtype):
+    """One input feature takes numpy's dot (matmul is slow there): the same
+    values, forward and back, as x @ w + b."""
+    from zen.autodiff.nn_ops import linear
+    g = np.random.default_rng(3)
+    x, w, b = g.normal(size=(7, 5, 1)), g.normal(size=(1, 4)), g.normal(size=4)
+    x, w, b = (a.astype(dtype) for a in (x, w, b))
+    tensors = [Tensor(a) for a in (x, w, b)]
+    out = linear(*tensors)
+    weights = g.normal(size=out.shape).astype(dtype)
+    (out * Tensor(weights, trainable=False)).sum().backward()
+    np.testing.assert_array_equal(out.value, x @ w + b)
+    np.testing.assert_allclose(tensors[0].gradient, weights @ w.T, rtol=1e-6)
+    np.testing.assert_allclose(tensors[1].gradient, x.reshape(-1, 1).T @ weights.reshape(-1, 4),
+                               rtol=1e-5)

@@ -170,7 +170,7 @@ class Linear(Function):
 
     def forward(self, x, w, *bias):
         self.x, self.w = x, w
-        out = x.reshape(-1, x.shape[-1]) @ w
+        out = _product(x.reshape(-1, x.shape[-1]), w)
         if bias:
             parallel.apply(xp.add, out, bias[0], out=out)  # in place: `out` is new
         return out.reshape(*x.shape[:-1], w.shape[1])
@@ -178,11 +178,19 @@ class Linear(Function):
     def backward(self, g):
         x, w, needs = self.x, self.w, self.needs_grad
         rows = g.reshape(-1, g.shape[-1])
-        gx = (rows @ w.T).reshape(*x.shape[:-1], w.shape[0]) if needs[0] else None
+        gx = _product(rows, w.T).reshape(*x.shape[:-1], w.shape[0]) if needs[0] else None
         gw = x.reshape(-1, x.shape[-1]).T @ rows if needs[1] else None
         if len(needs) == 2:
             return gx, gw
         return gx, gw, column_sums(rows) if needs[2] else None
+
+
+def _product(a, b):
+    """a @ b of two matrices. With an inner size of 1 (a layer with one input
+    feature, a Dense(1)'s input gradient) numpy's matmul leaves BLAS for a
+    slow loop (154 us on (1600, 1) x (1, 64)); numpy's dot does not (29 us),
+    and gives the same bits."""
+    return xp.dot(a, b) if a.shape[1] == 1 else a @ b
 
 
 class SparseSoftmaxCrossEntropy(Function):
