@@ -307,3 +307,14 @@ def test_openblas_threads_are_quieted_unless_the_user_chose(user_timeout):
                          text=True, check=True).stdout.split()
     quiet, reachable = out == ["True", "True"], out[1] == "True"
     assert quiet == (reachable and user_timeout is None)
+
+
+def test_slices_of_an_array_split_by_its_rows(threads):
+    threads(2)
+    rows = np.zeros((6, parallel.MIN_CHUNK // 2))  # 2 rows make a chunk: 2 chunks of 3
+    chunks = []
+    parallel.for_each_slice(lambda a, b: chunks.append((a, b)), rows)
+    assert sorted(chunks) == [(0, 3), (3, 6)]
+    chunks.clear()
+    parallel.for_each_slice(lambda a, b: chunks.append((a, b)), np.zeros((0, 4)))
+    assert chunks == [(0, 0)]

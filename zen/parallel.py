@@ -37,7 +37,7 @@ from . import blas
 from .validation import check_int
 
 __all__ = ["set_num_threads", "get_num_threads", "default_num_threads", "for_each_chunk",
-           "for_each_row_chunk", "for_each_block", "apply", "chunk_bounds", "MIN_CHUNK", "BLOCK"]
+           "for_each_row_chunk", "for_each_slice", "for_each_block", "apply", "chunk_bounds", "MIN_CHUNK", "BLOCK"]
 
 MIN_CHUNK = 1 << 17
 """The fewest elements worth a thread of their own: below twice this, a pass
@@ -226,6 +226,17 @@ def for_each_row_chunk(fn, rows: int, row_size: int) -> None:
         row_size: elements per row.
     """
     for_each_chunk(fn, rows, -(-MIN_CHUNK // max(row_size, 1)))
+
+
+def for_each_slice(fn, array) -> None:
+    """`for_each_row_chunk` over `array`'s first axis: fn(start, stop) works
+    on array[start:stop] (and on the same slices of arrays shaped like it).
+
+    Args:
+        fn: the work on the slice [start, stop) of the first axis.
+        array: an array with at least one axis.
+    """
+    for_each_row_chunk(fn, len(array), array.size // max(len(array), 1))
 
 
 def apply(ufunc, *operands, out=None):

@@ -47,17 +47,8 @@ def _matmul(a, b):
 
     def product(start, stop):
         xp.matmul(a[start:stop], b[start:stop], out=out[start:stop])
-    parallel.for_each_row_chunk(product, len(out), out.size // len(out))
+    parallel.for_each_slice(product, out)
     return out
-
-
-def _split(fn, array):
-    """fn(start, stop) over slices of `array`'s first axis (a pass row by row
-    along its last), split over zen.parallel's threads when large."""
-    if array.ndim < 2:
-        fn(0, len(array))
-    else:
-        parallel.for_each_row_chunk(fn, len(array), array.size // max(len(array), 1))
 
 
 class _AttentionLogits(Function):
@@ -98,7 +89,7 @@ class _AttentionLogits(Function):
             total = some.sum(axis=-1, keepdims=True)
             total[total == 0] = 1
             some /= total
-        _split(softmax, logits)
+        parallel.for_each_slice(softmax, logits)
         self.p = logits
         return logits
 
@@ -154,7 +145,7 @@ class ScaledDotProductAttention(_AttentionLogits):
                 some = d_logits[start:stop]
                 some -= (g[start:stop] * self.out[start:stop]).sum(axis=-1, keepdims=True)
                 some *= p[start:stop]
-            _split(softmax_backward, d_logits)
+            parallel.for_each_slice(softmax_backward, d_logits)
         dq, dk, *d_additive = self.logit_gradients(d_logits)
         return (dq, dk, dv, *d_additive)
 

@@ -14,7 +14,7 @@ from .. import kernels, parallel
 from ..backend import xp
 from ..validation import invalid, is_int
 from .conv1d import padding_mode
-from .ops import column_sums, relu_gradient
+from .ops import column_sums, matrix_product, relu_gradient
 from .tensor import Function
 
 
@@ -87,7 +87,7 @@ def _copy_fields(windows):
 
     def copy(start, stop):
         cols[start:stop] = windows[start:stop]
-    parallel.for_each_row_chunk(copy, len(cols), cols[0].size)
+    parallel.for_each_slice(copy, cols)
     return cols.reshape(-1, cols[0, 0, 0].size)
 
 
@@ -136,7 +136,7 @@ class Conv2D(Function):
             cols = _copy_fields(_windows(x, kernel, self.stride, self.out_hw))
         self.w = w
         self.cols = cols if self.needs_grad and self.needs_grad[1] else None
-        out = cols @ w.reshape(-1, w.shape[3])
+        out = matrix_product(cols, w.reshape(-1, w.shape[3]))
         if bias:
             if bias[0].shape != (w.shape[3],):
                 raise ValueError(f"conv2d expects a bias of shape ({w.shape[3]},), one per "

@@ -10,7 +10,7 @@ from .. import kernels, parallel, rng
 from ..backend import xp
 from ..validation import check_float, check_one_of
 from . import special
-from .ops import column_sums
+from .ops import column_sums, matrix_product
 from .tensor import Function
 
 
@@ -52,7 +52,7 @@ class Softmax(Function):
         when the softmax runs along another axis; whole otherwise."""
         shape = self.out.shape
         if len(shape) > 1 and self.axis not in (0, -len(shape)):
-            parallel.for_each_row_chunk(fn, shape[0], self.out.size // max(shape[0], 1))
+            parallel.for_each_slice(fn, self.out)
         else:
             fn(0, shape[0] if shape else None)
 
@@ -170,7 +170,7 @@ class Linear(Function):
 
     def forward(self, x, w, *bias):
         self.x, self.w = x, w
-        out = _product(x.reshape(-1, x.shape[-1]), w)
+        out = matrix_product(x.reshape(-1, x.shape[-1]), w)
         if bias:
             parallel.apply(xp.add, out, bias[0], out=out)  # in place: `out` is new
         return out.reshape(*x.shape[:-1], w.shape[1])
@@ -178,19 +178,11 @@ class Linear(Function):
     def backward(self, g):
         x, w, needs = self.x, self.w, self.needs_grad
         rows = g.reshape(-1, g.shape[-1])
-        gx = _product(rows, w.T).reshape(*x.shape[:-1], w.shape[0]) if needs[0] else None
+        gx = matrix_product(rows, w.T).reshape(*x.shape[:-1], w.shape[0]) if needs[0] else None
         gw = x.reshape(-1, x.shape[-1]).T @ rows if needs[1] else None
         if len(needs) == 2:
             return gx, gw
         return gx, gw, column_sums(rows) if needs[2] else None
-
-
-def _product(a, b):
-    """a @ b of two matrices. With an inner size of 1 (a layer with one input
-    feature, a Dense(1)'s input gradient) numpy's matmul leaves BLAS for a
-    slow loop (154 us on (1600, 1) x (1, 64)); numpy's dot does not (29 us),
-    and gives the same bits."""
-    return xp.dot(a, b) if a.shape[1] == 1 else a @ b
 
 
 class SparseSoftmaxCrossEntropy(Function):

@@ -194,7 +194,7 @@ class LayerNormalize(Function):
             x_hat[some] *= inv_std
             xp.multiply(x_hat[some], gamma, out=out[some])
             out[some] += beta
-        parallel.for_each_row_chunk(normalize, len(rows), features)
+        parallel.for_each_slice(normalize, rows)
         self.x_hat, self.gamma = x_hat, gamma
         return out.reshape(x.shape)
 
@@ -216,7 +216,7 @@ class LayerNormalize(Function):
                 shift += row_mean(h)
                 h -= shift
                 h *= self.inv_std[some]
-            parallel.for_each_row_chunk(input_gradient, len(rows), rows.shape[1])
+            parallel.for_each_slice(input_gradient, rows)
             d_x = d_x.reshape(g.shape)
         if self.needs_grad[1]:
             d_gamma = xp.einsum("ij,ij->j", rows, x_hat)

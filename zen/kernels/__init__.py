@@ -213,7 +213,7 @@ def layer_norm_forward(x, gamma, beta, epsilon):
     def part(start, stop):
         kernel(rows[start:stop], gamma, beta, float(epsilon), out[start:stop], x_hat[start:stop],
                inv_std[start:stop])
-    parallel.for_each_row_chunk(part, *rows.shape)
+    parallel.for_each_slice(part, rows)
     return out.reshape(x.shape), x_hat, inv_std[:, None]
 
 
@@ -295,8 +295,8 @@ def batch_norm_forward(x, mean, inv_std, gamma, beta):
     rows = _rows(x)
     out = np.empty_like(rows)
     channels, kernel = _channels(mean, inv_std, gamma, beta), _kernel("batch_norm_forward")
-    parallel.for_each_row_chunk(
-        lambda start, stop: kernel(rows[start:stop], *channels, out[start:stop]), *rows.shape)
+    parallel.for_each_slice(
+        lambda start, stop: kernel(rows[start:stop], *channels, out[start:stop]), rows)
     return out.reshape(x.shape)
 
 
@@ -347,7 +347,7 @@ def batch_norm_input_gradient(g, x, mean, inv_std, slope, shift, scale):
 
     def part(start, stop):
         kernel(rows[start:stop], x_rows[start:stop], *channels, d_x[start:stop])
-    parallel.for_each_row_chunk(part, *rows.shape)
+    parallel.for_each_slice(part, rows)
     return d_x.reshape(g.shape)
 
 
@@ -394,9 +394,9 @@ def softmax_backward(g, s):
     d_x = np.empty_like(rows)
     if rows.size:
         kernel = _kernel("softmax_rows_backward")
-        parallel.for_each_row_chunk(
+        parallel.for_each_slice(
             lambda start, stop: kernel(rows[start:stop], s_rows[start:stop], d_x[start:stop]),
-            *rows.shape)
+            rows)
     return d_x.reshape(g.shape)
 
 
@@ -418,9 +418,9 @@ def max_pool(x, size, stride):
     out = np.empty((x.shape[0], *out_hw, x.shape[3]), x.dtype)
     argmax = np.empty(out.shape, np.int8 if size[0] * size[1] <= 127 else np.int32)
     kernel = _kernel("max_pool_forward")
-    parallel.for_each_row_chunk(
+    parallel.for_each_slice(
         lambda start, stop: kernel(x[start:stop], *size, *stride, out[start:stop],
-                                   argmax[start:stop]), len(x), x[0].size)
+                                   argmax[start:stop]), x)
     return out, argmax
 
 
@@ -437,9 +437,9 @@ def max_pool_backward(g, argmax, size, stride, input_shape):
     """
     grad, g = np.zeros(input_shape, g.dtype), np.ascontiguousarray(g)
     kernel = _kernel("max_pool_backward")
-    parallel.for_each_row_chunk(
+    parallel.for_each_slice(
         lambda start, stop: kernel(g[start:stop], argmax[start:stop], *size, *stride,
-                                   grad[start:stop]), len(g), grad[0].size)
+                                   grad[start:stop]), grad)
     return grad
 
 
