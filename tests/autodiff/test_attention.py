@@ -215,3 +215,78 @@ def test_bad_shapes_and_arguments_raise_value_errors(q, k, v, mask, kwargs, mess
 def test_attention_weights_checks_shapes_too():
     with pytest.raises(ValueError, match=r"q=\(1, 2, 3\), k=\(1, 2, 4\)"):
         ad.attention_weights(np.zeros((1, 2, 3)), np.zeros((1, 2, 4)))
+
+
+# ----- self_attention: q, k and v packed in one tensor ---------------------------------------
+L = 5
+PACKED = {  # name: (mask, is_causal, scale), for qkv (B, L, 3, H, D)
+    "plain": (None, False, None),
+    "causal": (None, True, 0.6),
+    "bool_batch": (with_free_row(rng.random((B, 1, L, L)) > 0.5), False, None),
+    "float_and_causal": (normal(B, H, L, L), True, None),
+}
+
+
+def unpacked(qkv, mask, is_causal, scale):
+    """self_attention through scaled_dot_product_attention on the three parts."""
+    q, k, v = (ad.transpose(ad.getitem(qkv, (slice(None), slice(None), part)), (0, 2, 1, 3))
+               for part in range(3))
+    out = ad.scaled_dot_product_attention(q, k, v, mask, is_causal, scale)
+    return ad.transpose(out, (0, 2, 1, 3))
+
+
+@pytest.mark.parametrize("name", PACKED)
+def test_self_attention_is_attention_on_the_three_parts(name):
+    mask, is_causal, scale = PACKED[name]
+    arrays = [normal(B, L, 3, H, D)] + ([mask] if mask is not None and mask.dtype != bool else [])
+
+    def packed(qkv, *m):
+        return ad.self_attention(qkv, m[0] if m else mask, is_causal, scale)
+
+    def separate(qkv, *m):
+        return unpacked(qkv, m[0] if m else mask, is_causal, scale)
+
+    tensors = [Tensor(a) for a in arrays]
+    got = packed(*tensors)
+    assert got.shape == (B, L, H, D)
+    np.testing.assert_allclose(got.value, separate(*tensors).value, rtol=1e-12, atol=1e-14)
+    for got, expected in zip(gradients(packed, arrays), gradients(separate, arrays)):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["causal", "float_and_causal"])
+def test_self_attention_gradients_against_central_differences(name):
+    mask, is_causal, scale = PACKED[name]
+    additive = mask is not None and mask.dtype != bool
+    grad_check(lambda qkv, *m: ad.self_attention(qkv, m[0] if m else mask, is_causal, scale),
+               [normal(B, L, 3, H, D)] + ([mask] if additive else []),
+               eps=1e-5, atol=1e-8, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kernels_on", [True, False])
+def test_self_attention_float32_agrees_with_float64(kernels_on):
+    from zen import kernels
+    qkv = normal(B, L, 3, H, D)
+    previous = kernels.enable(kernels_on)
+    try:
+        got32, got64 = (Tensor(qkv.astype(dtype)) for dtype in (np.float32, np.float64))
+        for t in (got32, got64):
+            ad.self_attention(t, is_causal=True).sum().backward()
+    finally:
+        kernels.enable(previous)
+    assert got32.gradient.dtype == np.float32
+    np.testing.assert_allclose(got32.gradient, got64.gradient, rtol=1e-4, atol=1e-5)
+
+
+def test_an_additive_mask_gets_its_gradient_when_qkv_is_fixed():
+    qkv, mask = normal(B, L, 3, H, D), normal(L, L)
+    got = gradients(lambda m: ad.self_attention(qkv, m), [mask])[0]
+    expected = gradients(lambda m: unpacked(Tensor(qkv, trainable=False), m, False, None),
+                         [mask])[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(B, L, 2, H, D), (B, L, 3, H), (B, 3, L, H, D, 1)])
+def test_self_attention_names_a_bad_packing(shape):
+    with pytest.raises(ValueError, match=r"qkv of shape \(batch, length, 3, heads, depth\)"):
+        ad.self_attention(np.zeros(shape))

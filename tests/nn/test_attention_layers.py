@@ -197,6 +197,46 @@ def test_gradients(name):
     grad_check(fn, arrays + [getattr(layer, n) for n in names], eps=1e-5, atol=1e-7, rtol=1e-5)
 
 
+SELF = {  # self-attention, one tensor for query, value and key: one packed projection
+    "plain": (lambda: MultiHeadAttention(2, 3), {}),
+    "causal_mask": (lambda: MultiHeadAttention(2, 3),
+                    {"attention_mask": MASK[:, :, :4], "use_causal_mask": True}),
+    "no_bias_output_shape": (lambda: MultiHeadAttention(3, 2, use_bias=False, output_shape=3),
+                             {}),
+}
+
+
+@pytest.mark.parametrize("name", SELF)
+@pytest.mark.parametrize("as_key", [False, True])
+def test_self_attention_of_one_tensor(name, as_key):
+    make, kwargs = SELF[name]
+    layer, x = make(), Tensor(normal(2, 4, 5))
+    layer(x, x)
+    float64_weights(layer)
+    out = layer(x, x, key=x if as_key else None, **kwargs)
+    expected, _ = numpy_attention(layer, x.value, x.value, mask=kwargs.get("attention_mask"),
+                                  causal=kwargs.get("use_causal_mask"))
+    np.testing.assert_allclose(out.value, expected, rtol=1e-10, atol=1e-12)
+    names = [n for n, _ in layer.named_tensors()]
+
+    def fn(x, *weights):
+        for weight_name, w in zip(names, weights):
+            setattr(layer, weight_name, w)
+        return layer(x, x, key=x if as_key else None, **kwargs)
+
+    grad_check(fn, [x.value] + [getattr(layer, n) for n in names], eps=1e-5, atol=1e-7,
+               rtol=1e-5)
+
+
+def test_value_dim_apart_from_key_dim_attends_to_itself_too():
+    layer, x = MultiHeadAttention(2, 3, value_dim=4), normal(2, 4, 5)
+    layer(x, x)
+    float64_weights(layer)
+    expected, _ = numpy_attention(layer, x, x, causal=True)
+    np.testing.assert_allclose(layer(x, x, use_causal_mask=True).value, expected,
+                               rtol=1e-10, atol=1e-12)
+
+
 # ----- dropout ----------------------------------------------------------------------------
 def test_dropout_only_in_training_and_reproducible():
     query, value = normal(2, 4, 6), normal(2, 5, 6)

@@ -1,7 +1,7 @@
 """zen.autodiff: the Tensor, its ops and the reverse-mode pass."""
 from .anomaly import detect_anomaly
 from .activations import elu, selu, softplus, sparsemax, squareplus
-from .attention import attention_weights, scaled_dot_product_attention
+from .attention import attention_weights, scaled_dot_product_attention, self_attention
 from .conv import avg_pool2d, conv2d, conv2d_transpose, max_pool2d, upsample2d
 from .conv1d import avg_pool1d, conv1d, max_pool1d
 from .gated import gru_scan, lstm_scan
@@ -26,6 +26,7 @@ __all__ = [
     "avg_pool2d", "dropout", "rnn_scan", "lstm_scan", "gru_scan", "linear",
     "conv1d", "max_pool1d", "avg_pool1d",
     "sparse_softmax_cross_entropy",
-    "scaled_dot_product_attention", "attention_weights", "affine_transform",
+    "scaled_dot_product_attention", "attention_weights", "self_attention",
+    "affine_transform",
     "elu", "selu", "softplus", "squareplus", "sparsemax",
 ]

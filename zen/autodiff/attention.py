@@ -32,15 +32,17 @@ _BLAS_THREADED = 1 << 18
 """OpenBLAS runs a GEMM of fewer multiply-adds than this on the calling thread."""
 
 
-def _matmul(a, b):
+def _matmul(a, b, out=None):
     """a @ b for stacks of matrices with the same leading axes, the stack
     split along its first axis over zen.parallel's threads: numpy runs one
     small GEMM after another on one core (a Transformer's 128 per-head
     64 x 32 x 64 products take about 0.65x the time on two threads). Each
     matrix is the same BLAS call either way, so the result does not depend
     on the threads. Products big enough for BLAS's own threads
-    (`_BLAS_THREADED` multiply-adds) stay whole: no threads on threads."""
-    out = xp.empty((*a.shape[:-1], b.shape[-1]), xp.result_type(a, b))
+    (`_BLAS_THREADED` multiply-adds) stay whole: no threads on threads.
+    `out`, when given, receives the product (it may be a strided view)."""
+    if out is None:
+        out = xp.empty((*a.shape[:-1], b.shape[-1]), xp.result_type(a, b))
     if (a.ndim < 3 or out.size < 2 * parallel.MIN_CHUNK
             or a.shape[-2] * a.shape[-1] * b.shape[-1] >= _BLAS_THREADED):
         return xp.matmul(a, b, out=out)
@@ -93,19 +95,37 @@ class _AttentionLogits(Function):
         self.p = logits
         return logits
 
-    def logit_gradients(self, d_logits):
-        """(dq, dk[, d_additive]) from dL/d(logits)."""
-        needs = self.needs_grad
+    def logit_gradients(self, d_logits, wanted, into=(None, None)):
+        """(dq, dk) from dL/d(logits), each None where `wanted` (two bools)
+        says so; written into the arrays `into` where given."""
         dq = dk = None
-        if needs[0]:
-            dq = _matmul(d_logits, self.k)
+        if wanted[0]:
+            dq = _matmul(d_logits, self.k, into[0])
             dq *= self.scale
-        if needs[1]:
-            dk = _matmul(_swap(d_logits), self.q)
+        if wanted[1]:
+            dk = _matmul(_swap(d_logits), self.q, into[1])
             dk *= self.scale
+        return dq, dk
+
+    def additive_gradient(self, d_logits):
+        """(the additive mask's gradient or None,), or () without that mask."""
         if self.additive_shape is None:
-            return dq, dk
-        return dq, dk, unbroadcast(d_logits, self.additive_shape) if needs[-1] else None
+            return ()
+        return (unbroadcast(d_logits, self.additive_shape) if self.needs_grad[-1] else None,)
+
+    def logits_backward(self, g, out):
+        """dL/d(logits) from the gradient g of the output `out` = P v."""
+        p = self.p
+        d_p = _matmul(g, _swap(self.v))
+        if self.fast and kernels.applies(d_p, p):  # p (d_p - sum(d_p p)), sum(d_p p) = g . out
+            return kernels.softmax_backward(d_p, p)
+
+        def softmax_backward(start, stop):
+            some = d_p[start:stop]
+            some -= (g[start:stop] * out[start:stop]).sum(axis=-1, keepdims=True)
+            some *= p[start:stop]
+        parallel.for_each_slice(softmax_backward, d_p)
+        return d_p
 
 
 class AttentionWeights(_AttentionLogits):
@@ -117,10 +137,12 @@ class AttentionWeights(_AttentionLogits):
     def backward(self, g):
         p = self.p
         if self.fast and kernels.applies(g, p):
-            return self.logit_gradients(kernels.softmax_backward(g, p))
-        d_logits = g * p
-        d_logits -= p * d_logits.sum(axis=-1, keepdims=True)
-        return self.logit_gradients(d_logits)
+            d_logits = kernels.softmax_backward(g, p)
+        else:
+            d_logits = g * p
+            d_logits -= p * d_logits.sum(axis=-1, keepdims=True)
+        return (*self.logit_gradients(d_logits, self.needs_grad[:2]),
+                *self.additive_gradient(d_logits))
 
 
 class ScaledDotProductAttention(_AttentionLogits):
@@ -133,21 +155,42 @@ class ScaledDotProductAttention(_AttentionLogits):
         return self.out
 
     def backward(self, g):
-        p, needs = self.p, self.needs_grad
-        dv = _matmul(_swap(p), g) if needs[2] else None
-        d_p = _matmul(g, _swap(self.v))
-        if self.fast and kernels.applies(d_p, p):  # p (d_p - sum(d_p p)), sum(d_p p) = g . out
-            d_logits = kernels.softmax_backward(d_p, p)
-        else:
-            d_logits = d_p
+        dv = _matmul(_swap(self.p), g) if self.needs_grad[2] else None
+        d_logits = self.logits_backward(g, self.out)
+        return (*self.logit_gradients(d_logits, self.needs_grad[:2]), dv,
+                *self.additive_gradient(d_logits))
 
-            def softmax_backward(start, stop):
-                some = d_logits[start:stop]
-                some -= (g[start:stop] * self.out[start:stop]).sum(axis=-1, keepdims=True)
-                some *= p[start:stop]
-            parallel.for_each_slice(softmax_backward, d_logits)
-        dq, dk, *d_additive = self.logit_gradients(d_logits)
-        return (dq, dk, dv, *d_additive)
+
+class SelfAttention(_AttentionLogits):
+    """`ScaledDotProductAttention` on queries, keys and values packed in one
+    array, as one projection makes them: qkv (batch, length, 3, heads,
+    depth) -> (batch, length, heads, depth). The heads are read and written
+    in place through strided views, so neither side needs a transposed copy,
+    and the gradient is one array, where three separate inputs would each
+    need their own (and their sum)."""
+
+    def forward(self, qkv, *additive):
+        q, k, self.v = (_heads_first(qkv[:, :, part]) for part in range(3))
+        self.out = xp.empty((*qkv.shape[:2], *qkv.shape[3:]), qkv.dtype)
+        _matmul(self.probabilities(q, k, additive[0] if additive else None), self.v,
+                _heads_first(self.out))
+        return self.out
+
+    def backward(self, g):
+        g, d_qkv = _heads_first(g), None
+        if self.needs_grad[0]:
+            d_qkv = xp.empty((g.shape[0], g.shape[2], 3, g.shape[1], g.shape[3]), g.dtype)
+            dq, dk, dv = (_heads_first(d_qkv[:, :, part]) for part in range(3))
+            _matmul(_swap(self.p), g, dv)
+        d_logits = self.logits_backward(g, _heads_first(self.out))
+        if d_qkv is not None:
+            self.logit_gradients(d_logits, (True, True), (dq, dk))
+        return (d_qkv, *self.additive_gradient(d_logits))
+
+
+def _heads_first(a):
+    """(batch, length, heads, depth) seen as (batch, heads, length, depth) (a view)."""
+    return xp.swapaxes(a, 1, 2)
 
 
 # ----- the public functions ------------------------------------------------------------
@@ -175,7 +218,8 @@ def scaled_dot_product_attention(q, k, v, mask=None, is_causal: bool = False, sc
         scaled_dot_product_attention(q, k, v, is_causal=True).shape   # (2, 4, 10, 8)
     """
     _check_shapes(q, k, v)
-    scale, allowed, causal, additive = _mask_and_scale(q, k, mask, is_causal, scale)
+    scale, allowed, causal, additive = _mask_and_scale(_shape(q), _shape(k), mask, is_causal,
+                                                       scale)
     return ScaledDotProductAttention.apply(q, k, v, *additive, scale=scale, allowed=allowed,
                                            causal=causal)
 
@@ -186,8 +230,39 @@ def attention_weights(q, k, mask=None, is_causal: bool = False, scale=None):
     (batch, heads, length_q, length_k): for inspecting them, or to apply
     dropout to them before multiplying by the values."""
     _check_shapes(q, k)
-    scale, allowed, causal, additive = _mask_and_scale(q, k, mask, is_causal, scale)
+    scale, allowed, causal, additive = _mask_and_scale(_shape(q), _shape(k), mask, is_causal,
+                                                       scale)
     return AttentionWeights.apply(q, k, *additive, scale=scale, allowed=allowed, causal=causal)
+
+
+def self_attention(qkv, mask=None, is_causal: bool = False, scale=None):
+    """`scaled_dot_product_attention` of queries, keys and values packed in
+    one tensor, as a self-attention layer's one projection makes them.
+
+    Args:
+        qkv: (batch, length, 3, heads, depth): queries, keys and values
+            along axis 2, in that order.
+        mask: as `scaled_dot_product_attention`'s, broadcast to the logits
+            (batch, heads, length, length).
+        is_causal: query i attends only to keys j <= i.
+        scale: the logits' factor; default 1 / sqrt(depth).
+
+    Returns:
+        A Tensor (batch, length, heads, depth): each position's heads side
+        by side, ready for the output projection without a transpose.
+
+    Example:
+        qkv = np.random.rand(2, 10, 3, 4, 8).astype(np.float32)
+        self_attention(qkv, is_causal=True).shape   # (2, 10, 4, 8)
+    """
+    shape = _shape(qkv)
+    if len(shape) != 5 or shape[2] != 3:
+        raise ValueError(f"self_attention expects qkv of shape (batch, length, 3, heads, "
+                         f"depth). Received: qkv={shape}")
+    heads_first = (shape[0], shape[3], shape[1], shape[4])
+    scale, allowed, causal, additive = _mask_and_scale(heads_first, heads_first, mask,
+                                                       is_causal, scale)
+    return SelfAttention.apply(qkv, *additive, scale=scale, allowed=allowed, causal=causal)
 
 
 def _shape(t):
@@ -210,10 +285,10 @@ def _check_shapes(q, k, v=None):
                          f"Received: {received}")
 
 
-def _mask_and_scale(q, k, mask, is_causal, scale):
+def _mask_and_scale(q_shape, k_shape, mask, is_causal, scale):
     """(scale, boolean `allowed` mask or None, whether that is the causal mask
-    alone, (additive mask,) or ())."""
-    depth, length_q, length_k = _shape(q)[-1], _shape(q)[-2], _shape(k)[-2]
+    alone, (additive mask,) or ()) for queries and keys of these shapes."""
+    depth, length_q, length_k = q_shape[-1], q_shape[-2], k_shape[-2]
     if scale is None:
         scale = 1 / math.sqrt(depth) if depth else 1.0
     else:
@@ -221,7 +296,7 @@ def _mask_and_scale(q, k, mask, is_causal, scale):
     is_causal = check_bool(is_causal, "is_causal")
     allowed, additive = None, ()
     if mask is not None:
-        logits_shape = _shape(q)[:-1] + (length_k,)
+        logits_shape = q_shape[:-1] + (length_k,)
         mask_shape = _shape(mask)
         try:
             fits = np.broadcast_shapes(mask_shape, logits_shape) == logits_shape

@@ -16,8 +16,8 @@ import math
 
 import numpy as np
 
-HELPERS = ("exp_negative", "row_max", "row_dot", "row_total", "row_centred_squares",
-           "row_scaled_sums")  # called by other loops: compiled first, in place of these names
+HELPERS = ("exp_negative", "row_max", "row_dot", "row_total",
+           "row_centred_squares")  # called by other loops: compiled first, in place of these names
 
 # W. J. Cody's erf/erfc coefficients, as zen.autodiff.special has them (see there).
 _A = np.array((3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
@@ -160,20 +160,22 @@ def layer_norm_forward(rows, gamma, beta, epsilon, out, x_hat, inv_std):
 def layer_norm_backward(g, x_hat, gamma, inv_std, d_x, partial_gamma, partial_beta, chunk):
     """d_x = (h - mean(h) - x_hat mean(h x_hat)) inv_std per row, h = g gamma;
     and, per block of `chunk` rows c, partial_gamma[c] = sum g x_hat and
-    partial_beta[c] = sum g over the block's rows."""
+    partial_beta[c] = sum g over the block's rows. Products in g's dtype (as
+    the numpy path forms them), every sum in float64."""
     n, features = g.shape
+    like = d_x.dtype.type
     for c in range(partial_gamma.shape[0]):
         for i in range(c * chunk, min(n, (c + 1) * chunk)):
-            sum_h, sum_h_x_hat = row_scaled_sums(g, x_hat, gamma, i)
+            sum_h = sum_h_x_hat = 0.0
             for j in range(features):
-                partial_gamma[c, j] += np.float64(g[i, j]) * x_hat[i, j]
+                h = g[i, j] * gamma[j]
+                sum_h += h
+                sum_h_x_hat += h * x_hat[i, j]
+                partial_gamma[c, j] += g[i, j] * x_hat[i, j]
                 partial_beta[c, j] += g[i, j]
-            mean_h = sum_h / features
-            mean_h_x_hat = sum_h_x_hat / features
-            scale = np.float64(inv_std[i])
+            mean_h, mean_h_x_hat = like(sum_h / features), like(sum_h_x_hat / features)
             for j in range(features):
-                h = np.float64(g[i, j]) * gamma[j]
-                d_x[i, j] = (h - mean_h - x_hat[i, j] * mean_h_x_hat) * scale
+                d_x[i, j] = (g[i, j] * gamma[j] - mean_h - x_hat[i, j] * mean_h_x_hat) * inv_std[i]
 
 
 def channel_sums(rows, partial, chunk):
@@ -287,27 +289,6 @@ def row_centred_squares(rows, i, mean):
         s0 += c0 * c0
         j += 1
     return (s0 + s1) + (s2 + s3)
-
-
-def row_scaled_sums(g, x_hat, gamma, i):
-    """(sum_j h_j, sum_j h_j x_hat[i, j]) with h = g[i] gamma, in float64, in
-    two interleaved runs each."""
-    k = g.shape[1]
-    a0 = a1 = b0 = b1 = 0.0
-    j = 0
-    while j + 1 < k:
-        h0 = np.float64(g[i, j]) * gamma[j]
-        h1 = np.float64(g[i, j + 1]) * gamma[j + 1]
-        a0 += h0
-        a1 += h1
-        b0 += h0 * x_hat[i, j]
-        b1 += h1 * x_hat[i, j + 1]
-        j += 2
-    if j < k:
-        h0 = np.float64(g[i, j]) * gamma[j]
-        a0 += h0
-        b0 += h0 * x_hat[i, j]
-    return a0 + a1, b0 + b1
 
 
 def row_total(values, i, k):
