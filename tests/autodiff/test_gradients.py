@@ -180,13 +180,30 @@ def test_max_pool_gives_a_tied_window_gradient_to_its_first_maximum():
 
 
 @pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3), (2, 2, 4, 3), (3,)])
+@pytest.mark.parametrize("outputs", [4, 2])  # the bias inside the product (3 <= 4) or added after
 @pytest.mark.parametrize("with_bias", [True, False])
-def test_linear_gradients_and_value(x_shape, with_bias):
-    x, w, b = normal(*x_shape), normal(3, 4), normal(4)
+def test_linear_gradients_and_value(x_shape, outputs, with_bias):
+    x, w, b = normal(*x_shape), normal(3, outputs), normal(outputs)
     inputs = [x, w, b] if with_bias else [x, w]
     grad_check(ad.linear, inputs)
     expected = x @ w + (b if with_bias else 0)
     np.testing.assert_allclose(ad.linear(*inputs).value, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("outputs", [4, 2])
+@pytest.mark.parametrize("trainable", [(True, False, True), (False, True, False),
+                                       (False, False, True), (True, True, False)])
+def test_linear_gives_only_the_gradients_wanted(outputs, trainable):
+    x, w, b = (Tensor(a, trainable=t) for a, t in
+               zip((normal(6, 3), normal(3, outputs), normal(outputs)), trainable))
+    weights = normal(6, outputs)
+    (ad.linear(x, w, b) * weights).sum().backward()
+    expected = (weights @ w.value.T, x.value.T @ weights, weights.sum(axis=0))
+    for t, wanted, gradient in zip((x, w, b), trainable, expected):
+        if wanted:
+            np.testing.assert_allclose(t.gradient, gradient, rtol=1e-12)
+        else:
+            assert t.gradient is None
 
 
 def test_sparse_softmax_cross_entropy_matches_its_composition():

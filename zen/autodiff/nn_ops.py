@@ -166,23 +166,54 @@ class Linear(Function):
     graph node and an array per layer. x (..., in), w (in, out), b (out,).
     The leading axes of x are flattened into rows: one GEMM, where numpy's
     matmul of a 3-D x by a matrix would run one GEMM per leading index
-    (1.4-2x slower on a Transformer's (32, 64, 128) activations)."""
+    (1.4-2x slower on a Transformer's (32, 64, 128) activations).
+
+    Where x has no more columns than the output (`folds_bias`), the bias
+    joins the product as one more input column of ones and one more kernel
+    row: copying x costs less than a pass over the output to add b, and the
+    bias's gradient comes out of the kernel's product as its last row (0.57x
+    the time of forward and the weight gradients for a recurrent layer's
+    (1600, 8) x (8, 256) input projection, 0.89x for (2048, 128) x (128,
+    128)). The sum is the same, added in BLAS's order."""
 
     def forward(self, x, w, *bias):
-        self.x, self.w = x, w
-        out = matrix_product(x.reshape(-1, x.shape[-1]), w)
-        if bias:
-            parallel.apply(xp.add, out, bias[0], out=out)  # in place: `out` is new
+        rows, self.w = x.reshape(-1, x.shape[-1]), w
+        if bias and folds_bias(*w.shape):
+            self.x = with_ones_column(rows)
+            out = matrix_product(self.x, xp.concatenate([w, bias[0][None]]))
+        else:
+            self.x = rows
+            out = matrix_product(rows, w)
+            if bias:
+                parallel.apply(xp.add, out, bias[0], out=out)  # in place: `out` is new
         return out.reshape(*x.shape[:-1], w.shape[1])
 
     def backward(self, g):
         x, w, needs = self.x, self.w, self.needs_grad
         rows = g.reshape(-1, g.shape[-1])
-        gx = matrix_product(rows, w.T).reshape(*x.shape[:-1], w.shape[0]) if needs[0] else None
-        gw = x.reshape(-1, x.shape[-1]).T @ rows if needs[1] else None
+        gx = matrix_product(rows, w.T).reshape(*g.shape[:-1], w.shape[0]) if needs[0] else None
+        if x.shape[1] > w.shape[0]:  # the bias folded in: its gradient is the last row
+            both = x.T @ rows if needs[1] or needs[2] else None
+            return gx, both[:-1] if needs[1] else None, both[-1] if needs[2] else None
+        gw = x.T @ rows if needs[1] else None
         if len(needs) == 2:
             return gx, gw
         return gx, gw, column_sums(rows) if needs[2] else None
+
+
+def folds_bias(inputs, outputs):
+    """Whether Linear adds its bias inside the product (see there): when
+    the input has no more features than the output (measured up to 0.57x the
+    time; with 4x as many, 1.05x)."""
+    return inputs <= outputs
+
+
+def with_ones_column(rows):
+    """The 2-D array `rows` with a column of ones after its last."""
+    out = xp.empty((rows.shape[0], rows.shape[1] + 1), rows.dtype)
+    out[:, :-1] = rows
+    out[:, -1] = 1
+    return out
 
 
 class SparseSoftmaxCrossEntropy(Function):
