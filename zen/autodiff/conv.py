@@ -201,15 +201,20 @@ class MaxPool2D(_Pool):
     between them); the numpy code below is the reference."""
 
     def forward(self, x):
-        offsets = self._check(x)
+        offsets = list(self._check(x))
         self.argmax = None
         if kernels.applies(x):
             out, self.argmax = kernels.max_pool(x, self.size, self.stride)
             return out
-        windows = [x[:, rows, columns, :] for _, _, rows, columns in offsets]
-        out = windows[0].copy() if len(windows) == 1 else xp.maximum(windows[0], windows[1])
-        for window in windows[2:]:
-            xp.maximum(out, window, out=out)
+        out = xp.empty((x.shape[0], *self.out_hw, x.shape[3]), x.dtype)
+
+        def pool(start, stop):  # image by image: split over the threads
+            windows = [x[start:stop, rows, columns, :] for _, _, rows, columns in offsets]
+            some = out[start:stop]
+            some[...] = windows[0]
+            for window in windows[1:]:
+                xp.maximum(some, window, out=some)
+        parallel.for_each_slice(pool, out)
         self.x, self.out = x, out
         return out
 
@@ -219,17 +224,22 @@ class MaxPool2D(_Pool):
         nothing. Non-overlapping windows write their share straight into place."""
         if self.argmax is not None:
             return kernels.max_pool_backward(g, self.argmax, self.size, self.stride, self.shape)
-        grad = xp.zeros(self.shape, self.dtype)
-        unclaimed = xp.ones(g.shape, bool)
+        grad = xp.empty(self.shape, self.dtype)
         disjoint = all(s >= k for s, k in zip(self.stride, self.size))
-        for _, _, rows, columns in _offsets(self.size, self.stride, self.out_hw):
-            first = self.x[:, rows, columns, :] == self.out
-            first &= unclaimed
-            unclaimed ^= first
-            if disjoint:
-                xp.multiply(g, first, out=grad[:, rows, columns, :])
-            else:
-                grad[:, rows, columns, :] += g * first
+
+        def claim(start, stop):  # image by image: split over the threads
+            some, g_some = grad[start:stop], g[start:stop]
+            some[...] = 0
+            unclaimed = xp.ones(g_some.shape, bool)
+            for _, _, rows, columns in _offsets(self.size, self.stride, self.out_hw):
+                first = self.x[start:stop, rows, columns, :] == self.out[start:stop]
+                first &= unclaimed
+                unclaimed ^= first
+                if disjoint:
+                    xp.multiply(g_some, first, out=some[:, rows, columns, :])
+                else:
+                    some[:, rows, columns, :] += g_some * first
+        parallel.for_each_slice(claim, g)
         return grad
 
 
