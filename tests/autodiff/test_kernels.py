@@ -504,6 +504,23 @@ def test_causal_softmax_kernel_is_the_masked_softmax(numba_on, dtype, shape):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2, 3, 5, 5), (1, 7, 4), (3, 4, 9), (1, 1, 1)])
+def test_causal_softmax_backward_reads_only_the_unmasked_entries(numba_on, dtype, shape):
+    """The gradient of the causal softmax is the full softmax's on its
+    probabilities; the masked entries of g (NaN here) are never read, and
+    their gradient is 0."""
+    g = np.random.default_rng(16)
+    s = kernels.softmax((g.normal(size=shape) * 3).astype(dtype), causal=True)
+    upstream = g.normal(size=shape).astype(dtype)
+    expected = kernels.softmax_backward(upstream, s)
+    causal = np.tril(np.ones(shape[-2:], bool))
+    upstream[..., ~causal] = np.nan
+    got = kernels.softmax_backward(upstream, s, causal=True)
+    np.testing.assert_array_equal(got[..., ~causal], 0)
+    check_close([got], [expected], dtype, ulps=4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("lengths", [(5, 5), (7, 4), (3, 6)], ids=["square", "Lq>Lk", "Lq<Lk"])
 def test_causal_attention_without_a_mask_matches_the_numpy_path(numba_on, dtype, lengths):
     from zen.autodiff.attention import scaled_dot_product_attention

@@ -67,7 +67,8 @@ class _AttentionLogits(Function):
     def probabilities(self, q, k, additive):
         self.q, self.k = q, k
         self.additive_shape = None if additive is None else additive.shape
-        logits = _matmul(q * self.scale, _swap(k))  # scaling q costs Lq*d, scaling logits Lq*Lk
+        scaled = q if self.scale == 1 else q * self.scale  # Lq*d products, where logits have Lq*Lk
+        logits = _matmul(scaled, _swap(k))
         if additive is not None:
             logits += additive
         self.fast = kernels.applies(logits) and (
@@ -101,10 +102,12 @@ class _AttentionLogits(Function):
         dq = dk = None
         if wanted[0]:
             dq = _matmul(d_logits, self.k, into[0])
-            dq *= self.scale
+            if self.scale != 1:
+                dq *= self.scale
         if wanted[1]:
             dk = _matmul(_swap(d_logits), self.q, into[1])
-            dk *= self.scale
+            if self.scale != 1:
+                dk *= self.scale
         return dq, dk
 
     def additive_gradient(self, d_logits):
@@ -118,7 +121,7 @@ class _AttentionLogits(Function):
         p = self.p
         d_p = _matmul(g, _swap(self.v))
         if self.fast and kernels.applies(d_p, p):  # p (d_p - sum(d_p p)), sum(d_p p) = g . out
-            return kernels.softmax_backward(d_p, p)
+            return kernels.softmax_backward(d_p, p, causal=self.causal)
 
         def softmax_backward(start, stop):
             some = d_p[start:stop]
@@ -137,7 +140,7 @@ class AttentionWeights(_AttentionLogits):
     def backward(self, g):
         p = self.p
         if self.fast and kernels.applies(g, p):
-            d_logits = kernels.softmax_backward(g, p)
+            d_logits = kernels.softmax_backward(g, p, causal=self.causal)
         else:
             d_logits = g * p
             d_logits -= p * d_logits.sum(axis=-1, keepdims=True)

@@ -226,15 +226,22 @@ class MaxPool2D(_Pool):
             return kernels.max_pool_backward(g, self.argmax, self.size, self.stride, self.shape)
         grad = xp.empty(self.shape, self.dtype)
         disjoint = all(s >= k for s, k in zip(self.stride, self.size))
+        tiled = all(s == k and n == k * m for s, k, n, m in  # every input in one window
+                    zip(self.stride, self.size, self.shape[1:3], self.out_hw))
+        offsets = list(_offsets(self.size, self.stride, self.out_hw))
 
         def claim(start, stop):  # image by image: split over the threads
             some, g_some = grad[start:stop], g[start:stop]
-            some[...] = 0
-            unclaimed = xp.ones(g_some.shape, bool)
-            for _, _, rows, columns in _offsets(self.size, self.stride, self.out_hw):
+            if not tiled:
+                some[...] = 0
+            for k, (_, _, rows, columns) in enumerate(offsets):
                 first = self.x[start:stop, rows, columns, :] == self.out[start:stop]
-                first &= unclaimed
-                unclaimed ^= first
+                if k == 0:
+                    unclaimed = xp.logical_not(first)
+                else:
+                    first &= unclaimed
+                    if k < len(offsets) - 1:
+                        unclaimed ^= first
                 if disjoint:
                     xp.multiply(g_some, first, out=some[:, rows, columns, :])
                 else:

@@ -385,20 +385,27 @@ def softmax(x, causal=False):
     return out.reshape(x.shape)
 
 
-def softmax_backward(g, s):
+def softmax_backward(g, s, causal=False):
     """The gradient s (g - sum(g s)) of softmax along the last axis.
 
     Args:
         g: the output gradient.
         s: softmax's output, g's shape.
+        causal: s holds attention probabilities (..., queries, keys) under a
+            causal mask (see `softmax`): the masked entries, 0 in s, are not
+            read, and their gradient is 0.
     """
     rows, s_rows = _rows(g), _rows(s)
     d_x = np.empty_like(rows)
+    queries = g.shape[-2] if causal else 0
+    group = max(queries, 1)  # a causal split keeps each block of queries whole
     if rows.size:
         kernel = _kernel("softmax_rows_backward")
-        parallel.for_each_slice(
-            lambda start, stop: kernel(rows[start:stop], s_rows[start:stop], d_x[start:stop]),
-            rows)
+
+        def part(start, stop):
+            some = slice(start * group, stop * group)
+            kernel(rows[some], s_rows[some], d_x[some], queries)
+        parallel.for_each_row_chunk(part, len(rows) // group, group * rows.shape[1])
     return d_x.reshape(g.shape)
 
 

@@ -252,10 +252,8 @@ def row_max(rows, i, k):
     return t2 if t2 > t0 else t0
 
 
-def row_dot(a, b, i):
-    """sum_j a[i, j] b[i, j] in float64, in four
-    interleaved runs."""
-    k = a.shape[1]
+def row_dot(a, b, i, k):
+    """sum_j a[i, j] b[i, j] over j < k in float64, in four interleaved runs."""
     s0 = s1 = s2 = s3 = 0.0
     j = 0
     while j + 3 < k:
@@ -344,13 +342,18 @@ def softmax_rows_float32(rows, out, exps, queries):
             out[i, j] = 0
 
 
-def softmax_rows_backward(g, s, d_x):
-    """d_x = s (g - sum(g s)) per row, in float64 arithmetic."""
+def softmax_rows_backward(g, s, d_x, queries):
+    """d_x = s (g - sum(g s)) per row, in float64 arithmetic. With `queries`
+    > 0, causal blocks as in `softmax_rows`: row i's entries after its first
+    i % queries + 1 are 0 (s is 0 there) and are neither read nor summed."""
     n, k = g.shape
     for i in range(n):
-        dot = row_dot(g, s, i)
-        for j in range(k):
+        count = k if queries == 0 else min(i % queries + 1, k)
+        dot = row_dot(g, s, i, count)
+        for j in range(count):
             d_x[i, j] = s[i, j] * (np.float64(g[i, j]) - dot)
+        for j in range(count, k):
+            d_x[i, j] = 0
 
 
 def max_pool_forward(x, size_h, size_w, stride_h, stride_w, out, argmax):
