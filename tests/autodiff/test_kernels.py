@@ -464,6 +464,30 @@ def test_lstm_kernels_are_bitwise_the_numpy_loop(numba_on, dtype, steps, batch, 
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("steps,batch,units", [(3, 5, 7), (1, 1, 1), (4, 2, 9)])
+@pytest.mark.parametrize("masked", [False, True], ids=["all steps", "masked steps"])
+def test_gru_kernels_are_bitwise_the_numpy_loop(numba_on, dtype, steps, batch, units, masked):
+    """A GRU step's arithmetic around its matmul and tanh, forward and
+    backward, in kernel calls: the same operations in the same dtype, so the
+    same bits on odd shapes (with a mask, backward stays on the numpy loop)."""
+    from zen.autodiff.gated import GRUScan
+    g = np.random.default_rng(13)
+    arrays = [g.normal(size=(steps, batch, 3 * units)), g.normal(size=(batch, units)),
+              g.normal(size=(units, 3 * units)) * 0.3, g.normal(size=3 * units)]
+    weights = g.normal(size=(steps, batch, units)).astype(dtype)
+    mask = g.random((steps, batch)) > 0.3 if masked else None
+
+    def run():
+        tensors = [Tensor(a.astype(dtype)) for a in arrays]
+        out = GRUScan.apply(*tensors, mask=mask)
+        (out * Tensor(weights, trainable=False)).sum().backward()
+        return [out.value] + [t.gradient for t in tensors]
+    for fast, slow in zip(run(), on_numpy(run)):
+        assert fast.dtype == dtype
+        np.testing.assert_array_equal(fast, slow)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("optimizer", [
     lambda: zen.optim.Adam(lr=1e-2), lambda: zen.optim.Adam(lr=1e-2, weight_decay=0.01),
     lambda: zen.optim.AdamW(lr=1e-2, weight_decay=0.01),

@@ -4,9 +4,10 @@ The input projection x_t @ W + b of all steps is one matmul made outside
 (time-major, so each step's slice is contiguous). Inside, each step is one
 matmul h_{t-1} @ U into a preallocated buffer and the gate nonlinearities
 applied in place; the gate activations are kept for backward. Backward is
-backpropagation through time: the local derivatives of every step are
-computed at once (batched over time), then each step back costs a few
-products and one matmul dz_t @ U^T, and the recurrent-kernel gradient is a
+backpropagation through time: each step back costs a few products (with
+zen.kernels one call, which forms the gates' local derivatives on the way;
+on numpy's path those are computed for every step at once, batched over
+time) and one matmul dz_t @ U^T, and the recurrent-kernel gradient is a
 single matmul over all steps at the end.
 
 The same recurrences composed of per-step ops (a slice per gate, sigmoid,
@@ -114,6 +115,17 @@ class LSTMScan(Function):
     def backward(self, gradient):
         gates, hs, tanh_c = self.gates, self.hs, self.tanh_c
         steps, _, batch, units = gates.shape
+        dz = xp.empty((steps, batch, 4 * units), gates.dtype)  # d(projected), Keras's layout
+        u_t = xp.ascontiguousarray(self.u.T)
+        dh = xp.zeros_like(hs[0])                             # dL/dh_t, dL/dc_t so far
+        dc = xp.zeros_like(hs[0])
+        masked = self.masked
+        if not masked.active and kernels.applies(gates, gradient):
+            gradient = xp.ascontiguousarray(gradient)
+            for t in reversed(range(steps)):  # zen.kernels: the loop below, one call a step
+                kernels.lstm_backward_step(t, gradient, gates, tanh_c, self.cs[:-1], dh, dc, dz)
+                xp.matmul(dz[t], u_t, out=dh)
+            return dz, dh, dc, self._recurrent_gradient(dz)
         i, f, g, o = gates.transpose(1, 0, 2, 3)              # each (T, B, H)
         # Local derivatives of every step, batched over time:
         #   dz_i = dc_t * g * i(1 - i)         dz_f = dc_t * c_{t-1} * f(1 - f)
@@ -125,18 +137,7 @@ class LSTMScan(Function):
         xp.multiply(i, 1 - g * g, out=local[:, 2])
         xp.multiply(tanh_c, o * (1 - o), out=local[:, 3])
         c_from_h = o * (1 - tanh_c * tanh_c)
-        dz = xp.empty((steps, batch, 4 * units), gates.dtype)  # d(projected), Keras's layout
         dz_by_gate = dz.reshape(steps, batch, 4, units).transpose(0, 2, 1, 3)
-        u_t = xp.ascontiguousarray(self.u.T)
-        dh = xp.zeros_like(hs[0])                             # dL/dh_t, dL/dc_t so far
-        dc = xp.zeros_like(hs[0])
-        masked = self.masked
-        if not masked.active and kernels.applies(gates, gradient):
-            gradient = xp.ascontiguousarray(gradient)
-            for t in reversed(range(steps)):  # zen.kernels: the loop below, one call a step
-                kernels.lstm_backward_step(t, gradient, c_from_h, local, gates, dh, dc, dz)
-                xp.matmul(dz[t], u_t, out=dh)
-            return dz, dh, dc, self._recurrent_gradient(dz)
         d = xp.empty_like(gates[0])                           # dz_i, dz_f, dz_g, dz_o of a step
         for t in reversed(range(steps)):
             dh += gradient[0, t]
@@ -189,16 +190,24 @@ class GRUScan(Function):
         zr = xp.empty((steps, 2, batch, units), dtype)        # the gates z, r
         candidate = xp.empty((steps, batch, units), dtype)    # n
         masked = StepMask(self.mask, dtype)
+        fast = kernels.applies(p, u_by_gate)
         for t in range(steps):
             m = xp.matmul(hs[t], u_by_gate, out=inner[t])     # h_{t-1} @ U + b_rec
-            m += bias
-            z, r = _sigmoid_(xp.add(p[t, :2], m[:2], out=zr[t]))
-            n = xp.multiply(r, m[2], out=candidate[t])        # n = tanh(xh + r * hh)
-            n += p[t, 2]
-            xp.tanh(n, out=n)
-            h = xp.subtract(hs[t], n, out=hs[t + 1])          # h_t = n + z * (h_{t-1} - n)
-            h *= z
-            h += n
+            if fast:  # zen.kernels: the same numpy calls as below, fused in three
+                kernels.gru_gate_inputs(t, p, bias, m, zr)
+                xp.tanh(zr[t], out=zr[t])
+                kernels.gru_candidate(t, p, m, zr, candidate)
+                xp.tanh(candidate[t], out=candidate[t])
+                kernels.gru_state(t, hs, zr, candidate)
+            else:
+                m += bias
+                z, r = _sigmoid_(xp.add(p[t, :2], m[:2], out=zr[t]))
+                n = xp.multiply(r, m[2], out=candidate[t])    # n = tanh(xh + r * hh)
+                n += p[t, 2]
+                xp.tanh(n, out=n)
+                h = xp.subtract(hs[t], n, out=hs[t + 1])      # h_t = n + z * (h_{t-1} - n)
+                h *= z
+                h += n
             masked.keep_previous(hs, t)
         self.hs, self.inner, self.zr, self.candidate, self.u = hs, inner, zr, candidate, u
         self.masked = masked
@@ -209,6 +218,20 @@ class GRUScan(Function):
         steps, batch, units = n.shape
         z, r = self.zr[:, 0], self.zr[:, 1]
         hh = self.inner[:, 2]
+        d_inner = xp.empty((steps, batch, 3 * units), n.dtype)  # d(h_{t-1} @ U + b_rec)
+        d_xh = xp.empty_like(n)                               # dn_pre of every step
+        u_t = xp.ascontiguousarray(self.u.T)
+        dh = xp.zeros_like(hs[0])                             # dL/dh_t so far
+        through_z = xp.empty_like(dh)                         # dh_t * z, reused each step
+        masked = self.masked
+        if not masked.active and kernels.applies(n, gradient):
+            gradient = xp.ascontiguousarray(gradient)
+            for t in reversed(range(steps)):  # zen.kernels: the loop below, three calls a step
+                kernels.gru_backward_step(t, gradient, hs[:-1], self.zr, n, hh, dh, d_inner,
+                                          d_xh, through_z)
+                xp.matmul(d_inner[t], u_t, out=dh)
+                dh += through_z
+            return self._gradients(d_inner, d_xh, dh)
         # Local derivatives of every step, batched over time:
         #   dn_pre = dh_t * (1 - z)(1 - n^2)           (n's pre-activation, also dxh)
         #   dz_pre = dh_t * (h_{t-1} - n) * z(1 - z)   (dxz = dhz)
@@ -217,14 +240,8 @@ class GRUScan(Function):
         n_local = (1 - z) * (1 - n * n)
         z_local = (hs[:-1] - n) * z * (1 - z)
         r_local = hh * r * (1 - r)
-        d_inner = xp.empty((steps, batch, 3 * units), n.dtype)  # d(h_{t-1} @ U + b_rec)
         d_inner_by_gate = d_inner.reshape(steps, batch, 3, units).transpose(0, 2, 1, 3)
-        d_xh = xp.empty_like(n)                               # dn_pre of every step
-        u_t = xp.ascontiguousarray(self.u.T)
         d = xp.empty((3, batch, units), n.dtype)              # dhz, dhr, dhh of a step
-        dh = xp.zeros_like(hs[0])                             # dL/dh_t so far
-        through_z = xp.empty_like(dh)                         # dh_t * z, reused each step
-        masked = self.masked
         for t in reversed(range(steps)):
             dh += gradient[t]
             kept = masked.split(dh, t)
@@ -237,10 +254,15 @@ class GRUScan(Function):
             xp.matmul(d_inner[t], u_t, out=dh)                # dh_{t-1} = d @ U^T + dh_t * z
             dh += through_z
             masked.add_kept(dh, kept)
+        return self._gradients(d_inner, d_xh, dh)
+
+    def _gradients(self, d_inner, d_xh, dh):
+        """(d projected, d h0, dU, d b_rec) from every step's d_inner and dn_pre."""
+        units = dh.shape[-1]
         d_projected = d_inner.copy()                          # dxz, dxr = dhz, dhr
         d_projected[..., 2 * units:] = d_xh
         flat = d_inner.reshape(-1, 3 * units)
-        du = hs[:-1].reshape(-1, units).T @ flat if self.needs_grad[2] else None
+        du = self.hs[:-1].reshape(-1, units).T @ flat if self.needs_grad[2] else None
         db = flat.sum(axis=0) if self.needs_grad[3] else None
         return d_projected, dh, du, db
 

@@ -44,6 +44,7 @@ __all__ = ["available", "enable", "applies", "gelu", "layer_norm_forward",
            "batch_norm_forward", "batch_norm_gradient_sums", "batch_norm_input_gradient",
            "softmax", "softmax_backward", "max_pool", "max_pool_backward",
            "col2im", "relu_backward", "lstm_gate_inputs", "lstm_cell", "lstm_backward_step",
+           "gru_gate_inputs", "gru_candidate", "gru_state", "gru_backward_step",
            "adam_update", "im2col"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -548,23 +549,91 @@ def lstm_cell(z, scale, shift, c_previous, c):
     _kernel("lstm_cell")(z, scale, shift, c_previous, c)
 
 
-def lstm_backward_step(t, gradient, c_from_h, local, gates, dh, dc, dz):
+def lstm_backward_step(t, gradient, gates, tanh_c, c_previous, dh, dc, dz):
     """Step t of an LSTM's backpropagation through time, bar the matmul
     dh = dz[t] @ U^T: one call where numpy makes a dozen on (batch, units)
-    arrays; bitwise what zen.autodiff.gated.LSTMScan's numpy loop gives.
+    arrays, the gates' local derivatives formed on the way; bitwise what
+    zen.autodiff.gated.LSTMScan's numpy code gives.
 
     Args:
         t: the step.
         gradient: what reaches every h_t and c_t from outside, (2, T, B, H).
-        c_from_h: o_t (1 - tanh(c_t)^2) of every step, (T, B, H).
-        local: the gates' local derivatives, (T, 4, B, H).
         gates: the gates i, f, g, o of every step, (T, 4, B, H).
+        tanh_c: tanh(c_t) of every step, (T, B, H).
+        c_previous: c_{t-1} of every step, (T, B, H).
         dh: dL/dh_t so far, (B, H), updated in place to all of dL/dh_t (for
             the caller's matmul dh = dz[t] @ U^T).
         dc: dL/dc_t so far, (B, H), updated in place to dL/dc_{t-1}.
         dz: the gate gradients of every step, (T, B, 4H); step t is written.
     """
-    _kernel("lstm_backward_step")(t, gradient, c_from_h, local, gates, dh, dc, dz)
+    _kernel("lstm_backward_step")(t, gradient, gates, tanh_c, c_previous, dh, dc, dz)
+
+
+def gru_gate_inputs(t, p, bias, m, zr):
+    """m += bias, then zr[t] = (p[t, :2] + m[:2]) * 0.5 in place: step t's
+    gate inputs for the tanh that gives z and r; one call for three of
+    numpy's, the same bits.
+
+    Args:
+        t: the step.
+        p: the projected inputs, gate-major (T, 3, B, H).
+        bias: the recurrent bias broadcast to (3, B, H).
+        m: the step's (3, B, H) products h_{t-1} @ U, the bias added in place.
+        zr: the gates z and r of every step, (T, 2, B, H); step t is written.
+    """
+    _kernel("gru_gate_inputs")(t, p, bias, m, zr)
+
+
+def gru_candidate(t, p, m, zr, n):
+    """The gates z, r of step t from their tanh (zr[t] * 0.5 + 0.5 in place),
+    then the candidate's pre-activation n[t] = r * m[2] + p[t, 2]; one call
+    for four of numpy's, the same bits.
+
+    Args:
+        t: the step.
+        p: the projected inputs, gate-major (T, 3, B, H).
+        m: the step's (3, B, H) recurrent inputs, bias added.
+        zr: (T, 2, B, H), step t holding tanh of half the gates' inputs.
+        n: the candidates of every step, (T, B, H); step t is written.
+    """
+    _kernel("gru_candidate")(t, p, m, zr, n)
+
+
+def gru_state(t, hs, zr, n):
+    """h_t = (h_{t-1} - n) * z + n into hs[t + 1]; one call for three of
+    numpy's, the same bits.
+
+    Args:
+        t: the step.
+        hs: the states, (T + 1, B, H), hs[t] = h_{t-1}.
+        zr: the gates z and r of every step, (T, 2, B, H).
+        n: the candidates of every step (after their tanh), (T, B, H).
+    """
+    _kernel("gru_state")(t, hs, zr, n)
+
+
+def gru_backward_step(t, gradient, h_previous, zr, n, hh, dh, d_inner, d_xh, through_z):
+    """Step t of a GRU's backpropagation through time up to its matmul
+    d_inner[t] @ U^T: one call for numpy's seven on (batch, units) arrays,
+    the local derivatives formed on the way; bitwise what
+    zen.autodiff.gated.GRUScan's numpy code gives.
+
+    Args:
+        t: the step.
+        gradient: what reaches every h_t from outside, (T, B, H).
+        h_previous: h_{t-1} of every step, (T, B, H).
+        zr: the gates z and r of every step, (T, 2, B, H).
+        n: the candidate state of every step, (T, B, H).
+        hh: the reset gate's recurrent input (h_{t-1} @ U_h + b_h), (T, B, H).
+        dh: dL/dh_t from the step after, (B, H); all of dL/dh_t on return.
+        d_inner: d(h_{t-1} @ U + b_rec) of every step, (T, B, 3H); step t
+            is written.
+        d_xh: the candidate's pre-activation gradient, (T, B, H); step t is
+            written.
+        through_z: (B, H), receives dh_t z_t (what reaches h_{t-1} directly).
+    """
+    _kernel("gru_backward_step")(t, gradient, h_previous, zr, n, hh, dh, d_inner, d_xh,
+                                 through_z)
 
 
 def adam_update(p, grad, m, v, *, beta1, beta2, epsilon, correction, step_size,

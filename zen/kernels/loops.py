@@ -427,28 +427,104 @@ def relu_backward(g, y, d_x):
 
 
 
-def lstm_backward_step(t, gradient, c_from_h, local, gates, dh, dc, dz):
+def lstm_backward_step(t, gradient, gates, tanh_c, c_previous, dh, dc, dz):
     """One step back through an LSTM, everything but the product with U^T:
     dh += gradient[0, t] and dc += gradient[1, t] (what reaches h_t and c_t
-    from outside), dc += dh c_from_h[t]; the gate gradients dz[t] = dc
-    local[t, 0:3] and dh local[t, 3] in Keras's (batch, 4 units) layout; then
-    dc *= f_t for the step before. In the inputs' dtype, operation for
-    operation as zen.autodiff.gated's numpy loop. A short loop per result
-    (one with every result in it stays scalar: 1.6x the time)."""
+    from outside), dc += dh o (1 - tanh(c_t)^2); the gate gradients
+    dz[t] = dc * (g i(1 - i), c_{t-1} f(1 - f), i (1 - g^2)) and dh tanh(c_t)
+    o(1 - o) in Keras's (batch, 4 units) layout; then dc *= f_t for the step
+    before. In the inputs' dtype, operation for operation as
+    zen.autodiff.gated's numpy code. A short loop per result (one with every
+    result in it stays scalar: 1.6x the time)."""
     batch, units = dh.shape
+    one = dz.dtype.type(1)  # not the int 1: float32 stays float32
     for b in range(batch):
         for j in range(units):
             h = dh[b, j] + gradient[0, t, b, j]
             c = dc[b, j] + gradient[1, t, b, j]
             dh[b, j] = h
-            dc[b, j] = c + h * c_from_h[t, b, j]
-        for k in range(3):
-            for j in range(units):
-                dz[t, b, k * units + j] = dc[b, j] * local[t, k, b, j]
+            dc[b, j] = c + h * (gates[t, 3, b, j] * (one - tanh_c[t, b, j] * tanh_c[t, b, j]))
         for j in range(units):
-            dz[t, b, 3 * units + j] = dh[b, j] * local[t, 3, b, j]
+            i = gates[t, 0, b, j]
+            dz[t, b, j] = dc[b, j] * (gates[t, 2, b, j] * (i * (one - i)))
+        for j in range(units):
+            f = gates[t, 1, b, j]
+            dz[t, b, units + j] = dc[b, j] * (c_previous[t, b, j] * (f * (one - f)))
+        for j in range(units):
+            g = gates[t, 2, b, j]
+            dz[t, b, 2 * units + j] = dc[b, j] * (gates[t, 0, b, j] * (one - g * g))
+        for j in range(units):
+            o = gates[t, 3, b, j]
+            dz[t, b, 3 * units + j] = dh[b, j] * (tanh_c[t, b, j] * (o * (one - o)))
         for j in range(units):
             dc[b, j] = dc[b, j] * gates[t, 1, b, j]
+
+
+def gru_gate_inputs(t, p, bias, m, zr):
+    """A GRU step's gate inputs from m = h_{t-1} @ U (3, B, H): m += bias,
+    then zr[t] = (p[t, :2] + m[:2]) / 2, ready for the tanh that gives the
+    sigmoids z and r (see `gru_candidate`)."""
+    gates, batch, units = m.shape
+    half = m.dtype.type(0.5)
+    for k in range(gates):
+        for b in range(batch):
+            for j in range(units):
+                m[k, b, j] = m[k, b, j] + bias[k, b, j]
+    for k in range(2):
+        for b in range(batch):
+            for j in range(units):
+                zr[t, k, b, j] = (p[t, k, b, j] + m[k, b, j]) * half
+
+
+def gru_candidate(t, p, m, zr, n):
+    """From zr[t] = tanh((x + h) / 2): the gates zr[t] = zr[t] / 2 + 1/2
+    (sigmoid(a) = tanh(a / 2) / 2 + 1 / 2), then the candidate's
+    pre-activation n[t] = r m[2] + p[t, 2], ready for its tanh."""
+    batch, units = n.shape[1:]
+    half = n.dtype.type(0.5)
+    for k in range(2):
+        for b in range(batch):
+            for j in range(units):
+                zr[t, k, b, j] = zr[t, k, b, j] * half + half
+    for b in range(batch):
+        for j in range(units):
+            n[t, b, j] = zr[t, 1, b, j] * m[2, b, j] + p[t, 2, b, j]
+
+
+def gru_state(t, hs, zr, n):
+    """h_t = (h_{t-1} - n) z + n, into hs[t + 1]."""
+    batch, units = n.shape[1:]
+    for b in range(batch):
+        for j in range(units):
+            hs[t + 1, b, j] = (hs[t, b, j] - n[t, b, j]) * zr[t, 0, b, j] + n[t, b, j]
+
+
+def gru_backward_step(t, gradient, h_previous, zr, n, hh, dh, d_inner, d_xh, through_z):
+    """One step back through a GRU (reset_after), everything but the product
+    with U^T: dh += gradient[t]; then, with its local derivatives formed on
+    the way, dn_pre = dh (1 - z)(1 - n^2) into d_xh[t], and into d_inner[t]
+    (Keras's (batch, 3 units) layout) dz_pre = dh (h_{t-1} - n) z (1 - z),
+    dr_pre = dn_pre hh r (1 - r) and dhh = dn_pre r; through_z = dh z. In
+    the inputs' dtype, operation for operation as zen.autodiff.gated's numpy
+    code."""
+    batch, units = dh.shape
+    one = dh.dtype.type(1)  # not the int 1: float32 stays float32
+    for b in range(batch):
+        for j in range(units):
+            dh[b, j] = dh[b, j] + gradient[t, b, j]
+        for j in range(units):
+            z, nj = zr[t, 0, b, j], n[t, b, j]
+            d_xh[t, b, j] = dh[b, j] * ((one - z) * (one - nj * nj))
+        for j in range(units):
+            z = zr[t, 0, b, j]
+            d_inner[t, b, j] = dh[b, j] * ((h_previous[t, b, j] - n[t, b, j]) * z * (one - z))
+        for j in range(units):
+            r = zr[t, 1, b, j]
+            d_inner[t, b, units + j] = d_xh[t, b, j] * (hh[t, b, j] * r * (one - r))
+        for j in range(units):
+            d_inner[t, b, 2 * units + j] = d_xh[t, b, j] * zr[t, 1, b, j]
+        for j in range(units):
+            through_z[b, j] = dh[b, j] * zr[t, 0, b, j]
 
 
 def lstm_gate_inputs(t, p, scale, z):
