@@ -8,9 +8,9 @@ exact GELU with its derivative, layer normalisation, batch normalisation's
 training statistics, forward and backward, softmax along the last axis
 (causal too), forward and backward, 2-D max pooling, forward and backward,
 im2col with its zero padding and col2im (a convolution's columns and its
-input gradient), ReLU's backward, an LSTM step's arithmetic around its
-matmul and tanh, forward and backward, and Adam's update, in float32 and
-float64.
+input gradient), ReLU's backward, an LSTM or GRU step's arithmetic around
+its matmul and tanh, forward and backward, and Adam's update, in float32
+and float64.
 
 The ops of zen.autodiff call them when `applies(...)` says so and keep their
 numpy code beside them: that code is the reference, and the default where
@@ -24,7 +24,9 @@ Switch them off with the environment variable `ZEN_FAST=0` or with
 Accuracy against the numpy path: float64 results agree to about 1e-15
 relative (the sums run in another order); float32 results are computed in
 float64 arithmetic where numpy's are not, and agree within a few float32
-ulps (see tests/autodiff/test_kernels.py for the bounds).
+ulps (see tests/autodiff/test_kernels.py for the bounds). The LayerNorm
+backward kernel forms its products in float32 for float32 input, as the
+numpy path does; the recurrent steps and Adam give numpy's bits.
 
 Example:
     import zen
