@@ -180,7 +180,7 @@ class Linear(Function):
         rows, self.w = x.reshape(-1, x.shape[-1]), w
         if bias and folds_bias(*w.shape):
             self.x = with_ones_column(rows)
-            out = matrix_product(self.x, xp.concatenate([w, bias[0][None]]))
+            out = matrix_product(self.x, xp.concatenate([w, bias[0][None].astype(w.dtype)]))
         else:
             self.x = rows
             out = matrix_product(rows, w)
