@@ -228,6 +228,20 @@ def test_self_attention_of_one_tensor(name, as_key):
                rtol=1e-5)
 
 
+def test_one_tensor_and_two_equal_ones_give_the_same_attention():
+    """The packed projection (one tensor for query and value) against the
+    three separate ones (an equal copy as the value), with a query that may
+    attend to no key: the fused path's additive mask spreads it evenly."""
+    layer, x = MultiHeadAttention(2, 3), Tensor(normal(2, 4, 5))
+    layer(x, x)
+    float64_weights(layer)
+    mask = MASK[:, :, :4].copy()
+    mask[1, 2] = False
+    packed = layer(x, x, attention_mask=mask, use_causal_mask=True)
+    separate = layer(x, Tensor(x.value.copy()), attention_mask=mask, use_causal_mask=True)
+    np.testing.assert_allclose(packed.value, separate.value, rtol=1e-12, atol=1e-14)
+
+
 def test_value_dim_apart_from_key_dim_attends_to_itself_too():
     layer, x = MultiHeadAttention(2, 3, value_dim=4), normal(2, 4, 5)
     layer(x, x)
