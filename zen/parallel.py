@@ -37,7 +37,8 @@ from . import blas
 from .validation import check_int
 
 __all__ = ["set_num_threads", "get_num_threads", "default_num_threads", "for_each_chunk",
-           "for_each_row_chunk", "for_each_slice", "for_each_block", "apply", "chunk_bounds", "MIN_CHUNK", "BLOCK"]
+           "for_each_row_chunk", "for_each_slice", "for_each_block", "apply", "chunk_bounds",
+           "MIN_CHUNK", "BLOCK"]
 
 MIN_CHUNK = 1 << 17
 """The fewest elements worth a thread of their own: below twice this, a pass

@@ -438,6 +438,19 @@ def test_attention_softmax_kernel_matches_the_numpy_path(numba_on, dtype, causal
         np.testing.assert_allclose(fast, slow, rtol=tolerance, atol=tolerance)
 
 
+def assert_scan_bitwise(scan, arrays, weights, mask, dtype):
+    """The scan op's output and every input gradient, with the kernels and on
+    numpy's loop: the same bits, in `dtype`."""
+    def run():
+        tensors = [Tensor(a.astype(dtype)) for a in arrays]
+        out = scan.apply(*tensors, mask=mask)
+        (out * Tensor(weights, trainable=False)).sum().backward()
+        return [out.value] + [t.gradient for t in tensors]
+    for fast, slow in zip(run(), on_numpy(run)):
+        assert fast.dtype == dtype
+        np.testing.assert_array_equal(fast, slow)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("steps,batch,units", [(3, 5, 7), (1, 1, 1), (4, 2, 9)])
 @pytest.mark.parametrize("masked", [False, True], ids=["all steps", "masked steps"])
@@ -453,14 +466,7 @@ def test_lstm_kernels_are_bitwise_the_numpy_loop(numba_on, dtype, steps, batch, 
     weights = g.normal(size=(2, steps, batch, units)).astype(dtype)
     mask = g.random((steps, batch)) > 0.3 if masked else None
 
-    def run():
-        tensors = [Tensor(a.astype(dtype)) for a in arrays]
-        out = LSTMScan.apply(*tensors, mask=mask)
-        (out * Tensor(weights, trainable=False)).sum().backward()
-        return [out.value] + [t.gradient for t in tensors]
-    for fast, slow in zip(run(), on_numpy(run)):
-        assert fast.dtype == dtype
-        np.testing.assert_array_equal(fast, slow)
+    assert_scan_bitwise(LSTMScan, arrays, weights, mask, dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -477,14 +483,7 @@ def test_gru_kernels_are_bitwise_the_numpy_loop(numba_on, dtype, steps, batch, u
     weights = g.normal(size=(steps, batch, units)).astype(dtype)
     mask = g.random((steps, batch)) > 0.3 if masked else None
 
-    def run():
-        tensors = [Tensor(a.astype(dtype)) for a in arrays]
-        out = GRUScan.apply(*tensors, mask=mask)
-        (out * Tensor(weights, trainable=False)).sum().backward()
-        return [out.value] + [t.gradient for t in tensors]
-    for fast, slow in zip(run(), on_numpy(run)):
-        assert fast.dtype == dtype
-        np.testing.assert_array_equal(fast, slow)
+    assert_scan_bitwise(GRUScan, arrays, weights, mask, dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
