@@ -44,6 +44,39 @@ def test_conv2d_gradients_equal_the_loop_reference(height, width, kernel, stride
     np.testing.assert_allclose(b.gradient, g.sum(axis=(0, 1, 2)), rtol=1e-12)
 
 
+@pytest.mark.parametrize("trainable", [(True, False, True), (False, True, False),
+                                       (False, False, True), (True, True, False)])
+@pytest.mark.parametrize("relu", [False, True])
+def test_conv2d_folded_bias_gives_each_wanted_gradient_alone(trainable, relu):
+    """The bias joins the product as a column of ones: its gradient is the
+    last row of the kernel's product, asked for with the kernel's or alone."""
+    rng = np.random.default_rng(1)
+    x, w, b = rng.normal(size=(2, 6, 5, 3)), rng.normal(size=(3, 2, 3, 4)), rng.normal(size=4)
+    tensors = [Tensor(v, trainable=t) for v, t in zip((x, w, b), trainable)]
+    out = ad.conv2d(*tensors, padding="same", relu=relu)
+    plain = np.einsum("nhwk,kf->nhwf", _fields(x, (3, 2)), w.reshape(-1, 4)) + b
+    np.testing.assert_allclose(out.value, np.maximum(plain, 0) if relu else plain, rtol=1e-12)
+    g = rng.normal(size=out.shape)
+    (out * g).sum().backward()
+    if relu:
+        g = g * (plain > 0)
+    gx, gw = reference_conv_gradients(x, w, g, (1, 1), "same")
+    for tensor, expected in zip(tensors, (gx, gw, g.sum(axis=(0, 1, 2)))):
+        if tensor.trainable:
+            np.testing.assert_allclose(tensor.gradient, expected, rtol=1e-12, atol=1e-12)
+        else:
+            assert tensor.gradient is None
+
+
+def _fields(x, kernel):
+    """(N, H, W, kh*kw*C): each pixel's "same"-padded receptive field, by loops."""
+    (top, bottom), (left, right) = conv_padding("same", x.shape[1:3], kernel, (1, 1))
+    padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    return np.stack([np.stack([padded[:, r:r + kernel[0], c:c + kernel[1]].reshape(len(x), -1)
+                               for c in range(x.shape[2])], axis=1)
+                     for r in range(x.shape[1])], axis=1)
+
+
 def test_conv2d_bias_of_the_wrong_shape_is_a_value_error():
     x, w = np.zeros((1, 4, 4, 2)), np.zeros((3, 3, 2, 5))
     with pytest.raises(ValueError, match=r"bias of shape \(5,\).*received \(1, 5\)"):

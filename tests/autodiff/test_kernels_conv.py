@@ -228,6 +228,8 @@ def test_im2col_kernel_is_the_padded_strided_copy(numba_on, dtype, shape, size, 
     out_hw = _output_size(padded.shape[1:3], size, strides, "test")
     expected = _windows(padded, size, strides, out_hw).reshape(-1, size[0] * size[1] * shape[3])
     np.testing.assert_array_equal(kernels.im2col(x, size, strides, pads, out_hw), expected)
+    with_ones = kernels.im2col(x, size, strides, pads, out_hw, ones=True)  # a folded bias's column
+    np.testing.assert_array_equal(with_ones, np.column_stack([expected, np.ones(len(expected))]))
     kernel = g.normal(size=(*size, shape[3], 4)).astype(dtype)
 
     def convolved():

@@ -14,7 +14,7 @@ from .. import kernels, parallel
 from ..backend import xp
 from ..validation import invalid, is_int
 from .conv1d import padding_mode
-from .ops import column_sums, matrix_product, relu_gradient
+from .ops import matrix_product, relu_gradient
 from .tensor import Function
 
 
@@ -80,15 +80,20 @@ def _offsets(kernel, stride, out_hw):
                    slice(j, j + stride[1] * (out_hw[1] - 1) + 1, stride[1]))
 
 
-def _copy_fields(windows):
-    """The (N * Ho * Wo, kh * kw * C) matrix of `_windows`' receptive fields:
-    one strided copy, split by images over zen.parallel's threads."""
-    cols = xp.empty(windows.shape, windows.dtype)
+def _copy_fields(windows, ones=False):
+    """The (N * Ho * Wo, kh * kw * C) matrix of `_windows`' receptive fields,
+    with a column of ones after them if `ones` (a folded bias's): one
+    strided copy, split by images over zen.parallel's threads."""
+    width = windows[0, 0, 0].size
+    matrix = xp.empty((windows[..., 0, 0, 0].size, width + bool(ones)), windows.dtype)
+    fields = matrix[:, :width].reshape(windows.shape)  # a view: it only splits axes
+    if ones:
+        matrix[:, width] = 1
 
     def copy(start, stop):
-        cols[start:stop] = windows[start:stop]
-    parallel.for_each_slice(copy, cols)
-    return cols.reshape(-1, cols[0, 0, 0].size)
+        fields[start:stop] = windows[start:stop]
+    parallel.for_each_slice(copy, fields)
+    return matrix
 
 
 _KERNEL_MIN_CHANNELS = 8
@@ -102,9 +107,11 @@ class Conv2D(Function):
 
     Forward: im2col (one copy of every receptive field; with zen.kernels
     one pass that writes the padding's zeros itself, 0.56-0.77x the time of
-    a padded copy and numpy's strided copy) and one GEMM; the bias is added
-    in place. Backward: the weight gradient is one GEMM with
-    the saved columns, the bias gradient a sum over rows, and the input
+    a padded copy and numpy's strided copy) and one GEMM. The bias joins
+    the product as a column of ones after the fields and a last kernel row,
+    as `Linear` folds it: no pass over the output adds it, and its gradient
+    is the last row of the kernel's. Backward: the weight gradient is one
+    GEMM with the saved columns, and the input
     gradient is col2im one kernel offset at a time: per offset (i, j) one
     GEMM g @ w[i, j]^T into a reused (N*Ho*Wo, C) buffer, then one strided
     add into place. The (N*Ho*Wo, kh*kw*C) matrix of column gradients is
@@ -126,22 +133,23 @@ class Conv2D(Function):
         self.pads = conv_padding(self.padding, x.shape[1:3], kernel, self.stride)
         self.padded_shape = (x.shape[0], *(n + sum(p) for n, p in zip(x.shape[1:3], self.pads)),
                              x.shape[3])
+        if bias and bias[0].shape != (w.shape[3],):
+            raise ValueError(f"conv2d expects a bias of shape ({w.shape[3]},), one per "
+                             f"filter; received {bias[0].shape}")
         self.dtype = x.dtype
         self.out_hw = _output_size(self.padded_shape[1:3], kernel, self.stride, "conv2d")
         if kernels.applies(x, w) and x.shape[3] >= _KERNEL_MIN_CHANNELS:
-            cols = kernels.im2col(x, kernel, self.stride, self.pads, self.out_hw)
+            cols = kernels.im2col(x, kernel, self.stride, self.pads, self.out_hw, ones=bool(bias))
         else:
             if any(p for side in self.pads for p in side):
                 x = xp.pad(x, ((0, 0), *self.pads, (0, 0)))
-            cols = _copy_fields(_windows(x, kernel, self.stride, self.out_hw))
+            cols = _copy_fields(_windows(x, kernel, self.stride, self.out_hw), ones=bool(bias))
         self.w = w
-        self.cols = cols if self.needs_grad and self.needs_grad[1] else None
-        out = matrix_product(cols, w.reshape(-1, w.shape[3]))
+        self.cols = cols if self.needs_grad and any(self.needs_grad[1:]) else None
+        matrix = w.reshape(-1, w.shape[3])
         if bias:
-            if bias[0].shape != (w.shape[3],):
-                raise ValueError(f"conv2d expects a bias of shape ({w.shape[3]},), one per "
-                                 f"filter; received {bias[0].shape}")
-            parallel.apply(xp.add, out, bias[0], out=out)  # in place: `out` is new
+            matrix = xp.concatenate([matrix, bias[0][None].astype(w.dtype)])
+        out = matrix_product(cols, matrix)
         if self.relu:
             self.out = parallel.apply(xp.maximum, out, 0, out=out)
         return out.reshape(x.shape[0], *self.out_hw, w.shape[3])
@@ -151,13 +159,14 @@ class Conv2D(Function):
         rows = g.reshape(-1, w.shape[3])
         if self.relu:
             rows = relu_gradient(rows, self.out)
-        gw = (self.cols.T @ rows).reshape(w.shape) if needs[1] else None
+        both = self.cols.T @ rows if any(needs[1:]) else None  # the bias's row last, if folded
         if not self.retained:
             self.cols = None  # freed before the input gradient's columns are made
         gx = self._input_gradient(rows, w) if needs[0] else None
+        gw = both[:len(both) - (len(needs) > 2)].reshape(w.shape) if needs[1] else None
         if len(needs) == 2:
             return gx, gw
-        return gx, gw, column_sums(rows) if needs[2] else None
+        return gx, gw, both[-1] if needs[2] else None
 
     def _input_gradient(self, rows, w):
         """col2im, one kernel offset at a time (see the class docstring); with

@@ -455,7 +455,7 @@ def max_pool_backward(g, argmax, size, stride, input_shape):
     return grad
 
 
-def im2col(x, size, stride, pads, out_hw):
+def im2col(x, size, stride, pads, out_hw, ones=False):
     """The matrix of every receptive field of the padded x, in one pass: no
     padded copy of x is made, the padding's zeros are written in place.
 
@@ -465,14 +465,16 @@ def im2col(x, size, stride, pads, out_hw):
         stride: the step between fields, (rows, columns).
         pads: ((top, bottom), (left, right)) zeros around each image.
         out_hw: (Ho, Wo), the fields along each axis of the padded image.
+        ones: whether a column of ones follows the fields (for a bias
+            folded into the product).
 
     Returns:
-        cols (N * Ho * Wo, height * width * C): the row of output pixel (n,
-        a, b) holds its field in (i, j, c) order, as a strided view of the
-        padded x reshaped would.
+        cols (N * Ho * Wo, height * width * C (+ 1 with `ones`)): the row of
+        output pixel (n, a, b) holds its field in (i, j, c) order, as a
+        strided view of the padded x reshaped would.
     """
     x, per_image = np.ascontiguousarray(x), out_hw[0] * out_hw[1]
-    cols = np.empty((len(x) * per_image, size[0] * size[1] * x.shape[3]), x.dtype)
+    cols = np.empty((len(x) * per_image, size[0] * size[1] * x.shape[3] + bool(ones)), x.dtype)
     kernel = _kernel("im2col")
 
     def part(start, stop):

@@ -574,12 +574,16 @@ def im2col(x, pad_top, pad_left, size_h, size_w, stride_h, stride_w, out_h, out_
     """cols[row of output pixel (n, a, b), (i size_w + j) C + c] = x[n, a
     stride_h + i - pad_top, b stride_w + j - pad_left, c], 0 where that falls
     in the padding: every receptive field copied once, the zero padding
-    written in place of a padded copy of x."""
+    written in place of a padded copy of x. A column of cols after the
+    fields (a folded bias's) is set to 1."""
     n, height, width, channels = x.shape
+    ones = cols.shape[1] > size_h * size_w * channels
     for s in range(n):
         for a in range(out_h):
             for b in range(out_w):
                 row = (s * out_h + a) * out_w + b
+                if ones:
+                    cols[row, cols.shape[1] - 1] = 1
                 for i in range(size_h):
                     y = a * stride_h + i - pad_top
                     for j in range(size_w):
