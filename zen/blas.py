@@ -1,4 +1,10 @@
-"""OpenBLAS's threads told to sleep as soon as their work is done.
+"""numpy's OpenBLAS, for two things: its threads told to sleep as soon as
+their work is done, and its matrix product for compiled loops.
+
+`gemm(dtype)` hands zen.kernels numpy's own `cblas_sgemm` or `cblas_dgemm`
+as a ctypes function, so that a recurrent layer's whole scan, a product
+each step, runs in one compiled call with the products numpy would make:
+the same library, the same arguments, the same bits.
 
 After each multi-threaded product OpenBLAS's threads keep spinning on their
 cores, by default for about 2**28 clock ticks (a tenth of a second), in
@@ -22,13 +28,20 @@ import threading
 
 import numpy as np
 
-__all__ = ["quiet_threads", "QUIET_TIMEOUT"]
+__all__ = ["quiet_threads", "QUIET_TIMEOUT", "gemm"]
 
 QUIET_TIMEOUT = 4
 """OpenBLAS's smallest thread timeout: threads spin 2**4 clock ticks, then sleep."""
 
 _LOCK = threading.Lock()
-_STATE = {"quiet": None}
+_STATE = {"quiet": None, "gemm": None}
+
+# cblas's names in numpy's bundled OpenBLAS (64-bit integers: numpy 2's
+# wheels), in a plain OpenBLAS with 64-bit integers, and with 32-bit ones
+_GEMM_NAMES = (("scipy_cblas_{}gemm64_", ctypes.c_int64), ("cblas_{}gemm64_", ctypes.c_int64),
+               ("cblas_{}gemm", ctypes.c_int))
+ROW_MAJOR, NO_TRANSPOSE = 101, 111
+"""cblas's CblasRowMajor and CblasNoTrans."""
 
 
 def _library_paths():
@@ -84,3 +97,44 @@ def _restart_with_short_timeout():
     finally:
         del os.environ["OPENBLAS_THREAD_TIMEOUT"]  # child processes get numpy's default
     return int(library.openblas_thread_timeout()) == QUIET_TIMEOUT
+
+
+def gemm(dtype):
+    """numpy's cblas_sgemm (float32) or cblas_dgemm (float64) as a ctypes
+    function, or None: for another dtype, or where numpy's BLAS is not an
+    OpenBLAS this finds.
+
+    The function computes C = alpha A B + beta C:
+        gemm(ROW_MAJOR, NO_TRANSPOSE, NO_TRANSPOSE, m, n, k, alpha,
+             A address, lda, B address, ldb, beta, C address, ldc)
+    on row-major matrices (m, k), (k, n) and (m, n), as numpy's matmul calls it.
+    """
+    kind = {np.dtype(np.float32): "s", np.dtype(np.float64): "d"}.get(np.dtype(dtype))
+    if kind is None:
+        return None
+    with _LOCK:
+        if _STATE["gemm"] is None:
+            _STATE["gemm"] = _find_gemms()
+        return _STATE["gemm"].get(kind)
+
+
+def _find_gemms():
+    """{"s": sgemm, "d": dgemm} from numpy's OpenBLAS, or {}."""
+    for path in _library_paths():
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for pattern, integer in _GEMM_NAMES:
+            if all(hasattr(library, pattern.format(kind)) for kind in "sd"):
+                return {kind: _gemm_function(getattr(library, pattern.format(kind)), integer, real)
+                        for kind, real in (("s", ctypes.c_float), ("d", ctypes.c_double))}
+    return {}
+
+
+def _gemm_function(symbol, integer, real):
+    pointer = ctypes.c_void_p
+    prototype = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_int, ctypes.c_int, integer, integer,
+                                 integer, real, pointer, integer, pointer, integer, real, pointer,
+                                 integer)
+    return prototype(ctypes.cast(symbol, pointer).value)

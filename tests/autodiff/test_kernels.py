@@ -438,13 +438,13 @@ def test_attention_softmax_kernel_matches_the_numpy_path(numba_on, dtype, causal
         np.testing.assert_allclose(fast, slow, rtol=tolerance, atol=tolerance)
 
 
-def assert_scan_bitwise(scan, arrays, weights, mask, dtype):
+def assert_scan_bitwise(scan, arrays, weights, mask, dtype, view=lambda out: out):
     """The scan op's output and every input gradient, with the kernels and on
-    numpy's loop: the same bits, in `dtype`."""
+    numpy's loop: the same bits, in `dtype`. `weights` multiply view(output)."""
     def run():
         tensors = [Tensor(a.astype(dtype)) for a in arrays]
         out = scan.apply(*tensors, mask=mask)
-        (out * Tensor(weights, trainable=False)).sum().backward()
+        (view(out) * Tensor(weights, trainable=False)).sum().backward()
         return [out.value] + [t.gradient for t in tensors]
     for fast, slow in zip(run(), on_numpy(run)):
         assert fast.dtype == dtype
@@ -484,6 +484,73 @@ def test_gru_kernels_are_bitwise_the_numpy_loop(numba_on, dtype, steps, batch, u
     mask = g.random((steps, batch)) > 0.3 if masked else None
 
     assert_scan_bitwise(GRUScan, arrays, weights, mask, dtype)
+
+
+SCAN_SIZES = [(3, 5, 7), (1, 1, 1), (50, 32, 64)]  # the last: the benchmark's, BLAS on both threads
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("steps,batch,units", SCAN_SIZES)
+@pytest.mark.parametrize("reach", ["every step", "last step", "batch-major"])
+def test_scans_backward_in_one_call_are_bitwise_the_numpy_loops(numba_on, dtype, steps, batch,
+                                                                units, reach):
+    """The simple RNN's, LSTM's and GRU's backward kernels run every step
+    and its product with U^T (numpy's own BLAS) in one call: the numpy
+    loop's bits, with a gradient reaching every step, only the last (the
+    steps between then get none from outside), or every step through a
+    transpose (a gradient in batch-major order, not C-contiguous)."""
+    from zen.autodiff.gated import GRUScan, LSTMScan
+    from zen.autodiff.recurrent import RNNScan
+    g = np.random.default_rng(14)
+    for scan, gates, extra in ((RNNScan, 1, []), (LSTMScan, 4, [(batch, units)]),
+                               (GRUScan, 3, [(3 * units,)])):
+        shapes = [(steps, batch, gates * units), (batch, units)] + extra[:1 if scan is LSTMScan else 0]
+        shapes += [(units, gates * units)] + (extra if scan is GRUScan else [])
+        arrays = [g.normal(size=shape) * (0.3 if len(shape) == 2 and shape[0] == units else 1)
+                  for shape in shapes]
+        out_shape = (2, steps, batch, units) if scan is LSTMScan else (steps, batch, units)
+        weights = g.normal(size=out_shape).astype(dtype)
+        if reach == "last step":
+            weights[..., :-1, :, :] = 0
+        time_axis = len(out_shape) - 3
+
+        def view(out):  # (..., T, B, H) as (..., B, T, H)
+            axes = list(range(out.ndim))
+            axes[time_axis:time_axis + 2] = time_axis + 1, time_axis
+            return out.transpose(*axes) if reach == "batch-major" else out
+        if reach == "batch-major":
+            weights = np.ascontiguousarray(weights.swapaxes(time_axis, time_axis + 1))
+        assert_scan_bitwise(scan, arrays, weights, None, dtype, view)
+    if np.__config__.CONFIG["Build Dependencies"]["blas"]["name"] == "scipy-openblas":
+        # numpy's wheels: the kernels ran, unless a single row or column sent them to numpy
+        assert kernels.scans(np.zeros((batch, units), dtype)) == (min(batch, units) > 1)
+
+
+def test_scan_kernels_refuse_arrays_blas_cannot_write_by_rows(numba_on):
+    states, u = np.zeros((3, 2, 4)), np.eye(4)
+    with pytest.raises(ValueError, match=r"dz must be a C-contiguous array"):
+        kernels.rnn_tanh_backward(np.ones((2, 2, 4)), states, u, np.zeros((2, 4)),
+                                  np.empty((2, 4, 2)).transpose(0, 2, 1))
+
+
+def test_scans_take_the_numpy_loops_where_the_kernels_cannot_multiply(numba_on, monkeypatch):
+    """Without a BLAS product to call (zen.blas.gemm finds none), the scans'
+    backward runs numpy's loops, with the same results."""
+    from zen import blas
+    from zen.autodiff.recurrent import RNNScan
+    g = np.random.default_rng(15)
+    arrays = [g.normal(size=(4, 3, 5)), g.normal(size=(3, 5)), g.normal(size=(5, 5)) * 0.3]
+    weights = g.normal(size=(4, 3, 5))
+
+    def gradients():
+        tensors = [Tensor(a) for a in arrays]
+        (RNNScan.apply(*tensors) * Tensor(weights, trainable=False)).sum().backward()
+        return [t.gradient for t in tensors]
+    with_blas = gradients()
+    monkeypatch.setattr(blas, "gemm", lambda dtype: None)
+    assert not kernels.scans(np.zeros((2, 2)))
+    for a, b in zip(with_blas, gradients()):
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -116,16 +116,14 @@ class LSTMScan(Function):
         gates, hs, tanh_c = self.gates, self.hs, self.tanh_c
         steps, _, batch, units = gates.shape
         dz = xp.empty((steps, batch, 4 * units), gates.dtype)  # d(projected), Keras's layout
-        u_t = xp.ascontiguousarray(self.u.T)
         dh = xp.zeros_like(hs[0])                             # dL/dh_t, dL/dc_t so far
         dc = xp.zeros_like(hs[0])
         masked = self.masked
-        if not masked.active and kernels.applies(gates, gradient):
-            gradient = xp.ascontiguousarray(gradient)
-            for t in reversed(range(steps)):  # zen.kernels: the loop below, one call a step
-                kernels.lstm_backward_step(t, gradient, gates, tanh_c, self.cs[:-1], dh, dc, dz)
-                xp.matmul(dz[t], u_t, out=dh)
+        if not masked.active and kernels.scans(dh, gates, gradient, self.u):
+            # zen.kernels: the loop below in one call, its products included
+            kernels.lstm_backward(gradient, gates, tanh_c, self.cs[:-1], self.u, dh, dc, dz)
             return dz, dh, dc, self._recurrent_gradient(dz)
+        u_t = xp.ascontiguousarray(self.u.T)
         i, f, g, o = gates.transpose(1, 0, 2, 3)              # each (T, B, H)
         # Local derivatives of every step, batched over time:
         #   dz_i = dc_t * g * i(1 - i)         dz_f = dc_t * c_{t-1} * f(1 - f)
@@ -220,18 +218,14 @@ class GRUScan(Function):
         hh = self.inner[:, 2]
         d_inner = xp.empty((steps, batch, 3 * units), n.dtype)  # d(h_{t-1} @ U + b_rec)
         d_xh = xp.empty_like(n)                               # dn_pre of every step
-        u_t = xp.ascontiguousarray(self.u.T)
         dh = xp.zeros_like(hs[0])                             # dL/dh_t so far
-        through_z = xp.empty_like(dh)                         # dh_t * z, reused each step
         masked = self.masked
-        if not masked.active and kernels.applies(n, gradient):
-            gradient = xp.ascontiguousarray(gradient)
-            for t in reversed(range(steps)):  # zen.kernels: the loop below, three calls a step
-                kernels.gru_backward_step(t, gradient, hs[:-1], self.zr, n, hh, dh, d_inner,
-                                          d_xh, through_z)
-                xp.matmul(d_inner[t], u_t, out=dh)
-                dh += through_z
+        if not masked.active and kernels.scans(dh, n, gradient, self.u):
+            # zen.kernels: the loop below in one call, its products included
+            kernels.gru_backward(gradient, hs[:-1], self.zr, n, hh, self.u, dh, d_inner, d_xh)
             return self._gradients(d_inner, d_xh, dh)
+        u_t = xp.ascontiguousarray(self.u.T)
+        through_z = xp.empty_like(dh)                         # dh_t * z, reused each step
         # Local derivatives of every step, batched over time:
         #   dn_pre = dh_t * (1 - z)(1 - n^2)           (n's pre-activation, also dxh)
         #   dz_pre = dh_t * (h_{t-1} - n) * z(1 - z)   (dxz = dhz)

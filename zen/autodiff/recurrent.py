@@ -6,6 +6,7 @@ A composition of per-step ops computes the same thing (zen.nn.RNN does so
 for activations this op does not know); fusing removes the per-step graph
 nodes, which dominate the cost of a small recurrent layer.
 """
+from .. import kernels
 from ..backend import xp
 from .tensor import Function
 
@@ -36,6 +37,7 @@ class RNNScan(Function):
 
     def __init__(self, activation="tanh", mask=None):
         self.activate, self.derivative = ACTIVATIONS[activation]
+        self.tanh = activation == "tanh"
         self.mask = mask
 
     def forward(self, projected, h0, u):
@@ -53,9 +55,13 @@ class RNNScan(Function):
 
     def backward(self, g):
         states, u, masked = self.states, self.u, self.masked
-        u_t = xp.ascontiguousarray(u.T)  # BLAS is faster on it than on the strided u.T
-        dz = xp.empty_like(g)
+        dz = xp.empty(g.shape, g.dtype)  # C order whatever g's (the kernel's products need it)
         dh = xp.zeros_like(states[0])
+        if self.tanh and not masked.active and kernels.scans(dh, g, states, u):
+            # zen.kernels: the loop below in one call, its products included
+            kernels.rnn_tanh_backward(g, states, u, dh, dz)
+            return dz, dh, self._recurrent_gradient(dz)
+        u_t = xp.ascontiguousarray(u.T)  # BLAS is faster on it than on the strided u.T
         # every step's local derivative at once, and the steps a gradient
         # reaches from outside (often only the last): a step back is then two
         # or three calls
@@ -71,9 +77,14 @@ class RNNScan(Function):
                 xp.multiply(dh, derivative[t], out=dz[t])
             xp.matmul(dz[t], u_t, out=dh)
             masked.add_kept(dh, kept)
-        units = u.shape[0]
-        du = states[:-1].reshape(-1, units).T @ dz.reshape(-1, units) if self.needs_grad[2] else None
-        return dz, dh, du
+        return dz, dh, self._recurrent_gradient(dz)
+
+    def _recurrent_gradient(self, dz):
+        """dL/dU: every step's h_{t-1}^T dz_t, as one product over the steps."""
+        if not self.needs_grad[2]:
+            return None
+        units = self.u.shape[0]
+        return self.states[:-1].reshape(-1, units).T @ dz.reshape(-1, units)
 
 
 class StepMask:

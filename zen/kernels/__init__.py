@@ -37,7 +37,7 @@ import os
 
 import numpy as np
 
-from .. import parallel
+from .. import blas, parallel
 from ..validation import invalid, is_bool
 from . import loops
 
@@ -45,8 +45,9 @@ __all__ = ["available", "enable", "applies", "gelu", "layer_norm_forward",
            "layer_norm_backward", "channel_sum", "centred_square_sum",
            "batch_norm_forward", "batch_norm_gradient_sums", "batch_norm_input_gradient",
            "softmax", "softmax_backward", "max_pool", "max_pool_backward",
-           "col2im", "relu_backward", "lstm_gate_inputs", "lstm_cell", "lstm_backward_step",
-           "gru_gate_inputs", "gru_candidate", "gru_state", "gru_backward_step",
+           "col2im", "relu_backward", "lstm_gate_inputs", "lstm_cell", "lstm_backward",
+           "gru_gate_inputs", "gru_candidate", "gru_state", "gru_backward", "rnn_tanh_backward",
+           "scans",
            "adam_update", "im2col"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -553,24 +554,26 @@ def lstm_cell(z, scale, shift, c_previous, c):
     _kernel("lstm_cell")(z, scale, shift, c_previous, c)
 
 
-def lstm_backward_step(t, gradient, gates, tanh_c, c_previous, dh, dc, dz):
-    """Step t of an LSTM's backpropagation through time, bar the matmul
-    dh = dz[t] @ U^T: one call where numpy makes a dozen on (batch, units)
-    arrays, the gates' local derivatives formed on the way; bitwise what
+def lstm_backward(gradient, gates, tanh_c, c_previous, u, dh, dc, dz):
+    """An LSTM's backpropagation through time in one call, the product with
+    U^T each step included (numpy's own BLAS, `scans`): where numpy makes a
+    dozen calls a step on (batch, units) arrays, the gates' local
+    derivatives are formed on the way; bitwise what
     zen.autodiff.gated.LSTMScan's numpy code gives.
 
     Args:
-        t: the step.
         gradient: what reaches every h_t and c_t from outside, (2, T, B, H).
         gates: the gates i, f, g, o of every step, (T, 4, B, H).
         tanh_c: tanh(c_t) of every step, (T, B, H).
         c_previous: c_{t-1} of every step, (T, B, H).
-        dh: dL/dh_t so far, (B, H), updated in place to all of dL/dh_t (for
-            the caller's matmul dh = dz[t] @ U^T).
-        dc: dL/dc_t so far, (B, H), updated in place to dL/dc_{t-1}.
-        dz: the gate gradients of every step, (T, B, 4H); step t is written.
+        u: the recurrent kernel, (H, 4H).
+        dh, dc: dL/dh_T and dL/dc_T from after the last step, (B, H) (zeros
+            normally); on return dL/dh_0 and dL/dc_0.
+        dz: receives the gate gradients of every step, (T, B, 4H).
     """
-    _kernel("lstm_backward_step")(t, gradient, gates, tanh_c, c_previous, dh, dc, dz)
+    _check_c_order(dh=dh, dz=dz)
+    _kernel("lstm_backward")(gradient, gates, tanh_c, c_previous, np.ascontiguousarray(u.T),
+                             dh, dc, dz, blas.gemm(dz.dtype))
 
 
 def gru_gate_inputs(t, p, bias, m, zr):
@@ -616,28 +619,64 @@ def gru_state(t, hs, zr, n):
     _kernel("gru_state")(t, hs, zr, n)
 
 
-def gru_backward_step(t, gradient, h_previous, zr, n, hh, dh, d_inner, d_xh, through_z):
-    """Step t of a GRU's backpropagation through time up to its matmul
-    d_inner[t] @ U^T: one call for numpy's seven on (batch, units) arrays,
-    the local derivatives formed on the way; bitwise what
-    zen.autodiff.gated.GRUScan's numpy code gives.
+def gru_backward(gradient, h_previous, zr, n, hh, u, dh, d_inner, d_xh):
+    """A GRU's backpropagation through time in one call, the product with
+    U^T each step included (numpy's own BLAS, `scans`): where numpy makes
+    nine calls a step on (batch, units) arrays, the local derivatives are
+    formed on the way; bitwise what zen.autodiff.gated.GRUScan's numpy code
+    gives.
 
     Args:
-        t: the step.
         gradient: what reaches every h_t from outside, (T, B, H).
         h_previous: h_{t-1} of every step, (T, B, H).
         zr: the gates z and r of every step, (T, 2, B, H).
         n: the candidate state of every step, (T, B, H).
         hh: the reset gate's recurrent input (h_{t-1} @ U_h + b_h), (T, B, H).
-        dh: dL/dh_t from the step after, (B, H); all of dL/dh_t on return.
-        d_inner: d(h_{t-1} @ U + b_rec) of every step, (T, B, 3H); step t
-            is written.
-        d_xh: the candidate's pre-activation gradient, (T, B, H); step t is
-            written.
-        through_z: (B, H), receives dh_t z_t (what reaches h_{t-1} directly).
+        u: the recurrent kernel, (H, 3H).
+        dh: dL/dh_T from after the last step, (B, H); dL/dh_0 on return.
+        d_inner: receives d(h_{t-1} @ U + b_rec) of every step, (T, B, 3H).
+        d_xh: receives the candidate's pre-activation gradient, (T, B, H).
     """
-    _kernel("gru_backward_step")(t, gradient, h_previous, zr, n, hh, dh, d_inner, d_xh,
-                                 through_z)
+    _check_c_order(dh=dh, d_inner=d_inner)
+    _kernel("gru_backward")(gradient, h_previous, zr, n, hh, np.ascontiguousarray(u.T), dh,
+                            d_inner, d_xh, np.empty_like(dh), blas.gemm(dh.dtype))
+
+
+def rnn_tanh_backward(gradient, states, u, dh, dz):
+    """Backpropagation through time of a simple RNN with tanh, in one call,
+    the product with U^T each step included (numpy's own BLAS, `scans`):
+    bitwise what zen.autodiff.recurrent.RNNScan's numpy loop gives.
+
+    Args:
+        gradient: what reaches every h_t from outside, (T, B, H).
+        states: h_0 .. h_T, (T + 1, B, H).
+        u: the recurrent kernel, (H, H).
+        dh: dL/dh_T from after the last step, (B, H); dL/dh_0 on return.
+        dz: receives the pre-activation gradient of every step, (T, B, H).
+    """
+    _check_c_order(dh=dh, dz=dz)
+    outside = gradient.any(axis=tuple(range(1, gradient.ndim)))  # the steps a gradient reaches
+    _kernel("rnn_tanh_backward")(gradient, states, np.ascontiguousarray(u.T), outside, dh, dz,
+                                 blas.gemm(dz.dtype))
+
+
+def _check_c_order(**arrays):
+    """The arrays a scan kernel hands to BLAS by address must be C-contiguous."""
+    for name, array in arrays.items():
+        if not array.flags.c_contiguous:
+            raise ValueError(f"{name} must be a C-contiguous array; received strides "
+                             f"{array.strides} for shape {array.shape}")
+
+
+def scans(state, *arrays) -> bool:
+    """Whether the whole-scan kernels (`rnn_tanh_backward`, `lstm_backward`,
+    `gru_backward`) take a scan with states like `state` (batch, units) and
+    these arrays: `applies(state, *arrays)`, numpy's BLAS is an OpenBLAS
+    whose products a compiled loop can call (zen.blas.gemm), and batch and
+    units are both above 1 (numpy's matmul multiplies a single row or
+    column with another BLAS call than gemm, and its bits differ)."""
+    return (min(state.shape) > 1 and applies(state, *arrays)
+            and blas.gemm(state.dtype) is not None)
 
 
 def adam_update(p, grad, m, v, *, beta1, beta2, epsilon, correction, step_size,

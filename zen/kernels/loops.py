@@ -16,8 +16,10 @@ import math
 
 import numpy as np
 
-HELPERS = ("exp_negative", "row_max", "row_dot", "row_total",
-           "row_centred_squares")  # called by other loops: compiled first, in place of these names
+HELPERS = ("exp_negative", "row_max", "row_dot", "row_total", "row_centred_squares",
+           "matrix_product", "lstm_backward_step",
+           "gru_backward_step")  # called by other loops: compiled first, in place of these names
+_ROW_MAJOR, _NO_TRANSPOSE = 101, 111  # cblas's CblasRowMajor and CblasNoTrans
 
 # W. J. Cody's erf/erfc coefficients, as zen.autodiff.special has them (see there).
 _A = np.array((3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
@@ -425,6 +427,57 @@ def relu_backward(g, y, d_x):
     for i in range(g.shape[0]):
         d_x[i] = g[i] * (y[i] > 0)
 
+
+
+def matrix_product(gemm, a, b, out):
+    """out = a @ b for C-contiguous matrices through `gemm`, numpy's own
+    cblas_sgemm or cblas_dgemm (zen.blas.gemm), called as numpy's matmul
+    calls it: the same bits."""
+    rows, inner = a.shape
+    columns = b.shape[1]
+    gemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, rows, columns, inner, 1.0, a.ctypes.data,
+         inner, b.ctypes.data, columns, 0.0, out.ctypes.data, columns)
+
+
+def rnn_tanh_backward(gradient, states, u_t, outside, dh, dz, gemm):
+    """Backpropagation through time of h_t = tanh(p_t + h_{t-1} @ U), every
+    step in one call, last first: dh += gradient[t] where outside[t] (a
+    gradient reaches h_t from outside), dz[t] = dh (1 - h_t^2), then dh =
+    dz[t] @ U^T through `gemm` (numpy's BLAS, see `matrix_product`). The
+    operations of zen.autodiff.recurrent's numpy loop, and its bits."""
+    steps, batch, units = gradient.shape
+    one = dz.dtype.type(1)  # not the int 1: float32 stays float32
+    for t in range(steps - 1, -1, -1):
+        if outside[t]:
+            for b in range(batch):
+                for j in range(units):
+                    dh[b, j] = dh[b, j] + gradient[t, b, j]
+        for b in range(batch):
+            for j in range(units):
+                y = states[t + 1, b, j]
+                dz[t, b, j] = dh[b, j] * (one - y * y)
+        matrix_product(gemm, dz[t], u_t, dh)
+
+
+def lstm_backward(gradient, gates, tanh_c, c_previous, u_t, dh, dc, dz, gemm):
+    """Backpropagation through time of an LSTM, every step in one call, last
+    first: `lstm_backward_step`, then dh = dz[t] @ U^T through `gemm`."""
+    for t in range(gates.shape[0] - 1, -1, -1):
+        lstm_backward_step(t, gradient, gates, tanh_c, c_previous, dh, dc, dz)
+        matrix_product(gemm, dz[t], u_t, dh)
+
+
+def gru_backward(gradient, h_previous, zr, n, hh, u_t, dh, d_inner, d_xh, through_z, gemm):
+    """Backpropagation through time of a GRU, every step in one call, last
+    first: `gru_backward_step`, then dh = d_inner[t] @ U^T through `gemm`,
+    plus dh_t z."""
+    batch, units = dh.shape
+    for t in range(n.shape[0] - 1, -1, -1):
+        gru_backward_step(t, gradient, h_previous, zr, n, hh, dh, d_inner, d_xh, through_z)
+        matrix_product(gemm, d_inner[t], u_t, dh)
+        for b in range(batch):
+            for j in range(units):
+                dh[b, j] = dh[b, j] + through_z[b, j]
 
 
 def lstm_backward_step(t, gradient, gates, tanh_c, c_previous, dh, dc, dz):
