@@ -4,11 +4,13 @@ The input projection x_t @ W + b of all steps is one matmul made outside
 (time-major, so each step's slice is contiguous). Inside, each step is one
 matmul h_{t-1} @ U into a preallocated buffer and the gate nonlinearities
 applied in place; the gate activations are kept for backward. Backward is
-backpropagation through time: each step back costs a few products (with
-zen.kernels one call, which forms the gates' local derivatives on the way;
-on numpy's path those are computed for every step at once, batched over
-time) and one matmul dz_t @ U^T, and the recurrent-kernel gradient is a
-single matmul over all steps at the end.
+backpropagation through time: each step back costs a few products (on
+numpy's path the gates' local derivatives are computed for every step at
+once, batched over time) and one matmul dz_t @ U^T, and the
+recurrent-kernel gradient is a single matmul over all steps at the end.
+With zen.kernels, backward is one call for all the steps, their products
+included, forming the local derivatives on the way; so is a float32
+forward pass without a mask (see zen.kernels).
 
 The same recurrences composed of per-step ops (a slice per gate, sigmoid,
 tanh, products) give the same values and gradients, only slower: the tests
@@ -79,15 +81,22 @@ class LSTMScan(Function):
     def forward(self, projected, h0, c0, u):
         steps, batch, width = projected.shape
         units, dtype = width // 4, projected.dtype
-        p, u_by_gate = _by_gate(projected, 4), _kernel_by_gate(u, 4)
-        scale, shift = _lstm_gate_affine(batch, units, dtype)
-        gates = xp.empty_like(p)                              # i, f, g, o of every step
+        u_by_gate = _kernel_by_gate(u, 4)
+        gates = xp.empty((steps, 4, batch, units), dtype)    # i, f, g, o of every step
         states = xp.empty((2, steps + 1, batch, units), dtype)
         hs, cs = states                                       # hs[t], cs[t]: after step t
         hs[0], cs[0] = h0, c0
         tanh_c = xp.empty((steps, batch, units), dtype)
-        input_write = xp.empty((batch, units), dtype)         # i * g, reused each step
         masked = StepMask(self.mask, dtype)
+        self.gates, self.hs, self.cs, self.tanh_c, self.u = gates, hs, cs, tanh_c, u
+        self.masked = masked
+        if not masked.active and dtype == xp.float32 and kernels.scans(h0, projected, u_by_gate):
+            # zen.kernels: every step in one call, its products and tanh included
+            kernels.lstm_forward(projected, u_by_gate, hs, cs, gates, tanh_c)
+            return states[:, 1:]
+        p = _by_gate(projected, 4)
+        scale, shift = _lstm_gate_affine(batch, units, dtype)
+        input_write = xp.empty((batch, units), dtype)         # i * g, reused each step
         fast = kernels.applies(p, u_by_gate)
         for t in range(steps):
             z = xp.matmul(hs[t], u_by_gate, out=gates[t])     # z = p_t + h_{t-1} @ U
@@ -108,8 +117,6 @@ class LSTMScan(Function):
             xp.multiply(z[3], xp.tanh(cs[t + 1], out=tanh_c[t]), out=hs[t + 1])
             masked.keep_previous(hs, t)
             masked.keep_previous(cs, t)
-        self.gates, self.hs, self.cs, self.tanh_c, self.u = gates, hs, cs, tanh_c, u
-        self.masked = masked
         return states[:, 1:]
 
     def backward(self, gradient):
@@ -179,15 +186,23 @@ class GRUScan(Function):
     def forward(self, projected, h0, u, recurrent_bias):
         steps, batch, width = projected.shape
         units, dtype = width // 3, projected.dtype
-        p, u_by_gate = _by_gate(projected, 3), _kernel_by_gate(u, 3)
-        bias = xp.empty((3, batch, units), dtype)             # b_rec, broadcast once
-        bias[...] = recurrent_bias.reshape(3, 1, units)
+        u_by_gate = _kernel_by_gate(u, 3)
         hs = xp.empty((steps + 1, batch, units), dtype)      # hs[t]: after step t
         hs[0] = h0
-        inner = xp.empty_like(p)                              # hz, hr, hh of every step
+        inner = xp.empty((steps, 3, batch, units), dtype)    # hz, hr, hh of every step
         zr = xp.empty((steps, 2, batch, units), dtype)        # the gates z, r
         candidate = xp.empty((steps, batch, units), dtype)    # n
         masked = StepMask(self.mask, dtype)
+        self.hs, self.inner, self.zr, self.candidate, self.u = hs, inner, zr, candidate, u
+        self.masked = masked
+        if (not masked.active and dtype == xp.float32
+                and kernels.scans(h0, projected, u_by_gate, recurrent_bias)):
+            # zen.kernels: every step in one call, its products and tanh included
+            kernels.gru_forward(projected, u_by_gate, recurrent_bias, hs, inner, zr, candidate)
+            return hs[1:]
+        p = _by_gate(projected, 3)
+        bias = xp.empty((3, batch, units), dtype)             # b_rec, broadcast once
+        bias[...] = recurrent_bias.reshape(3, 1, units)
         fast = kernels.applies(p, u_by_gate)
         for t in range(steps):
             m = xp.matmul(hs[t], u_by_gate, out=inner[t])     # h_{t-1} @ U + b_rec
@@ -207,8 +222,6 @@ class GRUScan(Function):
                 h *= z
                 h += n
             masked.keep_previous(hs, t)
-        self.hs, self.inner, self.zr, self.candidate, self.u = hs, inner, zr, candidate, u
-        self.masked = masked
         return hs[1:]
 
     def backward(self, gradient):

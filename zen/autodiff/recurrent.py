@@ -4,7 +4,9 @@ gradient batched over the steps (one matmul, not one per step).
 
 A composition of per-step ops computes the same thing (zen.nn.RNN does so
 for activations this op does not know); fusing removes the per-step graph
-nodes, which dominate the cost of a small recurrent layer.
+nodes, which dominate the cost of a small recurrent layer. With
+zen.kernels and tanh, backward runs all the steps in one call, and so does
+a float32 forward pass without a mask (see zen.kernels).
 """
 from .. import kernels
 from ..backend import xp
@@ -45,12 +47,17 @@ class RNNScan(Function):
         states = xp.empty((steps + 1, *h0.shape), projected.dtype)
         states[0] = h0
         masked = StepMask(self.mask, projected.dtype)
+        self.states, self.u, self.masked = states, u, masked
+        if (self.tanh and not masked.active and projected.dtype == xp.float32
+                and u.flags.c_contiguous and kernels.scans(h0, projected, u)):
+            # zen.kernels: every step in one call, its products and tanh included
+            kernels.rnn_tanh_forward(projected, states, u)
+            return states[1:]
         for t in range(steps):
             z = xp.matmul(states[t], u, out=states[t + 1])
             z += projected[t]
             self.activate(z)
             masked.keep_previous(states, t)
-        self.states, self.u, self.masked = states, u, masked
         return states[1:]
 
     def backward(self, g):

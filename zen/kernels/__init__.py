@@ -8,9 +8,15 @@ exact GELU with its derivative, layer normalisation, batch normalisation's
 training statistics, forward and backward, softmax along the last axis
 (causal too), forward and backward, 2-D max pooling, forward and backward,
 im2col with its zero padding and col2im (a convolution's columns and its
-input gradient), ReLU's backward, an LSTM or GRU step's arithmetic around
-its matmul and tanh, forward and backward, and Adam's update, in float32
-and float64.
+input gradient), ReLU's backward, the recurrences of a simple RNN, an LSTM
+and a GRU, and Adam's update, in float32 and float64.
+
+A recurrence makes a small product every step, and numpy's per-call cost
+is most of the step: its kernels run the whole scan in one call, calling
+numpy's own BLAS for each product (zen.blas.gemm; `scans` says where they
+can). The float32 forward scans compute tanh in the loop
+(`loops.tanh_float32`); float64, and a masked scan, call numpy's tanh
+between the kernels of each step.
 
 The ops of zen.autodiff call them when `applies(...)` says so and keep their
 numpy code beside them: that code is the reference, and the default where
@@ -26,7 +32,10 @@ relative (the sums run in another order); float32 results are computed in
 float64 arithmetic where numpy's are not, and agree within a few float32
 ulps (see tests/autodiff/test_kernels.py for the bounds). The LayerNorm
 backward kernel forms its products in float32 for float32 input, as the
-numpy path does; the recurrent steps and Adam give numpy's bits.
+numpy path does. The recurrences' backward and float64 forward, their
+per-step kernels and Adam give numpy's bits; the float32 forward scans
+agree within a few ulps (their tanh is within 1.5 ulps of the exact
+value, numpy's within 1.4).
 
 Example:
     import zen
@@ -45,8 +54,10 @@ __all__ = ["available", "enable", "applies", "gelu", "layer_norm_forward",
            "layer_norm_backward", "channel_sum", "centred_square_sum",
            "batch_norm_forward", "batch_norm_gradient_sums", "batch_norm_input_gradient",
            "softmax", "softmax_backward", "max_pool", "max_pool_backward",
-           "col2im", "relu_backward", "lstm_gate_inputs", "lstm_cell", "lstm_backward",
-           "gru_gate_inputs", "gru_candidate", "gru_state", "gru_backward", "rnn_tanh_backward",
+           "col2im", "relu_backward", "lstm_gate_inputs", "lstm_cell", "lstm_forward",
+           "lstm_backward",
+           "gru_gate_inputs", "gru_candidate", "gru_state", "gru_forward", "gru_backward",
+           "rnn_tanh_forward", "rnn_tanh_backward",
            "scans",
            "adam_update", "im2col"]
 
@@ -120,7 +131,8 @@ def applies(*arrays) -> bool:
 # stops a loop from vectorising
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 # fused multiply-adds too, where float64 arithmetic ends in one float32 rounding
-_CONTRACTED = ("gelu_float32", "softmax_rows_float32")
+_CONTRACTED = ("gelu_float32", "softmax_rows_float32", "lstm_forward_float32",
+               "gru_forward_float32", "rnn_tanh_forward_float32")
 # and a free order for the row sums of layer normalisation (still one fixed
 # order: the compiled loop's), which then vectorise: 0.63x the time forward,
 # 0.3-0.4x backward (with its products in float32)
@@ -554,6 +566,25 @@ def lstm_cell(z, scale, shift, c_previous, c):
     _kernel("lstm_cell")(z, scale, shift, c_previous, c)
 
 
+def lstm_forward(projected, u_by_gate, hs, cs, gates, tanh_c):
+    """An LSTM's forward pass over every step in one call (float32; the
+    products through numpy's own BLAS, `scans`): numpy's loop makes eight
+    calls a step. Its tanh is computed in the loop (within 1.5 float32
+    ulps of numpy's), so results agree with the numpy loop to a few ulps.
+
+    Args:
+        projected: the projected inputs, (T, B, 4H) (Keras's gate order).
+        u_by_gate: the recurrent kernel by gate, (4, H, H), C-contiguous.
+        hs, cs: (T + 1, B, H) C-contiguous, [0] holding h_0 and c_0; the
+            states after each step are written into [1:].
+        gates: receives the gates i, f, g, o of every step, (T, 4, B, H).
+        tanh_c: receives tanh(c_t) of every step, (T, B, H).
+    """
+    _check_c_order(u_by_gate=u_by_gate, hs=hs, gates=gates)
+    _kernel("lstm_forward_float32")(projected, u_by_gate, hs, cs, gates, tanh_c,
+                                    blas.gemm(np.float32))
+
+
 def lstm_backward(gradient, gates, tanh_c, c_previous, u, dh, dc, dz):
     """An LSTM's backpropagation through time in one call, the product with
     U^T each step included (numpy's own BLAS, `scans`): where numpy makes a
@@ -619,6 +650,28 @@ def gru_state(t, hs, zr, n):
     _kernel("gru_state")(t, hs, zr, n)
 
 
+def gru_forward(projected, u_by_gate, bias, hs, inner, zr, n):
+    """A GRU's (reset_after) forward pass over every step in one call
+    (float32; the products through numpy's own BLAS, `scans`): numpy's loop
+    makes nine calls a step. Its tanh is computed in the loop (within 1.5
+    float32 ulps of numpy's), so results agree with the numpy loop to a few
+    ulps.
+
+    Args:
+        projected: the projected inputs, (T, B, 3H) (Keras's gate order).
+        u_by_gate: the recurrent kernel by gate, (3, H, H), C-contiguous.
+        bias: the recurrent bias, (3H,).
+        hs: (T + 1, B, H) C-contiguous, hs[0] = h_0; hs[1:] is written.
+        inner: receives h_{t-1} @ U + bias of every step, (T, 3, B, H),
+            C-contiguous.
+        zr: receives the gates z and r of every step, (T, 2, B, H).
+        n: receives the candidate states, (T, B, H).
+    """
+    _check_c_order(u_by_gate=u_by_gate, hs=hs, inner=inner)
+    _kernel("gru_forward_float32")(projected, u_by_gate, bias, hs, inner, zr, n,
+                                   blas.gemm(np.float32))
+
+
 def gru_backward(gradient, h_previous, zr, n, hh, u, dh, d_inner, d_xh):
     """A GRU's backpropagation through time in one call, the product with
     U^T each step included (numpy's own BLAS, `scans`): where numpy makes
@@ -640,6 +693,22 @@ def gru_backward(gradient, h_previous, zr, n, hh, u, dh, d_inner, d_xh):
     _check_c_order(dh=dh, d_inner=d_inner)
     _kernel("gru_backward")(gradient, h_previous, zr, n, hh, np.ascontiguousarray(u.T), dh,
                             d_inner, d_xh, np.empty_like(dh), blas.gemm(dh.dtype))
+
+
+def rnn_tanh_forward(projected, states, u):
+    """A simple RNN's forward pass with tanh over every step in one call
+    (float32; the products through numpy's own BLAS, `scans`): numpy's loop
+    makes three calls a step. Its tanh is computed in the loop (within 1.5
+    float32 ulps of numpy's).
+
+    Args:
+        projected: the projected inputs, (T, B, H).
+        states: (T + 1, B, H) C-contiguous, states[0] = h_0; states[1:] is
+            written.
+        u: the recurrent kernel, (H, H), C-contiguous.
+    """
+    _check_c_order(states=states, u=u)
+    _kernel("rnn_tanh_forward_float32")(projected, states, u, blas.gemm(np.float32))
 
 
 def rnn_tanh_backward(gradient, states, u, dh, dz):

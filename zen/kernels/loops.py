@@ -16,8 +16,8 @@ import math
 
 import numpy as np
 
-HELPERS = ("exp_negative", "row_max", "row_dot", "row_total", "row_centred_squares",
-           "matrix_product", "lstm_backward_step",
+HELPERS = ("exp_negative", "tanh_float32", "row_max", "row_dot", "row_total",
+           "row_centred_squares", "matrix_product", "lstm_backward_step",
            "gru_backward_step")  # called by other loops: compiled first, in place of these names
 _ROW_MAJOR, _NO_TRANSPOSE = 101, 111  # cblas's CblasRowMajor and CblasNoTrans
 
@@ -51,6 +51,24 @@ _LN2_LO = 1.90821492927058770002e-10
 _EXP_FLOOR = -708.0   # 2^m stays a normal float64 above this; exp is 0 in float32 below
 _SHIFTER = 6755399441055744.0                    # 1.5 2^52
 _SHIFTER_BITS = int(np.float64(_SHIFTER).view(np.int64))
+
+# tanh in float32 arithmetic (`tanh_float32`): exp(-2|x|) = 2^m exp(r) as above,
+# ln 2 split so that m ln2_hi is exact for |m| < 2^8, exp(r) from its Taylor
+# polynomial of degree 7 (relative error 4e-9 on |r| <= ln(2)/2); below
+# |x| = 0.625, tanh(x) = x + x s P(s), s = x^2, P a least-squares fit of degree
+# 5 on Chebyshev points of [0, 0.625^2] (made in float64, rounded to float32)
+_F32 = np.float32
+_LOG2E_32 = _F32(1.4426950408889634)
+_LN2_HI_32 = _F32(0.693145751953125)
+_LN2_LO_32 = _F32(1.428606765330187e-06)
+_SHIFTER_32 = _F32(12582912.0)                   # 1.5 2^23
+_SHIFTER_BITS_32 = int(_SHIFTER_32.view(np.int32))
+_EXP_FLOOR_32 = _F32(-87.0)                      # exp(-87) is still a normal float32
+_TANH_SERIES_BELOW = _F32(0.625)
+_T0, _T1, _T2, _T3, _T4, _T5 = (_F32(c) for c in (
+    -0.3333333432674408, 0.13333304226398468, -0.05395941063761711, 0.021769987419247627,
+    -0.008347045630216599, 0.002295898040756583))
+_E2, _E3, _E4, _E5, _E6, _E7 = (_F32(1 / math.factorial(k)) for k in range(2, 8))
 
 _NEAR = 0.46875
 _TAIL = 4.0
@@ -142,6 +160,30 @@ def exp_negative(x):
         1 / 720 + r * (1 / 5040 + r * (1 / 40320))))))))
     scale = np.int64((np.float64(shifted).view(np.int64) - _SHIFTER_BITS + 1023) << 52)
     return 0.0 if x < _EXP_FLOOR else poly * scale.view(np.float64)
+
+
+def tanh_float32(x):
+    """tanh of a float32 in float32 arithmetic, branch-free so that loops
+    over it vectorise (numba's math.tanh is a call per element): within 1.5
+    float32 ulps of the exact value (numpy's float32 tanh: 1.4), NaN stays
+    NaN. (1 - e) / (1 + e) with e = exp(-2|x|) from `_LN2_HI_32` and a
+    polynomial; below `_TANH_SERIES_BELOW` the odd series, where 1 - e
+    would lose bits."""
+    one = _F32(1)
+    a = abs(x)
+    v = _F32(-2) * a
+    v = v if v > _EXP_FLOOR_32 else _EXP_FLOOR_32
+    shifted = v * _LOG2E_32 + _SHIFTER_32
+    m = shifted - _SHIFTER_32
+    r = (v - m * _LN2_HI_32) - m * _LN2_LO_32
+    poly = one + r * (one + r * (_E2 + r * (_E3 + r * (_E4 + r * (_E5 + r * (_E6 + r * _E7))))))
+    scale = np.int32((np.float32(shifted).view(np.int32) - _SHIFTER_BITS_32 + 127) << 23)
+    e = poly * scale.view(np.float32)
+    far = (one - e) / (one + e)
+    s = a * a
+    near = a + a * s * (_T0 + s * (_T1 + s * (_T2 + s * (_T3 + s * (_T4 + s * _T5)))))
+    t = near if a < _TANH_SERIES_BELOW else far
+    return x if x != x else math.copysign(t, x)  # -0.0 keeps its sign
 
 
 def layer_norm_forward(rows, gamma, beta, epsilon, out, x_hat, inv_std):
@@ -457,6 +499,79 @@ def rnn_tanh_backward(gradient, states, u_t, outside, dh, dz, gemm):
                 y = states[t + 1, b, j]
                 dz[t, b, j] = dh[b, j] * (one - y * y)
         matrix_product(gemm, dz[t], u_t, dh)
+
+
+def lstm_forward_float32(projected, u_by_gate, hs, cs, gates, tanh_c, gemm):
+    """An LSTM's forward pass over every step in one call, float32: per step
+    z = h_{t-1} @ U_k through `gemm` for each gate k, then as
+    zen.autodiff.gated's numpy loop, sigmoid(a) = tanh(a / 2) / 2 + 1 / 2
+    on i, f, o and tanh on g, c_t = f c_{t-1} + i g, h_t = o tanh(c_t),
+    with `tanh_float32` for numpy's tanh (within 1.5 ulps of it).
+
+    projected (T, B, 4H) in Keras's layout; u_by_gate (4, H, H); hs, cs
+    (T + 1, B, H), [0] given; gates (T, 4, B, H) and tanh_c (T, B, H) are
+    written, as are hs[1:] and cs[1:]."""
+    steps, _, batch, units = gates.shape
+    half, one = _F32(0.5), _F32(1)
+    for t in range(steps):
+        for k in range(4):
+            matrix_product(gemm, hs[t], u_by_gate[k], gates[t, k])
+        for k in range(4):
+            scale = one if k == 2 else half
+            shift = _F32(0) if k == 2 else half
+            for b in range(batch):
+                for j in range(units):
+                    a = (gates[t, k, b, j] + projected[t, b, k * units + j]) * scale
+                    gates[t, k, b, j] = tanh_float32(a) * scale + shift
+        for b in range(batch):
+            for j in range(units):
+                c = gates[t, 1, b, j] * cs[t, b, j] + gates[t, 0, b, j] * gates[t, 2, b, j]
+                cs[t + 1, b, j] = c
+                tanh_c[t, b, j] = tanh_float32(c)
+                hs[t + 1, b, j] = gates[t, 3, b, j] * tanh_c[t, b, j]
+
+
+def gru_forward_float32(projected, u_by_gate, bias, hs, inner, zr, n, gemm):
+    """A GRU's (reset_after) forward pass over every step in one call,
+    float32: per step inner[t] = h_{t-1} @ U_k through `gemm` for each gate
+    k, plus the recurrent bias; then as zen.autodiff.gated's numpy loop, z,
+    r = sigmoid(x + h) (as tanh(a / 2) / 2 + 1 / 2), n = tanh(r hh + xh),
+    h_t = (h_{t-1} - n) z + n, with `tanh_float32` for numpy's tanh.
+
+    projected (T, B, 3H) in Keras's layout; u_by_gate (3, H, H); bias (3H,);
+    hs (T + 1, B, H), [0] given; inner (T, 3, B, H), zr (T, 2, B, H) and n
+    (T, B, H) are written, as is hs[1:]."""
+    steps, _, batch, units = inner.shape
+    half = _F32(0.5)
+    for t in range(steps):
+        for k in range(3):
+            matrix_product(gemm, hs[t], u_by_gate[k], inner[t, k])
+            for b in range(batch):
+                for j in range(units):
+                    inner[t, k, b, j] = inner[t, k, b, j] + bias[k * units + j]
+        for k in range(2):
+            for b in range(batch):
+                for j in range(units):
+                    a = (projected[t, b, k * units + j] + inner[t, k, b, j]) * half
+                    zr[t, k, b, j] = tanh_float32(a) * half + half
+        for b in range(batch):
+            for j in range(units):
+                candidate = tanh_float32(zr[t, 1, b, j] * inner[t, 2, b, j]
+                                         + projected[t, b, 2 * units + j])
+                n[t, b, j] = candidate
+                hs[t + 1, b, j] = (hs[t, b, j] - candidate) * zr[t, 0, b, j] + candidate
+
+
+def rnn_tanh_forward_float32(projected, states, u, gemm):
+    """A simple RNN's forward pass with tanh over every step in one call,
+    float32: states[t + 1] = tanh(states[t] @ U + projected[t]), the product
+    through `gemm`, with `tanh_float32` for numpy's tanh."""
+    steps, batch, units = projected.shape
+    for t in range(steps):
+        matrix_product(gemm, states[t], u, states[t + 1])
+        for b in range(batch):
+            for j in range(units):
+                states[t + 1, b, j] = tanh_float32(states[t + 1, b, j] + projected[t, b, j])
 
 
 def lstm_backward(gradient, gates, tanh_c, c_previous, u_t, dh, dc, dz, gemm):
