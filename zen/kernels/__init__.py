@@ -711,22 +711,26 @@ def rnn_tanh_forward(projected, states, u):
     _kernel("rnn_tanh_forward_float32")(projected, states, u, blas.gemm(np.float32))
 
 
-def rnn_tanh_backward(gradient, states, u, dh, dz):
+def rnn_tanh_backward(gradient, states, u, dh, dz, du=None):
     """Backpropagation through time of a simple RNN with tanh, in one call,
-    the product with U^T each step included (numpy's own BLAS, `scans`):
-    bitwise what zen.autodiff.recurrent.RNNScan's numpy loop gives.
+    the products with U^T and for dL/dU each step included (numpy's own
+    BLAS, `scans`): bitwise what zen.autodiff.recurrent.RNNScan's numpy
+    loop gives.
 
     Args:
         gradient: what reaches every h_t from outside, (T, B, H).
-        states: h_0 .. h_T, (T + 1, B, H).
+        states: h_0 .. h_T, (T + 1, B, H), C-contiguous.
         u: the recurrent kernel, (H, H).
         dh: dL/dh_T from after the last step, (B, H); dL/dh_0 on return.
         dz: receives the pre-activation gradient of every step, (T, B, H).
+        du: None, or an (H, H) array that dL/dU = sum_t h_{t-1}^T dz_t is
+            added into (zeros normally).
     """
-    _check_c_order(dh=dh, dz=dz)
+    du = np.empty((0, 0), dz.dtype) if du is None else du
+    _check_c_order(states=states, dh=dh, dz=dz, du=du)
     outside = gradient.any(axis=tuple(range(1, gradient.ndim)))  # the steps a gradient reaches
     _kernel("rnn_tanh_backward")(gradient, states, np.ascontiguousarray(u.T), outside, dh, dz,
-                                 blas.gemm(dz.dtype))
+                                 du, blas.gemm(dz.dtype))
 
 
 def _check_c_order(**arrays):

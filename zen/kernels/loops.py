@@ -17,9 +17,9 @@ import math
 import numpy as np
 
 HELPERS = ("exp_negative", "tanh_float32", "row_max", "row_dot", "row_total",
-           "row_centred_squares", "matrix_product", "lstm_backward_step",
+           "row_centred_squares", "matrix_product", "add_transposed_product", "lstm_backward_step",
            "gru_backward_step")  # called by other loops: compiled first, in place of these names
-_ROW_MAJOR, _NO_TRANSPOSE = 101, 111  # cblas's CblasRowMajor and CblasNoTrans
+_ROW_MAJOR, _NO_TRANSPOSE, _TRANSPOSE = 101, 111, 112  # cblas's CblasRowMajor, CblasNoTrans, CblasTrans
 
 # W. J. Cody's erf/erfc coefficients, as zen.autodiff.special has them (see there).
 _A = np.array((3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
@@ -481,11 +481,22 @@ def matrix_product(gemm, a, b, out):
          inner, b.ctypes.data, columns, 0.0, out.ctypes.data, columns)
 
 
-def rnn_tanh_backward(gradient, states, u_t, outside, dh, dz, gemm):
+def add_transposed_product(gemm, a, b, out):
+    """out += a^T @ b for C-contiguous matrices through `gemm` (see
+    `matrix_product`): BLAS adds the product into out, which gives the bits
+    of numpy's out += np.matmul(a.T, b)."""
+    inner, rows = a.shape
+    columns = b.shape[1]
+    gemm(_ROW_MAJOR, _TRANSPOSE, _NO_TRANSPOSE, rows, columns, inner, 1.0, a.ctypes.data, rows,
+         b.ctypes.data, columns, 1.0, out.ctypes.data, columns)
+
+
+def rnn_tanh_backward(gradient, states, u_t, outside, dh, dz, du, gemm):
     """Backpropagation through time of h_t = tanh(p_t + h_{t-1} @ U), every
     step in one call, last first: dh += gradient[t] where outside[t] (a
-    gradient reaches h_t from outside), dz[t] = dh (1 - h_t^2), then dh =
-    dz[t] @ U^T through `gemm` (numpy's BLAS, see `matrix_product`). The
+    gradient reaches h_t from outside), dz[t] = dh (1 - h_t^2), du +=
+    h_{t-1}^T @ dz[t] (unless du is empty), then dh = dz[t] @ U^T, the
+    products through `gemm` (numpy's BLAS, see `matrix_product`). The
     operations of zen.autodiff.recurrent's numpy loop, and its bits."""
     steps, batch, units = gradient.shape
     one = dz.dtype.type(1)  # not the int 1: float32 stays float32
@@ -498,6 +509,8 @@ def rnn_tanh_backward(gradient, states, u_t, outside, dh, dz, gemm):
             for j in range(units):
                 y = states[t + 1, b, j]
                 dz[t, b, j] = dh[b, j] * (one - y * y)
+        if du.size:
+            add_transposed_product(gemm, states[t], dz[t], du)
         matrix_product(gemm, dz[t], u_t, dh)
 
 
