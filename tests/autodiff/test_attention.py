@@ -278,6 +278,44 @@ def test_self_attention_float32_agrees_with_float64(kernels_on):
     np.testing.assert_allclose(got32.gradient, got64.gradient, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("is_causal", [True, False])
+@pytest.mark.parametrize("scale", [None, 1.0])
+@pytest.mark.parametrize("shape", [(B, L, 3, H, D), (1, 1, 3, 1, 1), (3, 7, 3, 2, 5)])
+def test_self_attention_in_one_kernel_call_is_bitwise_the_separate_kernels(
+        numba_on, monkeypatch, dtype, is_causal, scale, shape):
+    """With zen.kernels a C-contiguous qkv takes the fused kernel (every
+    head's products and softmax in one call per thread); a strided view of
+    the same values takes the separate products and softmax kernels: the
+    same output and gradient, bit for bit; and numpy's path within rounding."""
+    values = rng.normal(size=shape).astype(dtype)
+    strided = np.zeros((*shape[:-1], shape[-1] + 3), dtype)[..., :shape[-1]]
+    strided[...] = values
+    weights = rng.normal(size=(*shape[:2], *shape[3:])).astype(dtype)
+
+    def run(qkv):
+        t = Tensor(qkv)
+        out = ad.self_attention(t, is_causal=is_causal, scale=scale)
+        (out * Tensor(weights, trainable=False)).sum().backward()
+        return out.value, t.gradient
+    from zen import kernels
+    calls, fused_kernel = [], kernels.self_attention
+    monkeypatch.setattr(kernels, "self_attention",
+                        lambda *args: calls.append(args[0].shape) or fused_kernel(*args))
+    fused, separate = run(values), run(strided)
+    assert calls == [shape]  # the contiguous input only
+    previous = kernels.enable(False)
+    try:
+        on_numpy = run(values)
+    finally:
+        kernels.enable(previous)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-13
+    for a, b, c in zip(fused, separate, on_numpy):
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, c, rtol=tolerance, atol=tolerance)
+
+
 def test_an_additive_mask_gets_its_gradient_when_qkv_is_fixed():
     qkv, mask = normal(B, L, 3, H, D), normal(L, L)
     got = gradients(lambda m: ad.self_attention(qkv, m), [mask])[0]

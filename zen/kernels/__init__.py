@@ -53,7 +53,8 @@ from . import loops
 __all__ = ["available", "enable", "applies", "gelu", "layer_norm_forward",
            "layer_norm_backward", "channel_sum", "centred_square_sum",
            "batch_norm_forward", "batch_norm_gradient_sums", "batch_norm_input_gradient",
-           "softmax", "softmax_backward", "max_pool", "max_pool_backward",
+           "softmax", "softmax_backward", "self_attention", "self_attention_backward",
+           "products", "max_pool", "max_pool_backward",
            "col2im", "relu_backward", "lstm_gate_inputs", "lstm_cell", "lstm_forward",
            "lstm_backward",
            "gru_gate_inputs", "gru_candidate", "gru_state", "gru_forward", "gru_backward",
@@ -131,8 +132,8 @@ def applies(*arrays) -> bool:
 # stops a loop from vectorising
 _OPTIONS = dict(cache=True, nogil=True, error_model="numpy")
 # fused multiply-adds too, where float64 arithmetic ends in one float32 rounding
-_CONTRACTED = ("gelu_float32", "softmax_rows_float32", "lstm_forward_float32",
-               "gru_forward_float32", "rnn_tanh_forward_float32")
+_CONTRACTED = ("gelu_float32", "softmax_rows_float32", "self_attention_forward_float32",
+               "lstm_forward_float32", "gru_forward_float32", "rnn_tanh_forward_float32")
 # and a free order for the row sums of layer normalisation (still one fixed
 # order: the compiled loop's), which then vectorise: 0.63x the time forward,
 # 0.3-0.4x backward (with its products in float32)
@@ -423,6 +424,77 @@ def softmax_backward(g, s, causal=False):
             kernel(rows[some], s_rows[some], d_x[some], queries)
         parallel.for_each_row_chunk(part, len(rows) // group, group * rows.shape[1])
     return d_x.reshape(g.shape)
+
+
+def self_attention(qkv, causal=False, scale=1.0):
+    """softmax(q k^T scale) v for queries, keys and values packed in one
+    array, every head of every sequence in one kernel call per thread: the
+    products through numpy's own BLAS (`products`), reading the heads in
+    place, the softmax as `softmax` computes it, so the same bits as the
+    separate products and softmax kernel.
+
+    Args:
+        qkv: (B, L, 3, H, D) float32 or float64, C-contiguous.
+        causal: whether query i sees keys j <= i only.
+        scale: the logits' scale (the queries are scaled first, as the op's
+            numpy path does).
+
+    Returns:
+        (out (B, L, H, D), the probabilities (B, H, L, L)).
+    """
+    _check_c_order(qkv=qkv)
+    sequences, length, _, heads, depth = qkv.shape
+    queries = qkv
+    if scale != 1:
+        queries = qkv.copy()
+        queries[:, :, 0] *= scale
+    out = np.empty((sequences, length, heads, depth), qkv.dtype)
+    p = np.empty((sequences, heads, length, length), qkv.dtype)
+    gemm, float32 = blas.gemm(qkv.dtype), qkv.dtype == np.float32
+    kernel = _kernel("self_attention_forward_float32" if float32 else "self_attention_forward")
+
+    def part(start, stop):
+        keys_t = np.empty((depth, length), qkv.dtype)
+        some = slice(start, stop)
+        if float32:
+            kernel(queries[some], out[some], p[some], keys_t, np.empty((length, length)),
+                   bool(causal), gemm)
+        else:
+            kernel(queries[some], out[some], p[some], keys_t, bool(causal), gemm)
+    parallel.for_each_row_chunk(part, sequences, heads * length * (length + 3 * depth))
+    return out, p
+
+
+def self_attention_backward(g, qkv, p, causal=False, scale=1.0):
+    """The gradient of `self_attention` with respect to qkv, in one kernel
+    call per thread (the same bits as the separate products and
+    `softmax_backward`).
+
+    Args:
+        g: the output's gradient, (B, L, H, D).
+        qkv: the inputs, unscaled, (B, L, 3, H, D), C-contiguous.
+        p: `self_attention`'s probabilities, (B, H, L, L).
+        causal, scale: as given to `self_attention`.
+    """
+    g = np.ascontiguousarray(g)
+    _check_c_order(qkv=qkv, p=p)
+    sequences, length, _, heads, depth = qkv.shape
+    d_qkv = np.empty_like(qkv)
+    gemm, kernel = blas.gemm(qkv.dtype), _kernel("self_attention_backward")
+
+    def part(start, stop):
+        some = slice(start, stop)
+        kernel(g[some], qkv[some], p[some], d_qkv[some], np.empty((length, length), qkv.dtype),
+               np.empty((depth, length), qkv.dtype), bool(causal), float(scale), gemm)
+    parallel.for_each_row_chunk(part, sequences, heads * length * (length + 4 * depth))
+    return d_qkv
+
+
+def products(*arrays) -> bool:
+    """Whether the kernels that call numpy's BLAS take these arrays:
+    `applies(*arrays)` and numpy's BLAS is an OpenBLAS whose products a
+    compiled loop can call (zen.blas.gemm)."""
+    return applies(*arrays) and blas.gemm(arrays[0].dtype) is not None
 
 
 def max_pool(x, size, stride):
@@ -748,8 +820,7 @@ def scans(state, *arrays) -> bool:
     whose products a compiled loop can call (zen.blas.gemm), and batch and
     units are both above 1 (numpy's matmul multiplies a single row or
     column with another BLAS call than gemm, and its bits differ)."""
-    return (min(state.shape) > 1 and applies(state, *arrays)
-            and blas.gemm(state.dtype) is not None)
+    return min(state.shape) > 1 and products(state, *arrays)
 
 
 def adam_update(p, grad, m, v, *, beta1, beta2, epsilon, correction, step_size,

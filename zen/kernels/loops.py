@@ -17,7 +17,9 @@ import math
 import numpy as np
 
 HELPERS = ("exp_negative", "tanh_float32", "row_max", "row_dot", "row_total",
-           "row_centred_squares", "matrix_product", "add_transposed_product", "lstm_backward_step",
+           "row_centred_squares", "softmax_row", "softmax_row_float32", "softmax_row_backward",
+           "matrix_product", "add_transposed_product", "attention_logits", "attention_output",
+           "lstm_backward_step",
            "gru_backward_step")  # called by other loops: compiled first, in place of these names
 _ROW_MAJOR, _NO_TRANSPOSE, _TRANSPOSE = 101, 111, 112  # cblas's CblasRowMajor, CblasNoTrans, CblasTrans
 
@@ -357,16 +359,20 @@ def softmax_rows(rows, out, queries):
     (as -inf logits would give)."""
     n, k = rows.shape
     for i in range(n):
-        count = k if queries == 0 else min(i % queries + 1, k)
-        top = row_max(rows, i, count)
-        total = 0.0
-        for j in range(count):
-            out[i, j] = math.exp(rows[i, j] - top)
-            total += out[i, j]
-        for j in range(count):
-            out[i, j] = out[i, j] / total
-        for j in range(count, k):
-            out[i, j] = 0
+        softmax_row(rows, out, i, k if queries == 0 else min(i % queries + 1, k))
+
+
+def softmax_row(rows, out, i, count):
+    """Row i of `softmax_rows`, over its first `count` entries (0 after)."""
+    top = row_max(rows, i, count)
+    total = 0.0
+    for j in range(count):
+        out[i, j] = math.exp(rows[i, j] - top)
+        total += out[i, j]
+    for j in range(count):
+        out[i, j] = out[i, j] / total
+    for j in range(count, rows.shape[1]):
+        out[i, j] = 0
 
 
 def softmax_rows_float32(rows, out, exps, queries):
@@ -375,15 +381,19 @@ def softmax_rows_float32(rows, out, exps, queries):
     scratch of rows' shape."""
     n, k = rows.shape
     for i in range(n):
-        count = k if queries == 0 else min(i % queries + 1, k)
-        top = np.float64(row_max(rows, i, count))
-        for j in range(count):
-            exps[i, j] = exp_negative(np.float64(rows[i, j]) - top)
-        inverse = 1 / row_total(exps, i, count)   # a float64 product, rounded once
-        for j in range(count):
-            out[i, j] = exps[i, j] * inverse
-        for j in range(count, k):
-            out[i, j] = 0
+        softmax_row_float32(rows, out, exps, i, k if queries == 0 else min(i % queries + 1, k))
+
+
+def softmax_row_float32(rows, out, exps, i, count):
+    """Row i of `softmax_rows_float32`, over its first `count` entries."""
+    top = np.float64(row_max(rows, i, count))
+    for j in range(count):
+        exps[i, j] = exp_negative(np.float64(rows[i, j]) - top)
+    inverse = 1 / row_total(exps, i, count)   # a float64 product, rounded once
+    for j in range(count):
+        out[i, j] = exps[i, j] * inverse
+    for j in range(count, rows.shape[1]):
+        out[i, j] = 0
 
 
 def softmax_rows_backward(g, s, d_x, queries):
@@ -392,12 +402,100 @@ def softmax_rows_backward(g, s, d_x, queries):
     i % queries + 1 are 0 (s is 0 there) and are neither read nor summed."""
     n, k = g.shape
     for i in range(n):
-        count = k if queries == 0 else min(i % queries + 1, k)
-        dot = row_dot(g, s, i, count)
-        for j in range(count):
-            d_x[i, j] = s[i, j] * (np.float64(g[i, j]) - dot)
-        for j in range(count, k):
-            d_x[i, j] = 0
+        softmax_row_backward(g, s, d_x, i, k if queries == 0 else min(i % queries + 1, k))
+
+
+def softmax_row_backward(g, s, d_x, i, count):
+    """Row i of `softmax_rows_backward`, over its first `count` entries."""
+    dot = row_dot(g, s, i, count)
+    for j in range(count):
+        d_x[i, j] = s[i, j] * (np.float64(g[i, j]) - dot)
+    for j in range(count, g.shape[1]):
+        d_x[i, j] = 0
+
+
+# ----- self-attention on packed queries, keys and values ------------------------------
+# qkv (B, L, 3, H, D): the queries, keys and values of head h of sequence b are
+# the (L, D) matrices at qkv[b, 0, 0, h], qkv[b, 0, 1, h], qkv[b, 0, 2, h], rows
+# 3 H D apart; out and its gradient g (B, L, H, D) have rows H D apart. BLAS
+# reads and writes them in place through those strides.
+
+def attention_logits(gemm, qkv, b, h, keys_t, logits):
+    """logits = q k^T of head h of sequence b: the keys copied transposed into
+    `keys_t` (D, L), then one product (q k^T as it is, through a transposed
+    operand, measured about 2x slower)."""
+    length, depth = qkv.shape[1], qkv.shape[4]
+    for j in range(length):
+        for d in range(depth):
+            keys_t[d, j] = qkv[b, j, 1, h, d]
+    gemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, length, length, depth, 1.0,
+         qkv[b, 0, 0, h].ctypes.data, 3 * qkv.shape[3] * depth, keys_t.ctypes.data, length, 0.0,
+         logits.ctypes.data, length)
+
+
+def attention_output(gemm, qkv, b, h, probabilities, out):
+    """out[b, :, h] = probabilities @ v of head h of sequence b."""
+    length, heads, depth = qkv.shape[1], qkv.shape[3], qkv.shape[4]
+    gemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, length, depth, length, 1.0,
+         probabilities.ctypes.data, length, qkv[b, 0, 2, h].ctypes.data, 3 * heads * depth, 0.0,
+         out[b, 0, h].ctypes.data, heads * depth)
+
+
+def self_attention_forward(qkv, out, p, keys_t, causal, gemm):
+    """softmax(q k^T) v for every sequence and head, float64: the
+    probabilities into p (B, H, L, L) (causal: row i keeps its first i + 1),
+    the output into out (B, L, H, D); the products through `gemm`, the
+    softmax as `softmax_rows`. The queries come scaled."""
+    sequences, length, _, heads, _ = qkv.shape
+    for b in range(sequences):
+        for h in range(heads):
+            attention_logits(gemm, qkv, b, h, keys_t, p[b, h])
+            for i in range(length):
+                softmax_row(p[b, h], p[b, h], i, i + 1 if causal else length)
+            attention_output(gemm, qkv, b, h, p[b, h], out)
+
+
+def self_attention_forward_float32(qkv, out, p, keys_t, exps, causal, gemm):
+    """`self_attention_forward` for float32, the softmax as
+    `softmax_rows_float32` (exps: float64 scratch (L, L))."""
+    sequences, length, _, heads, _ = qkv.shape
+    for b in range(sequences):
+        for h in range(heads):
+            attention_logits(gemm, qkv, b, h, keys_t, p[b, h])
+            for i in range(length):
+                softmax_row_float32(p[b, h], p[b, h], exps, i, i + 1 if causal else length)
+            attention_output(gemm, qkv, b, h, p[b, h], out)
+
+
+def self_attention_backward(g, qkv, p, d_qkv, d_logits, values_t, causal, scale, gemm):
+    """The gradient d_qkv (B, L, 3, H, D) of `self_attention_forward` from
+    the output's g (B, L, H, D), per sequence and head: dv = p^T g, d_logits
+    = softmax's backward of g v^T (as `softmax_rows_backward`), dq = d_logits
+    k scale and dk = d_logits^T q scale; the products through `gemm`.
+    d_logits (L, L) and values_t (D, L): scratch."""
+    sequences, length, _, heads, depth = qkv.shape
+    row, g_row = 3 * heads * depth, heads * depth
+    for b in range(sequences):
+        for h in range(heads):
+            probabilities = p[b, h]
+            gemm(_ROW_MAJOR, _TRANSPOSE, _NO_TRANSPOSE, length, depth, length, 1.0,
+                 probabilities.ctypes.data, length, g[b, 0, h].ctypes.data, g_row, 0.0,
+                 d_qkv[b, 0, 2, h].ctypes.data, row)
+            for j in range(length):
+                for d in range(depth):
+                    values_t[d, j] = qkv[b, j, 2, h, d]
+            gemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, length, length, depth, 1.0,
+                 g[b, 0, h].ctypes.data, g_row, values_t.ctypes.data, length, 0.0,
+                 d_logits.ctypes.data, length)
+            for i in range(length):
+                softmax_row_backward(d_logits, probabilities, d_logits, i,
+                                     i + 1 if causal else length)
+            gemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, length, depth, length, scale,
+                 d_logits.ctypes.data, length, qkv[b, 0, 1, h].ctypes.data, row, 0.0,
+                 d_qkv[b, 0, 0, h].ctypes.data, row)
+            gemm(_ROW_MAJOR, _TRANSPOSE, _NO_TRANSPOSE, length, depth, length, scale,
+                 d_logits.ctypes.data, length, qkv[b, 0, 0, h].ctypes.data, row, 0.0,
+                 d_qkv[b, 0, 1, h].ctypes.data, row)
 
 
 def max_pool_forward(x, size_h, size_w, stride_h, stride_w, out, argmax):
