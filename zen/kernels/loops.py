@@ -18,7 +18,8 @@ import numpy as np
 
 HELPERS = ("exp_negative", "tanh_float32", "row_max", "row_dot", "row_total",
            "row_centred_squares", "softmax_row", "softmax_row_float32", "softmax_row_backward",
-           "matrix_product", "add_transposed_product", "attention_logits", "attention_output",
+           "matrix_product", "add_transposed_product", "_causal_split", "product",
+           "attention_logits", "attention_output",
            "lstm_backward_step",
            "gru_backward_step")  # called by other loops: compiled first, in place of these names
 _ROW_MAJOR, _NO_TRANSPOSE, _TRANSPOSE = 101, 111, 112  # cblas's CblasRowMajor, CblasNoTrans, CblasTrans
@@ -418,27 +419,51 @@ def softmax_row_backward(g, s, d_x, i, count):
 # qkv (B, L, 3, H, D): the queries, keys and values of head h of sequence b are
 # the (L, D) matrices at qkv[b, 0, 0, h], qkv[b, 0, 1, h], qkv[b, 0, 2, h], rows
 # 3 H D apart; out and its gradient g (B, L, H, D) have rows H D apart. BLAS
-# reads and writes them in place through those strides.
+# reads and writes them in place through those strides. Under a causal mask
+# the queries split in two blocks at `_causal_split`: the first block's
+# queries see only the first block's keys, so each product with a (L, L)
+# matrix of logits skips that matrix's upper right quarter, all zeros (a
+# quarter of the multiply-adds; a sum without its zero terms is the same).
 
-def attention_logits(gemm, qkv, b, h, keys_t, logits):
-    """logits = q k^T of head h of sequence b: the keys copied transposed into
-    `keys_t` (D, L), then one product (q k^T as it is, through a transposed
-    operand, measured about 2x slower)."""
-    length, depth = qkv.shape[1], qkv.shape[4]
+def _causal_split(length, causal):
+    """Where the queries split: L // 2 under a causal mask, else L (one block)."""
+    return length // 2 if causal and length > 1 else length
+
+
+def product(gemm, transpose_a, transpose_b, rows, columns, inner, alpha, a, lda, b, ldb, out,
+            ldc):
+    """out = alpha op(a) @ op(b) through `gemm` for matrices given by their
+    first element (a view starting there) and row strides in elements."""
+    gemm(_ROW_MAJOR, _TRANSPOSE if transpose_a else _NO_TRANSPOSE,
+         _TRANSPOSE if transpose_b else _NO_TRANSPOSE, rows, columns, inner, alpha,
+         a.ctypes.data, lda, b.ctypes.data, ldb, 0.0, out.ctypes.data, ldc)
+
+
+def attention_logits(gemm, qkv, b, h, keys_t, logits, split):
+    """logits = q k^T of head h of sequence b (the first `split` queries
+    against the first `split` keys only): the keys copied transposed into
+    `keys_t` (D, L), then the products (q k^T through a transposed operand
+    measured about 2x slower)."""
+    length, depth, row = qkv.shape[1], qkv.shape[4], 3 * qkv.shape[3] * qkv.shape[4]
     for j in range(length):
         for d in range(depth):
             keys_t[d, j] = qkv[b, j, 1, h, d]
-    gemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, length, length, depth, 1.0,
-         qkv[b, 0, 0, h].ctypes.data, 3 * qkv.shape[3] * depth, keys_t.ctypes.data, length, 0.0,
-         logits.ctypes.data, length)
+    product(gemm, False, False, split, split, depth, 1.0, qkv[b, 0, 0, h], row, keys_t, length,
+            logits, length)
+    if split < length:
+        product(gemm, False, False, length - split, length, depth, 1.0, qkv[b, split, 0, h], row,
+                keys_t, length, logits[split], length)
 
 
-def attention_output(gemm, qkv, b, h, probabilities, out):
+def attention_output(gemm, qkv, b, h, probabilities, out, split):
     """out[b, :, h] = probabilities @ v of head h of sequence b."""
     length, heads, depth = qkv.shape[1], qkv.shape[3], qkv.shape[4]
-    gemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, length, depth, length, 1.0,
-         probabilities.ctypes.data, length, qkv[b, 0, 2, h].ctypes.data, 3 * heads * depth, 0.0,
-         out[b, 0, h].ctypes.data, heads * depth)
+    row, out_row = 3 * heads * depth, heads * depth
+    product(gemm, False, False, split, depth, split, 1.0, probabilities, length,
+            qkv[b, 0, 2, h], row, out[b, 0, h], out_row)
+    if split < length:
+        product(gemm, False, False, length - split, depth, length, 1.0, probabilities[split],
+                length, qkv[b, 0, 2, h], row, out[b, split, h], out_row)
 
 
 def self_attention_forward(qkv, out, p, keys_t, causal, gemm):
@@ -447,55 +472,69 @@ def self_attention_forward(qkv, out, p, keys_t, causal, gemm):
     the output into out (B, L, H, D); the products through `gemm`, the
     softmax as `softmax_rows`. The queries come scaled."""
     sequences, length, _, heads, _ = qkv.shape
+    split = _causal_split(length, causal)
     for b in range(sequences):
         for h in range(heads):
-            attention_logits(gemm, qkv, b, h, keys_t, p[b, h])
+            attention_logits(gemm, qkv, b, h, keys_t, p[b, h], split)
             for i in range(length):
                 softmax_row(p[b, h], p[b, h], i, i + 1 if causal else length)
-            attention_output(gemm, qkv, b, h, p[b, h], out)
+            attention_output(gemm, qkv, b, h, p[b, h], out, split)
 
 
 def self_attention_forward_float32(qkv, out, p, keys_t, exps, causal, gemm):
     """`self_attention_forward` for float32, the softmax as
     `softmax_rows_float32` (exps: float64 scratch (L, L))."""
     sequences, length, _, heads, _ = qkv.shape
+    split = _causal_split(length, causal)
     for b in range(sequences):
         for h in range(heads):
-            attention_logits(gemm, qkv, b, h, keys_t, p[b, h])
+            attention_logits(gemm, qkv, b, h, keys_t, p[b, h], split)
             for i in range(length):
                 softmax_row_float32(p[b, h], p[b, h], exps, i, i + 1 if causal else length)
-            attention_output(gemm, qkv, b, h, p[b, h], out)
+            attention_output(gemm, qkv, b, h, p[b, h], out, split)
 
 
 def self_attention_backward(g, qkv, p, d_qkv, d_logits, values_t, causal, scale, gemm):
     """The gradient d_qkv (B, L, 3, H, D) of `self_attention_forward` from
     the output's g (B, L, H, D), per sequence and head: dv = p^T g, d_logits
     = softmax's backward of g v^T (as `softmax_rows_backward`), dq = d_logits
-    k scale and dk = d_logits^T q scale; the products through `gemm`.
-    d_logits (L, L) and values_t (D, L): scratch."""
+    k scale and dk = d_logits^T q scale; the products through `gemm`, the
+    causal mask's zero quarter skipped as in forward. d_logits (L, L) and
+    values_t (D, L): scratch."""
     sequences, length, _, heads, depth = qkv.shape
     row, g_row = 3 * heads * depth, heads * depth
+    split = _causal_split(length, causal)
+    rest = length - split
     for b in range(sequences):
         for h in range(heads):
             probabilities = p[b, h]
-            gemm(_ROW_MAJOR, _TRANSPOSE, _NO_TRANSPOSE, length, depth, length, 1.0,
-                 probabilities.ctypes.data, length, g[b, 0, h].ctypes.data, g_row, 0.0,
-                 d_qkv[b, 0, 2, h].ctypes.data, row)
+            q, k, gradient = qkv[b, 0, 0, h], qkv[b, 0, 1, h], g[b, 0, h]
+            # dv: the first keys from every query, the others from the last block's
+            product(gemm, True, False, split, depth, length, 1.0, probabilities, length, gradient,
+                    g_row, d_qkv[b, 0, 2, h], row)
+            if rest:
+                product(gemm, True, False, rest, depth, rest, 1.0, probabilities[split, split:],
+                        length, g[b, split, h], g_row, d_qkv[b, split, 2, h], row)
             for j in range(length):
                 for d in range(depth):
                     values_t[d, j] = qkv[b, j, 2, h, d]
-            gemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, length, length, depth, 1.0,
-                 g[b, 0, h].ctypes.data, g_row, values_t.ctypes.data, length, 0.0,
-                 d_logits.ctypes.data, length)
+            product(gemm, False, False, split, split, depth, 1.0, gradient, g_row, values_t,
+                    length, d_logits, length)
+            if rest:
+                product(gemm, False, False, rest, length, depth, 1.0, g[b, split, h], g_row,
+                        values_t, length, d_logits[split], length)
             for i in range(length):
                 softmax_row_backward(d_logits, probabilities, d_logits, i,
                                      i + 1 if causal else length)
-            gemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, length, depth, length, scale,
-                 d_logits.ctypes.data, length, qkv[b, 0, 1, h].ctypes.data, row, 0.0,
-                 d_qkv[b, 0, 0, h].ctypes.data, row)
-            gemm(_ROW_MAJOR, _TRANSPOSE, _NO_TRANSPOSE, length, depth, length, scale,
-                 d_logits.ctypes.data, length, qkv[b, 0, 0, h].ctypes.data, row, 0.0,
-                 d_qkv[b, 0, 1, h].ctypes.data, row)
+            product(gemm, False, False, split, depth, split, scale, d_logits, length, k, row,
+                    d_qkv[b, 0, 0, h], row)
+            product(gemm, True, False, split, depth, length, scale, d_logits, length, q, row,
+                    d_qkv[b, 0, 1, h], row)
+            if rest:
+                product(gemm, False, False, rest, depth, length, scale, d_logits[split], length,
+                        k, row, d_qkv[b, split, 0, h], row)
+                product(gemm, True, False, rest, depth, rest, scale, d_logits[split, split:],
+                        length, qkv[b, split, 0, h], row, d_qkv[b, split, 1, h], row)
 
 
 def max_pool_forward(x, size_h, size_w, stride_h, stride_w, out, argmax):
