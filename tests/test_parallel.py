@@ -318,3 +318,26 @@ def test_slices_of_an_array_split_by_its_rows(threads):
     chunks.clear()
     parallel.for_each_slice(lambda a, b: chunks.append((a, b)), np.zeros((0, 4)))
     assert chunks == [(0, 0)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blas_gemm_is_numpys_own_product(dtype):
+    """zen.blas.gemm(dtype) calls the cblas gemm of numpy's OpenBLAS as
+    numpy's matmul does: the same bits, transposed operands and an added
+    product (beta = 1) included; None for another dtype."""
+    from zen import blas
+    gemm = blas.gemm(dtype)
+    assert blas.gemm(np.int32) is None
+    if gemm is None:  # numpy built on another BLAS: nothing to compare
+        assert np.__config__.CONFIG["Build Dependencies"]["blas"]["name"] != "scipy-openblas"
+        return
+    g = np.random.default_rng(3)
+    a, b = g.normal(size=(37, 19)).astype(dtype), g.normal(size=(19, 23)).astype(dtype)
+    out = np.full((37, 23), np.nan, dtype)
+    gemm(blas.ROW_MAJOR, blas.NO_TRANSPOSE, blas.NO_TRANSPOSE, 37, 23, 19, 1.0, a.ctypes.data,
+         19, b.ctypes.data, 23, 0.0, out.ctypes.data, 23)
+    np.testing.assert_array_equal(out, a @ b)
+    added = np.ones((19, 23), dtype)
+    gemm(blas.ROW_MAJOR, blas.TRANSPOSE, blas.NO_TRANSPOSE, 19, 23, 37, 1.0, a.ctypes.data,
+         19, out.ctypes.data, 23, 1.0, added.ctypes.data, 23)
+    np.testing.assert_array_equal(added, 1 + a.T @ (a @ b))

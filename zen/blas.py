@@ -2,9 +2,10 @@
 their work is done, and its matrix product for compiled loops.
 
 `gemm(dtype)` hands zen.kernels numpy's own `cblas_sgemm` or `cblas_dgemm`
-as a ctypes function, so that a recurrent layer's whole scan, a product
-each step, runs in one compiled call with the products numpy would make:
-the same library, the same arguments, the same bits.
+as a ctypes function, so that a loop with a small product in each turn (a
+recurrent layer's steps, attention's heads) runs in one compiled call with
+the products numpy would make: the same library, the same arguments, the
+same bits.
 
 After each multi-threaded product OpenBLAS's threads keep spinning on their
 cores, by default for about 2**28 clock ticks (a tenth of a second), in
@@ -40,8 +41,8 @@ _STATE = {"quiet": None, "gemm": None}
 # wheels), in a plain OpenBLAS with 64-bit integers, and with 32-bit ones
 _GEMM_NAMES = (("scipy_cblas_{}gemm64_", ctypes.c_int64), ("cblas_{}gemm64_", ctypes.c_int64),
                ("cblas_{}gemm", ctypes.c_int))
-ROW_MAJOR, NO_TRANSPOSE = 101, 111
-"""cblas's CblasRowMajor and CblasNoTrans."""
+ROW_MAJOR, NO_TRANSPOSE, TRANSPOSE = 101, 111, 112
+"""cblas's CblasRowMajor, CblasNoTrans and CblasTrans."""
 
 
 def _library_paths():
@@ -54,15 +55,20 @@ def _library_paths():
                   + glob.glob(os.path.join(package, ".dylibs", "*openblas*")))
 
 
-def _openblas():
-    """numpy's OpenBLAS with the three calls that restart its threads, or None."""
+def _libraries():
+    """The libraries of `_library_paths` that load, as ctypes.CDLL objects."""
     for path in _library_paths():
         try:
-            library = ctypes.CDLL(path)
+            yield ctypes.CDLL(path)
         except OSError:
             continue
-        calls = ("openblas_read_env", "blas_thread_shutdown_", "blas_thread_init",
-                 "openblas_thread_timeout")
+
+
+def _openblas():
+    """numpy's OpenBLAS with the three calls that restart its threads, or None."""
+    calls = ("openblas_read_env", "blas_thread_shutdown_", "blas_thread_init",
+             "openblas_thread_timeout")
+    for library in _libraries():
         if all(hasattr(library, name) for name in calls):
             return library
     return None
@@ -104,10 +110,11 @@ def gemm(dtype):
     function, or None: for another dtype, or where numpy's BLAS is not an
     OpenBLAS this finds.
 
-    The function computes C = alpha A B + beta C:
-        gemm(ROW_MAJOR, NO_TRANSPOSE, NO_TRANSPOSE, m, n, k, alpha,
-             A address, lda, B address, ldb, beta, C address, ldc)
-    on row-major matrices (m, k), (k, n) and (m, n), as numpy's matmul calls it.
+    The function computes C = alpha op(A) op(B) + beta C:
+        gemm(ROW_MAJOR, NO_TRANSPOSE or TRANSPOSE, the same for B, m, n, k,
+             alpha, A address, lda, B address, ldb, beta, C address, ldc)
+    on row-major matrices, op(A) (m, k), op(B) (k, n) and C (m, n), as
+    numpy's matmul calls it.
     """
     kind = {np.dtype(np.float32): "s", np.dtype(np.float64): "d"}.get(np.dtype(dtype))
     if kind is None:
@@ -120,11 +127,7 @@ def gemm(dtype):
 
 def _find_gemms():
     """{"s": sgemm, "d": dgemm} from numpy's OpenBLAS, or {}."""
-    for path in _library_paths():
-        try:
-            library = ctypes.CDLL(path)
-        except OSError:
-            continue
+    for library in _libraries():
         for pattern, integer in _GEMM_NAMES:
             if all(hasattr(library, pattern.format(kind)) for kind in "sd"):
                 return {kind: _gemm_function(getattr(library, pattern.format(kind)), integer, real)

@@ -474,7 +474,8 @@ def self_attention_backward(g, qkv, p, causal=False, scale=1.0):
         g: the output's gradient, (B, L, H, D).
         qkv: the inputs, unscaled, (B, L, 3, H, D), C-contiguous.
         p: `self_attention`'s probabilities, (B, H, L, L).
-        causal, scale: as given to `self_attention`.
+        causal: as given to `self_attention`.
+        scale: as given to `self_attention`.
     """
     g = np.ascontiguousarray(g)
     _check_c_order(qkv=qkv, p=p)
@@ -647,8 +648,9 @@ def lstm_forward(projected, u_by_gate, hs, cs, gates, tanh_c):
     Args:
         projected: the projected inputs, (T, B, 4H) (Keras's gate order).
         u_by_gate: the recurrent kernel by gate, (4, H, H), C-contiguous.
-        hs, cs: (T + 1, B, H) C-contiguous, [0] holding h_0 and c_0; the
-            states after each step are written into [1:].
+        hs: (T + 1, B, H) C-contiguous, hs[0] holding h_0; the states
+            after each step are written into hs[1:].
+        cs: the cell states as `hs`, cs[0] holding c_0.
         gates: receives the gates i, f, g, o of every step, (T, 4, B, H).
         tanh_c: receives tanh(c_t) of every step, (T, B, H).
     """
@@ -670,8 +672,9 @@ def lstm_backward(gradient, gates, tanh_c, c_previous, u, dh, dc, dz):
         tanh_c: tanh(c_t) of every step, (T, B, H).
         c_previous: c_{t-1} of every step, (T, B, H).
         u: the recurrent kernel, (H, 4H).
-        dh, dc: dL/dh_T and dL/dc_T from after the last step, (B, H) (zeros
-            normally); on return dL/dh_0 and dL/dc_0.
+        dh: dL/dh_T from after the last step, (B, H) (zeros normally);
+            dL/dh_0 on return.
+        dc: dL/dc_T, as `dh`; dL/dc_0 on return.
         dz: receives the gate gradients of every step, (T, B, 4H).
     """
     _check_c_order(dh=dh, dz=dz)

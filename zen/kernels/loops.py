@@ -16,13 +16,14 @@ import math
 
 import numpy as np
 
+from ..blas import NO_TRANSPOSE, ROW_MAJOR, TRANSPOSE
+
 HELPERS = ("exp_negative", "tanh_float32", "row_max", "row_dot", "row_total",
            "row_centred_squares", "softmax_row", "softmax_row_float32", "softmax_row_backward",
            "matrix_product", "add_transposed_product", "_causal_split", "product",
            "attention_logits", "attention_output",
            "lstm_backward_step",
            "gru_backward_step")  # called by other loops: compiled first, in place of these names
-_ROW_MAJOR, _NO_TRANSPOSE, _TRANSPOSE = 101, 111, 112  # cblas's CblasRowMajor, CblasNoTrans, CblasTrans
 
 # W. J. Cody's erf/erfc coefficients, as zen.autodiff.special has them (see there).
 _A = np.array((3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
@@ -434,8 +435,8 @@ def product(gemm, transpose_a, transpose_b, rows, columns, inner, alpha, a, lda,
             ldc):
     """out = alpha op(a) @ op(b) through `gemm` for matrices given by their
     first element (a view starting there) and row strides in elements."""
-    gemm(_ROW_MAJOR, _TRANSPOSE if transpose_a else _NO_TRANSPOSE,
-         _TRANSPOSE if transpose_b else _NO_TRANSPOSE, rows, columns, inner, alpha,
+    gemm(ROW_MAJOR, TRANSPOSE if transpose_a else NO_TRANSPOSE,
+         TRANSPOSE if transpose_b else NO_TRANSPOSE, rows, columns, inner, alpha,
          a.ctypes.data, lda, b.ctypes.data, ldb, 0.0, out.ctypes.data, ldc)
 
 
@@ -614,7 +615,7 @@ def matrix_product(gemm, a, b, out):
     calls it: the same bits."""
     rows, inner = a.shape
     columns = b.shape[1]
-    gemm(_ROW_MAJOR, _NO_TRANSPOSE, _NO_TRANSPOSE, rows, columns, inner, 1.0, a.ctypes.data,
+    gemm(ROW_MAJOR, NO_TRANSPOSE, NO_TRANSPOSE, rows, columns, inner, 1.0, a.ctypes.data,
          inner, b.ctypes.data, columns, 0.0, out.ctypes.data, columns)
 
 
@@ -624,7 +625,7 @@ def add_transposed_product(gemm, a, b, out):
     of numpy's out += np.matmul(a.T, b)."""
     inner, rows = a.shape
     columns = b.shape[1]
-    gemm(_ROW_MAJOR, _TRANSPOSE, _NO_TRANSPOSE, rows, columns, inner, 1.0, a.ctypes.data, rows,
+    gemm(ROW_MAJOR, TRANSPOSE, NO_TRANSPOSE, rows, columns, inner, 1.0, a.ctypes.data, rows,
          b.ctypes.data, columns, 1.0, out.ctypes.data, columns)
 
 
