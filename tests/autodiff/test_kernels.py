@@ -592,6 +592,14 @@ def test_scan_kernels_refuse_arrays_blas_cannot_write_by_rows(numba_on):
                                   np.empty((2, 4, 2)).transpose(0, 2, 1))
 
 
+def test_a_kernel_that_calls_blas_says_so_when_there_is_none(numba_on, monkeypatch):
+    from zen import blas
+    monkeypatch.setattr(blas, "gemm", lambda dtype: None)
+    with pytest.raises(RuntimeError, match=r"calls numpy's BLAS, which must be an OpenBLAS"):
+        kernels.rnn_tanh_forward(np.zeros((2, 2, 3), np.float32), np.zeros((3, 2, 3), np.float32),
+                                 np.zeros((3, 3), np.float32))
+
+
 def test_scans_take_the_numpy_loops_where_the_kernels_cannot_multiply(numba_on, monkeypatch):
     """Without a BLAS product to call (zen.blas.gemm finds none), the scans'
     backward runs numpy's loops, with the same results."""

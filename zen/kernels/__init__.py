@@ -450,7 +450,7 @@ def self_attention(qkv, causal=False, scale=1.0):
         queries[:, :, 0] *= scale
     out = np.empty((sequences, length, heads, depth), qkv.dtype)
     p = np.empty((sequences, heads, length, length), qkv.dtype)
-    gemm, float32 = blas.gemm(qkv.dtype), qkv.dtype == np.float32
+    gemm, float32 = _gemm(qkv.dtype), qkv.dtype == np.float32
     kernel = _kernel("self_attention_forward_float32" if float32 else "self_attention_forward")
 
     def part(start, stop):
@@ -481,7 +481,7 @@ def self_attention_backward(g, qkv, p, causal=False, scale=1.0):
     _check_c_order(qkv=qkv, p=p)
     sequences, length, _, heads, depth = qkv.shape
     d_qkv = np.empty_like(qkv)
-    gemm, kernel = blas.gemm(qkv.dtype), _kernel("self_attention_backward")
+    gemm, kernel = _gemm(qkv.dtype), _kernel("self_attention_backward")
 
     def part(start, stop):
         some = slice(start, stop)
@@ -489,6 +489,15 @@ def self_attention_backward(g, qkv, p, causal=False, scale=1.0):
                np.empty((depth, length), qkv.dtype), bool(causal), float(scale), gemm)
     parallel.for_each_row_chunk(part, sequences, heads * length * (length + 4 * depth))
     return d_qkv
+
+
+def _gemm(dtype):
+    """zen.blas.gemm(dtype), or a RuntimeError that says why there is none."""
+    gemm = blas.gemm(dtype)
+    if gemm is None:
+        raise RuntimeError(f"this kernel calls numpy's BLAS, which must be an OpenBLAS with "
+                           f"cblas gemm, for {np.dtype(dtype)}: see zen.kernels.products")
+    return gemm
 
 
 def products(*arrays) -> bool:
@@ -656,7 +665,7 @@ def lstm_forward(projected, u_by_gate, hs, cs, gates, tanh_c):
     """
     _check_c_order(u_by_gate=u_by_gate, hs=hs, gates=gates)
     _kernel("lstm_forward_float32")(projected, u_by_gate, hs, cs, gates, tanh_c,
-                                    blas.gemm(np.float32))
+                                    _gemm(np.float32))
 
 
 def lstm_backward(gradient, gates, tanh_c, c_previous, u, dh, dc, dz):
@@ -679,7 +688,7 @@ def lstm_backward(gradient, gates, tanh_c, c_previous, u, dh, dc, dz):
     """
     _check_c_order(dh=dh, dz=dz)
     _kernel("lstm_backward")(gradient, gates, tanh_c, c_previous, np.ascontiguousarray(u.T),
-                             dh, dc, dz, blas.gemm(dz.dtype))
+                             dh, dc, dz, _gemm(dz.dtype))
 
 
 def gru_gate_inputs(t, p, bias, m, zr):
@@ -744,7 +753,7 @@ def gru_forward(projected, u_by_gate, bias, hs, inner, zr, n):
     """
     _check_c_order(u_by_gate=u_by_gate, hs=hs, inner=inner)
     _kernel("gru_forward_float32")(projected, u_by_gate, bias, hs, inner, zr, n,
-                                   blas.gemm(np.float32))
+                                   _gemm(np.float32))
 
 
 def gru_backward(gradient, h_previous, zr, n, hh, u, dh, d_inner, d_xh):
@@ -767,7 +776,7 @@ def gru_backward(gradient, h_previous, zr, n, hh, u, dh, d_inner, d_xh):
     """
     _check_c_order(dh=dh, d_inner=d_inner)
     _kernel("gru_backward")(gradient, h_previous, zr, n, hh, np.ascontiguousarray(u.T), dh,
-                            d_inner, d_xh, np.empty_like(dh), blas.gemm(dh.dtype))
+                            d_inner, d_xh, np.empty_like(dh), _gemm(dh.dtype))
 
 
 def rnn_tanh_forward(projected, states, u):
@@ -783,7 +792,7 @@ def rnn_tanh_forward(projected, states, u):
         u: the recurrent kernel, (H, H), C-contiguous.
     """
     _check_c_order(states=states, u=u)
-    _kernel("rnn_tanh_forward_float32")(projected, states, u, blas.gemm(np.float32))
+    _kernel("rnn_tanh_forward_float32")(projected, states, u, _gemm(np.float32))
 
 
 def rnn_tanh_backward(gradient, states, u, dh, dz, du=None):
@@ -805,7 +814,7 @@ def rnn_tanh_backward(gradient, states, u, dh, dz, du=None):
     _check_c_order(states=states, dh=dh, dz=dz, du=du)
     outside = gradient.any(axis=tuple(range(1, gradient.ndim)))  # the steps a gradient reaches
     _kernel("rnn_tanh_backward")(gradient, states, np.ascontiguousarray(u.T), outside, dh, dz,
-                                 du, blas.gemm(dz.dtype))
+                                 du, _gemm(dz.dtype))
 
 
 def _check_c_order(**arrays):
