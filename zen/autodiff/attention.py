@@ -180,7 +180,7 @@ class SelfAttention(_AttentionLogits):
         self.fused = (not additive and (self.allowed is None or self.causal)
                       and qkv.flags.c_contiguous and kernels.products(qkv))
         if self.fused:  # zen.kernels: every head's products and softmax in one call per thread
-            self.qkv, self.additive_shape = qkv, None
+            self.qkv = qkv
             self.out, self.p = kernels.self_attention(qkv, self.causal, self.scale)
             return self.out
         q, k, self.v = (_heads_first(qkv[:, :, part]) for part in range(3))

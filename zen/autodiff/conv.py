@@ -163,8 +163,9 @@ class Conv2D(Function):
         if not self.retained:
             self.cols = None  # freed before the input gradient's columns are made
         gx = self._input_gradient(rows, w) if needs[0] else None
-        gw = both[:len(both) - (len(needs) > 2)].reshape(w.shape) if needs[1] else None
-        if len(needs) == 2:
+        folded = len(needs) > 2  # a bias: its gradient is the last row of `both`
+        gw = (both[:-1] if folded else both).reshape(w.shape) if needs[1] else None
+        if not folded:
             return gx, gw
         return gx, gw, both[-1] if needs[2] else None
 
