@@ -431,9 +431,11 @@ def softmax_backward(g, s, causal=False):
 def self_attention(qkv, causal=False, scale=1.0):
     """softmax(q k^T scale) v for queries, keys and values packed in one
     array, every head of every sequence in one kernel call per thread: the
-    products through numpy's own BLAS (`products`), reading the heads in
-    place, the softmax as `softmax` computes it, so the same bits as the
-    separate products and softmax kernel.
+    products through numpy's own BLAS (`products`), each head's queries
+    scaled and its keys transposed into scratch as the kernel reaches them
+    (no pass over the whole array before), the softmax as `softmax`
+    computes it, so the same bits as the separate products and softmax
+    kernel.
 
     Args:
         qkv: (B, L, 3, H, D) float32 or float64, C-contiguous.
@@ -446,23 +448,20 @@ def self_attention(qkv, causal=False, scale=1.0):
     """
     _check_c_order(qkv=qkv)
     sequences, length, _, heads, depth = qkv.shape
-    queries = qkv
-    if scale != 1:
-        queries = qkv.copy()
-        queries[:, :, 0] *= scale
     out = np.empty((sequences, length, heads, depth), qkv.dtype)
     p = np.empty((sequences, heads, length, length), qkv.dtype)
     gemm, float32 = _gemm(qkv.dtype), qkv.dtype == np.float32
     kernel = _kernel("self_attention_forward_float32" if float32 else "self_attention_forward")
 
     def part(start, stop):
-        keys_t = np.empty((depth, length), qkv.dtype)
+        queries, keys_t = np.empty((length, depth), qkv.dtype), np.empty((depth, length), qkv.dtype)
         some = slice(start, stop)
         if float32:
-            kernel(queries[some], out[some], p[some], keys_t, np.empty((length, length)),
-                   bool(causal), gemm)
+            kernel(qkv[some], float(scale), out[some], p[some], queries, keys_t,
+                   np.empty((length, length)), bool(causal), gemm)
         else:
-            kernel(queries[some], out[some], p[some], keys_t, bool(causal), gemm)
+            kernel(qkv[some], float(scale), out[some], p[some], queries, keys_t, bool(causal),
+                   gemm)
     parallel.for_each_row_chunk(part, sequences, heads * length * (length + 3 * depth))
     return out, p
 

@@ -440,19 +440,22 @@ def product(gemm, transpose_a, transpose_b, rows, columns, inner, alpha, a, lda,
          a.ctypes.data, lda, b.ctypes.data, ldb, 0.0, out.ctypes.data, ldc)
 
 
-def attention_logits(gemm, qkv, b, h, keys_t, logits, split):
-    """logits = q k^T of head h of sequence b (the first `split` queries
-    against the first `split` keys only): the keys copied transposed into
-    `keys_t` (D, L), then the products (q k^T through a transposed operand
-    measured about 2x slower)."""
-    length, depth, row = qkv.shape[1], qkv.shape[4], 3 * qkv.shape[3] * qkv.shape[4]
+def attention_logits(gemm, qkv, b, h, queries, keys_t, scale, logits, split):
+    """logits = (q scale) k^T of head h of sequence b (the first `split`
+    queries against the first `split` keys only): the queries times `scale`
+    copied into `queries` (L, D), in qkv's dtype as numpy scales them, the
+    keys copied transposed into `keys_t` (D, L), then the products (q k^T
+    through a transposed operand measured about 2x slower)."""
+    length, depth = qkv.shape[1], qkv.shape[4]
+    factor = queries.dtype.type(scale)
     for j in range(length):
         for d in range(depth):
+            queries[j, d] = qkv[b, j, 0, h, d] * factor
             keys_t[d, j] = qkv[b, j, 1, h, d]
-    product(gemm, False, False, split, split, depth, 1.0, qkv[b, 0, 0, h], row, keys_t, length,
+    product(gemm, False, False, split, split, depth, 1.0, queries, depth, keys_t, length,
             logits, length)
     if split < length:
-        product(gemm, False, False, length - split, length, depth, 1.0, qkv[b, split, 0, h], row,
+        product(gemm, False, False, length - split, length, depth, 1.0, queries[split], depth,
                 keys_t, length, logits[split], length)
 
 
@@ -467,29 +470,29 @@ def attention_output(gemm, qkv, b, h, probabilities, out, split):
                 length, qkv[b, 0, 2, h], row, out[b, split, h], out_row)
 
 
-def self_attention_forward(qkv, out, p, keys_t, causal, gemm):
-    """softmax(q k^T) v for every sequence and head, float64: the
+def self_attention_forward(qkv, scale, out, p, queries, keys_t, causal, gemm):
+    """softmax((q scale) k^T) v for every sequence and head, float64: the
     probabilities into p (B, H, L, L) (causal: row i keeps its first i + 1),
     the output into out (B, L, H, D); the products through `gemm`, the
-    softmax as `softmax_rows`. The queries come scaled."""
+    softmax as `softmax_rows`. queries (L, D) and keys_t (D, L): scratch."""
     sequences, length, _, heads, _ = qkv.shape
     split = _causal_split(length, causal)
     for b in range(sequences):
         for h in range(heads):
-            attention_logits(gemm, qkv, b, h, keys_t, p[b, h], split)
+            attention_logits(gemm, qkv, b, h, queries, keys_t, scale, p[b, h], split)
             for i in range(length):
                 softmax_row(p[b, h], p[b, h], i, i + 1 if causal else length)
             attention_output(gemm, qkv, b, h, p[b, h], out, split)
 
 
-def self_attention_forward_float32(qkv, out, p, keys_t, exps, causal, gemm):
+def self_attention_forward_float32(qkv, scale, out, p, queries, keys_t, exps, causal, gemm):
     """`self_attention_forward` for float32, the softmax as
     `softmax_rows_float32` (exps: float64 scratch (L, L))."""
     sequences, length, _, heads, _ = qkv.shape
     split = _causal_split(length, causal)
     for b in range(sequences):
         for h in range(heads):
-            attention_logits(gemm, qkv, b, h, keys_t, p[b, h], split)
+            attention_logits(gemm, qkv, b, h, queries, keys_t, scale, p[b, h], split)
             for i in range(length):
                 softmax_row_float32(p[b, h], p[b, h], exps, i, i + 1 if causal else length)
             attention_output(gemm, qkv, b, h, p[b, h], out, split)
