@@ -55,6 +55,9 @@ class SGD(Optimizer):
     def state_names(self):
         return ("momentum_buffer",) if self.momentum else ()
 
+    def flushed_buffers(self):
+        return self.state_names()  # a subnormal buffer is a subnormal step
+
     def update(self, param, grad, state, lr):
         p = param.value
         if self.weight_decay:
@@ -104,6 +107,9 @@ class Momentum(Optimizer):
     def state_names(self):
         return ("velocity",)
 
+    def flushed_buffers(self):
+        return ("velocity",)  # a subnormal velocity is a subnormal step
+
     def update(self, param, grad, state, lr):
         v = state["velocity"]
         v *= self.beta
@@ -147,6 +153,9 @@ class RMSProp(Optimizer):
 
     def state_names(self):
         return ("v",)
+
+    def flushed_buffers(self):
+        return ("v",) if self.epsilon > 0 else ()  # below epsilon, it never counted
 
     def update(self, param, grad, state, lr):
         v = state["v"]
@@ -206,6 +215,9 @@ class Adam(Optimizer):
 
     def state_names(self):
         return ("m", "v")
+
+    def flushed_buffers(self):
+        return ("m", "v") if self.epsilon > 0 else ()  # below epsilon, they never counted
 
     def update(self, param, grad, state, lr):
         p, m, v, t = param.value, state["m"], state["v"], state["step"]
@@ -354,6 +366,9 @@ class _KerasMoments(Optimizer):
         self.beta2 = check_float(beta2, "beta2", 0, 1, high_open=True)
         self.epsilon = check_float(epsilon, "epsilon", 0)
         self.weight_decay = _checked_weight_decay(weight_decay)
+
+    def flushed_buffers(self):  # the two moments (Nadam: m, v; Adamax: m, u), as Adam's
+        return self.state_names()[:2] if self.epsilon > 0 else ()
 
 
 class Nadam(_KerasMoments):
