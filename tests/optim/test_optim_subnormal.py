@@ -77,8 +77,8 @@ def test_buffers_where_a_subnormal_counts_are_never_flushed(make, names):
 
 def dead_unit_moments(steps=900):
     """Adam's moments after `steps` updates of a (2, 64) weight whose first
-    row's gradient stops after 5: its m decays by 0.9 a step and crosses the
-    subnormal range (float32) between about steps 720 and 1000."""
+    row's gradient stops after 5: its m decays by 0.9 a step into the
+    subnormal numbers (float32) from about step 720, and stays there."""
     opt = Adam(lr=1e-3)
     param = Tensor(np.ones((2, 64), np.float32))
     rng = np.random.default_rng(0)
