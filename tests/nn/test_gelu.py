@@ -89,6 +89,31 @@ def test_float32_stays_float32_and_is_within_a_few_ulps():
     assert relative_error(out, expected, np.finfo(np.float32).tiny) < 4 * np.finfo(np.float32).eps
 
 
+def test_float32_normal_density_is_within_two_ulps_without_exp():
+    """phi in float32 from the table of phi(k / 256) and a polynomial: within
+    1.5 float32 eps of phi on a dense grid and at the table's points and
+    midpoints (where |x| rounds to the next point), both signs, up to 13
+    (beyond, phi is near the subnormal numbers of float32)."""
+    points = np.arange(13 * 256) / 256
+    x = np.concatenate([np.linspace(-13, 13, 400001), points, points + 1 / 512,
+                        -points - 1 / 512, np.nextafter(points[1:] + 1 / 512, 0)]).astype(np.float32)
+    _, pdf = special.normal_cdf_and_pdf(x)
+    expected = special.normal_pdf(x.astype(np.float64))
+    assert pdf.dtype == np.float32
+    assert relative_error(pdf, expected, np.finfo(np.float32).tiny) < 1.5 * np.finfo(np.float32).eps
+
+
+def test_float32_normal_density_at_its_limits():
+    """Past the table (|x| >= 16, 2^15, the largest float32, inf) phi is 0;
+    NaN stays NaN; -0.0 and 0.0 give phi(0)."""
+    big = [15.999, 16, 16.001, 1000, 32768, 65536, 3e38, np.inf]
+    x = np.array(big + [-b for b in big] + [np.nan, 0.0, -0.0], np.float32)
+    _, pdf = special.normal_cdf_and_pdf(x)
+    np.testing.assert_array_equal(pdf[:2 * len(big)], 0)
+    assert np.isnan(pdf[-3])
+    np.testing.assert_array_equal(pdf[-2:], np.float32(1 / math.sqrt(2 * math.pi)))
+
+
 def gelu_and_derivative(x):
     t = Tensor(x)
     y = ad.gelu(t)

@@ -118,9 +118,8 @@ class GELU(Function):
         def block(start, stop):  # thirty-odd numpy passes, each on a block in cache
             x = flat[start:stop]
             cdf, pdf = special.normal_cdf_and_pdf(x)
-            pdf *= x
-            pdf += cdf
-            derivative[start:stop] = pdf
+            slope = xp.multiply(pdf, x, out=derivative[start:stop])
+            slope += cdf
             xp.multiply(x, cdf, out=out[start:stop])
         parallel.for_each_block(block, len(flat))
         self.derivative = derivative.reshape(a.shape)

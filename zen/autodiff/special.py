@@ -14,8 +14,9 @@ a Python loop over elements.
 `normal_cdf` uses them for float64. float32 and float16 take a cheaper
 path in float32 arithmetic, within a few float32 ulps: Phi(-|x|) =
 phi(x) m(|x|), m the Mills ratio, from one polynomial fit on the whole
-line, and phi(x) = exp(-x^2 / 2) / sqrt(2 pi) from float64 (see
-`_normal_cdf_float32`).
+line (see `_normal_cdf_float32`), and phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+from a table and a short polynomial, without a call of exp (see
+`_normal_pdf_float32`).
 """
 import math
 
@@ -55,6 +56,15 @@ _MILLS = (1.218361191, -2.419571714e-1, -4.118905972e-2, 1.132212618e-1,
           -5.697467023e-2, 2.822242298e-3, 7.506048136e-3, -6.520097742e-4,
           -1.115758081e-3, -1.607091097e-4)
 _MILLS_CENTRE = 3.0
+
+# phi at the table's points h = k / 256, k = 0 .. 4096, rounded once to float32:
+# |x| is rounded to the nearest point, and exp(-(x^2 - h^2) / 2) is a polynomial.
+_PDF_STEP = 256
+_PDF_TABLE = (np.exp(-0.5 * (np.arange(16 * _PDF_STEP + 1) / _PDF_STEP) ** 2)
+              * _INV_SQRT_2PI).astype(np.float32)
+_PDF_CAP = np.float32(16)               # phi(16) = 0 in float32, as everything beyond
+_ROUNDER = np.float32(2 ** 23 / _PDF_STEP)  # adding it rounds |x| < 16 to a multiple of 1/256
+_ROUNDER_BITS = int(_ROUNDER.view(np.int32))
 
 
 def _ratio(num, den, z):
@@ -173,8 +183,10 @@ def normal_cdf_and_pdf(x):
     x = xp.asarray(x)
     if not _takes_float32_path(x):
         return normal_cdf(x), normal_pdf(x)
-    pdf = normal_pdf(x.astype(np.float32, copy=False))
-    cdf = _normal_cdf_float32(x.reshape(-1), pdf.reshape(-1)).reshape(x.shape)
+    flat = x.astype(np.float32, copy=False).reshape(-1)
+    pdf = _normal_pdf_float32(flat)
+    cdf = _normal_cdf_float32(flat, pdf).reshape(x.shape)
+    pdf = pdf.reshape(x.shape)
     return cdf.astype(x.dtype, copy=False), pdf.astype(x.dtype, copy=False)
 
 
@@ -182,13 +194,42 @@ def _takes_float32_path(x):
     return x.dtype in (np.float32, np.float16)
 
 
+def _normal_pdf_float32(x):
+    """phi(x) over a float32 array of one axis, in float32 arithmetic and
+    without exp: |x| = h + r, h = k / 256 its nearest table point, then
+    phi(x) = phi(h) exp(-u), u = (|x| - h)(|x| + h) / 2 <= 1/32 (|x| < 16),
+    exp(-u) - 1 from its Taylor polynomial to u^4 (truncation 1e-10), added
+    to phi(h) last so that its rounding errors shrink 32 times. |x| - h is
+    exact, phi(h) comes from the table (rounded once), and k from the bits of
+    |x| + 2^15. Error: 1.1 float32 eps relative at most on a dense grid of
+    [-14, 14] (past 13.3 phi is subnormal in float32)."""
+    size = xp.abs(x)
+    xp.minimum(size, _PDF_CAP, out=size)    # keeps inf out; NaN stays NaN
+    point = size + _ROUNDER                 # |x| rounded to k / 256, plus 2^15
+    index = xp.subtract(point.view(np.int32), _ROUNDER_BITS, dtype=np.int32)  # k
+    point -= _ROUNDER                       # h
+    u = size - point
+    point += size
+    u *= point
+    u *= np.float32(-0.5)                   # -u
+    change = u * np.float32(1 / 24)         # exp(-u) - 1, at most 1/32 in size
+    for coefficient in (1 / 6, 1 / 2, 1):
+        change += np.float32(coefficient)
+        change *= u
+    table = _PDF_TABLE.take(index, mode="clip")
+    change *= table
+    change += table                         # phi(h) + phi(h) (exp(-u) - 1): one rounding near phi
+    return change
+
+
 def _normal_cdf_float32(x, pdf):
     """Phi(x) in float32 arithmetic from x and phi(x) (float32, one axis):
     Phi(-|x|) = phi(x) m(|x|), m(z) = F(q) / (1 + z) with F the `_MILLS`
     polynomial, then Phi(x) = H(x) - sign(x) Phi(-|x|), H = (1 + sign(x)) / 2.
     At x = 0 sign is 0 and Phi is H = 1/2. No masks: numpy's masked loops
-    cost more than this whole sum on random signs. Error: 2.5 float32 eps
-    relative at most on a dense grid, in both tails, against the float64 path."""
+    cost more than this whole sum on random signs. Error against the float64
+    path, on a dense grid of [-14, 14]: 3.3 float32 eps relative at most with
+    `_normal_pdf_float32`'s phi (2.8 with phi rounded once)."""
     z = xp.abs(x, dtype=np.float32)
     q = z + _MILLS_CENTRE
     xp.divide(-2 * _MILLS_CENTRE, q, out=q)
