@@ -263,6 +263,27 @@ def test_mean_and_sum_follow_keras_arithmetic():
     assert total.result() == 4.0 and Mean().result() == 0.0  # nothing seen: 0, not NaN
 
 
+@pytest.mark.parametrize("value, weight", [
+    (np.float32(0.1), 128), (0.3, None), (7, np.float64(2.5)), (np.int64(3), -1.0), (2.0, 0)])
+def test_a_mean_of_numbers_is_the_mean_of_0_d_arrays(value, weight):
+    """One number with a number as weight (a loss tracker's batch) takes a
+    short path; it gives the same bits as the same number as a 0-d array."""
+    numbers, arrays = Mean(), Mean()
+    for _ in range(3):
+        numbers.update_state(value, sample_weight=weight)
+        arrays.update_state(np.array(value), sample_weight=None if weight is None
+                            else np.array(weight))
+    assert (float(numbers.total), float(numbers.count)) == (float(arrays.total),
+                                                            float(arrays.count))
+    assert numbers.result() == arrays.result()
+
+
+@pytest.mark.parametrize("bad", ["1.0", 1 + 2j, np.complex64(1)])
+def test_a_mean_of_a_non_real_number_is_a_type_error(bad):
+    with pytest.raises(TypeError, match="expected numbers"):
+        Mean().update_state(bad, sample_weight=2)
+
+
 def test_mean_metric_wrapper_of_a_function_and_of_a_batch_mean():
     wrapper = MeanMetricWrapper(lambda y, p, power: np.abs(y - p) ** power, name="err", power=2)
     wrapper.update_state(np.array([1.0, 2.0]), np.array([2.0, 4.0]))

@@ -84,6 +84,52 @@ def test_batch_logs_are_running_means():
     assert seen[-1]["loss"] == pytest.approx(history.history["loss"][0])
 
 
+class BatchLogs(Callback):
+    """Records the logs of each batch through `on_batch_end` alone."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_batch_end(self, batch, logs=None):
+        self.seen.append(dict(logs))
+
+
+@pytest.mark.parametrize("how", ["subclass", "instance attribute", "on_train_batch_end"])
+def test_every_way_of_hooking_the_batch_end_gets_the_running_logs(how):
+    """The trainer skips reading the metrics each batch only for hooks that
+    cannot see them: an override of on_batch_end or on_train_batch_end, in a
+    class or on an instance, still gets the running loss and accuracy."""
+    x, y = blobs(20)
+    seen = []
+    if how == "subclass":
+        hook = BatchLogs()
+        seen = hook.seen
+    else:
+        hook = Callback()
+        setattr(hook, "on_batch_end" if how == "instance attribute" else "on_train_batch_end",
+                lambda batch, logs=None: seen.append(dict(logs)))
+    trainer = Trainer(mlp(), LOSS, zen.optim.SGD(lr=0.0), metrics=["accuracy"])
+    history = trainer.fit(DataLoader(ArrayDataset(x, y), batch_size=7), callbacks=[hook],
+                          verbose=0)
+    assert len(seen) == 3 and all(set(logs) == {"loss", "accuracy"} for logs in seen)
+    assert seen[-1] == pytest.approx({key: values[0] for key, values in history.history.items()})
+
+
+def test_fit_on_arrays_gathers_batches_on_the_training_thread():
+    """`fit` on in-memory arrays starts no prefetch thread (a fancy index per
+    batch costs less than the handover); a DataLoader keeps its own default."""
+    import threading
+    x, y = blobs(40)
+    model = mlp()
+    model.compile("sgd", LOSS)
+    names = []
+    spy = LambdaCallback(on_batch_end=lambda batch, logs: names.extend(
+        t.name for t in threading.enumerate()))
+    model.fit(x, y, batch_size=1, verbose=0, callbacks=[spy])
+    assert names and "zen-data-prefetch" not in names
+    assert DataLoader(ArrayDataset(x, y), 7).prefetch == 2
+
+
 class Recorder(Callback):
     def __init__(self):
         self.calls = []

@@ -253,6 +253,7 @@ class Trainer:
         """The epoch's losses and metrics (reset first; nothing seen when a
         one-shot source had run out)."""
         running = RunningMetrics(self.objective)
+        reads_batch_logs = any(_reads_batch_logs(hook) for hook in hooks)
         for batch, data in enumerate(batches):
             x, y, sample_weight = unpack_batch(data, "train_loader")
             if batch_length(x) == 0:  # a process's share of a short last global batch
@@ -261,7 +262,8 @@ class Trainer:
                 _fire(hooks, "on_train_batch_begin", batch, {})
                 losses, preds, masks = self._train_batch(x, y, sample_weight)
                 self._update(running, losses, y, preds, sample_weight, batch_length(x), masks)
-                _fire(hooks, "on_train_batch_end", batch, running.result())
+                _fire(hooks, "on_train_batch_end", batch,
+                      running.result() if reads_batch_logs else {})
             if self._stop_agreed():
                 break
         if running.samples == 0 and not batches.one_shot:
@@ -413,6 +415,14 @@ def predict_batches(model, loader, verbose=0, steps=None) -> np.ndarray:
 def _added_losses(model) -> list:
     """The model's `losses` (Keras's: `add_loss` values and weight penalties)."""
     return model.losses if isinstance(model, Layer) else []
+
+
+def _reads_batch_logs(hook) -> bool:
+    """Whether `hook` may read the logs of `on_train_batch_end`: it (or its
+    class) overrides that hook or `on_batch_end`, which Callback's calls. The
+    others get empty logs, which spares a read of every metric each batch."""
+    return any(getattr(getattr(hook, name), "__func__", None) is not getattr(Callback, name)
+               for name in ("on_train_batch_end", "on_batch_end"))
 
 
 def _fire(hooks, name, *args):

@@ -36,6 +36,8 @@ def _mismatch(y_true, y_pred, expected):
 def _divide_no_nan(a, b):
     """a / b, and 0 where b is 0 (Keras's divide_no_nan)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.ndim == b.ndim == 0:  # one number each: a metric's mean (no arrays to make)
+        return np.float64(0.0) if b == 0 else a / b
     safe = np.where(b == 0, 1.0, b)
     return np.where(b == 0, 0.0, a / safe)
 

@@ -18,15 +18,16 @@ def _samplewise(values, sample_weight, reduce):
     """Keras's reduce_to_samplewise_values: (one value per sample, reduced by
     `reduce` over the other axes and multiplied by its weight; the weight of
     each sample, or None)."""
-    values = _numbers(values, "values").astype(np.float64)
+    values = _numbers(values, "values").astype(np.float64, copy=False)
     weights = None
     if sample_weight is not None:
-        weights = _numbers(sample_weight, "sample_weight").astype(np.float64)
+        weights = _numbers(sample_weight, "sample_weight").astype(np.float64, copy=False)
         values, weights = _same_rank(values, weights)
         if values.ndim > weights.ndim:
             values = reduce(values, axis=tuple(range(weights.ndim, values.ndim)))
         try:
-            weights = np.broadcast_to(weights, values.shape)
+            if weights.shape != values.shape:
+                weights = np.broadcast_to(weights, values.shape)
         except ValueError:
             raise ValueError(f"`sample_weight` of shape {np.shape(sample_weight)} does not "
                              f"match the values of shape {values.shape}") from None
@@ -36,6 +37,11 @@ def _samplewise(values, sample_weight, reduce):
     if values.ndim > 1:
         values = reduce(values, axis=tuple(range(1, values.ndim)))
     return values, weights
+
+
+def _is_real(value) -> bool:
+    """Whether `value` is one real number (not an array, not a bool)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 class Sum(Metric):
@@ -92,6 +98,11 @@ class Mean(Metric):
             values: numbers (a number counts once, a batch once per sample).
             sample_weight: the weight of each sample (or value), or None.
         """
+        if _is_real(values) and (sample_weight is None or _is_real(sample_weight)):
+            weight = 1.0 if sample_weight is None else float(sample_weight)  # one number:
+            self.total += np.float64(float(values) * weight)  # a loss tracker's batch mean
+            self.count += weight
+            return
         values, weights = _samplewise(values, sample_weight, np.mean)
         self.total += values.sum()
         self.count += weights.sum() if weights is not None else \
