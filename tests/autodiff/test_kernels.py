@@ -70,6 +70,7 @@ def test_enable_overrides_the_environment(monkeypatch):
     pytest.importorskip("numba")
     monkeypatch.setenv("ZEN_FAST", "0")
     try:
+        kernels.enable(None)  # reads the environment again
         assert not kernels.available()
         assert kernels.enable(True) is None
         assert kernels.available()
@@ -80,6 +81,24 @@ def test_enable_overrides_the_environment(monkeypatch):
         kernels.enable(None)
         assert kernels.available()
     finally:
+        monkeypatch.undo()
+        kernels.enable(None)
+
+
+def test_the_environment_is_read_once_until_enable_none(monkeypatch):
+    """ZEN_FAST is read at the kernels' first use (every op asks whether they
+    apply, so they do not read it each time) and again after enable(None)."""
+    pytest.importorskip("numba")
+    try:
+        monkeypatch.setenv("ZEN_FAST", "1")
+        kernels.enable(None)
+        assert kernels.available()
+        monkeypatch.setenv("ZEN_FAST", "0")
+        assert kernels.available()  # still the value read first
+        kernels.enable(None)
+        assert not kernels.available()
+    finally:
+        monkeypatch.undo()
         kernels.enable(None)
 
 

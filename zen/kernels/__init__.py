@@ -24,8 +24,9 @@ numba is not installed. Nothing is compiled, and numba is not imported,
 at `import zen`: each kernel compiles on its first call (for each dtype),
 into numba's on-disk cache (`cache=True`), which later processes load.
 
-Switch them off with the environment variable `ZEN_FAST=0` or with
-`enable(False)`; `enable(None)` goes back to what the environment says.
+Switch them off with the environment variable `ZEN_FAST=0` (read at their
+first use) or with `enable(False)`; `enable(None)` goes back to what the
+environment says (read again).
 
 Accuracy against the numpy path: float64 results agree to about 1e-15
 relative (the sums run in another order); float32 results are computed in
@@ -66,7 +67,9 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _ROWS_PER_BLOCK = 1024   # rows per block of a column reduction (see `_blocks`)
 _MAX_BLOCKS = 64
 
-_state = {"switch": None, "numba": None}   # switch: None (the environment decides), True, False
+# switch: None (the environment decides), True, False; environment: ZEN_FAST's
+# verdict, read at the first use and again after enable(None) (None: not read yet)
+_state = {"switch": None, "environment": None, "numba": None}
 _compiled = {}
 
 
@@ -77,7 +80,7 @@ def enable(on=True):
         on: True to use them where numba imports (even with `ZEN_FAST=0` in the
             environment), False for the numpy code everywhere, None to follow
             the environment variable `ZEN_FAST` again (the default: on unless
-            it is "0").
+            it is "0"), read anew at the next use.
 
     Returns:
         The setting it replaces (True, False or None), to restore it with.
@@ -91,6 +94,8 @@ def enable(on=True):
         raise invalid("on", "True, False or None", on)
     previous = _state["switch"]
     _state["switch"] = None if on is None else bool(on)
+    if on is None:
+        _state["environment"] = None
     return previous
 
 
@@ -99,7 +104,11 @@ def available() -> bool:
     off (`enable(False)`, or `ZEN_FAST=0` without `enable(True)`). The first
     call that gets past the switch imports numba."""
     switch = _state["switch"]
-    if switch is False or (switch is None and os.environ.get("ZEN_FAST", "1") == "0"):
+    if switch is None:  # the environment, read once: every op asks, and a read costs 1-2 us
+        switch = _state["environment"]
+        if switch is None:
+            switch = _state["environment"] = os.environ.get("ZEN_FAST", "1") != "0"
+    if not switch:
         return False
     if _state["numba"] is None:
         _state["numba"] = _import_numba()

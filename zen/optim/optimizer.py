@@ -286,9 +286,11 @@ class Optimizer:
         of an `elementwise` optimizer: each chunk updates its stretch of the
         parameter and of its state arrays, so the result is bitwise the same."""
         value = param.value
+        if value.size < 2 * parallel.MIN_CHUNK or not self._updates_elementwise():
+            self.update(param, grad, state, lr)  # most parameters: too small to split
+            return
         arrays = [value, grad] + [a for a in state.values() if isinstance(a, np.ndarray)]
-        if not self._updates_elementwise() or value.size < 2 * parallel.MIN_CHUNK or not all(
-                a.shape == value.shape and a.flags.c_contiguous for a in arrays):
+        if not all(a.shape == value.shape and a.flags.c_contiguous for a in arrays):
             self.update(param, grad, state, lr)
             return
         flat_grad = grad.reshape(-1)
