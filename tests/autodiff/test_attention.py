@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+import zen
 import zen.autodiff as ad
 from zen.autodiff import Tensor, grad_check
 
@@ -89,6 +90,41 @@ def test_forward_matches_the_composed_reference(name):
     np.testing.assert_allclose(weights.value, reference_weights(q, k, mask, is_causal,
                                                                 scale).value, atol=1e-14)
     assert got.shape == q.shape[:-1] + (v.shape[-1],)
+
+
+@pytest.mark.parametrize("mask_shape", [(64, 64), (16, 1, 64, 64), (16, 4, 64, 64)])
+def test_numpy_softmax_split_over_threads_masks_each_slice(fast, mask_shape):
+    """Logits big enough to be split over two threads ((16, 4, 64, 64), twice
+    zen.parallel's smallest chunk): a boolean mask broadcast along the batch
+    axis or sliced with it, and a causal query, as the reference has them."""
+    big = np.random.default_rng(1)
+    q, k, v = (big.normal(size=(16, 4, 64, 16)) for _ in range(3))
+    mask = with_free_row(big.random(mask_shape) > 0.3)
+    threads = zen.get_num_threads()
+    zen.set_num_threads(2)
+    try:
+        got = ad.scaled_dot_product_attention(q, k, v, mask, is_causal=True)
+        grads = gradients(lambda *t: ad.scaled_dot_product_attention(*t, mask, True), [q, k, v])
+    finally:
+        zen.set_num_threads(threads)
+    np.testing.assert_allclose(got.value, reference(q, k, v, mask, True).value,
+                               rtol=1e-12, atol=1e-14)
+    for got, expected in zip(grads, gradients(lambda *t: reference(*t, mask, True), [q, k, v])):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5, 7), (6, 0), (1,), (2, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_sums_as_one_product_are_numpys_sums(shape, dtype):
+    """The softmax's row sums (one matrix-vector product): numpy's sums over
+    the last axis, kept, to rounding; a strided view is summed by numpy."""
+    from zen.autodiff.ops import row_sums
+    a = rng.normal(size=shape).astype(dtype)
+    for array in (a, a[..., ::2], np.swapaxes(a, 0, -1)):
+        got = row_sums(array)
+        assert got.shape == array.shape[:-1] + (1,) and got.dtype == dtype
+        np.testing.assert_allclose(got, array.sum(axis=-1, keepdims=True),
+                                   rtol=20 * np.finfo(dtype).eps, atol=20 * np.finfo(dtype).eps)
 
 
 def gradients(fn, arrays):

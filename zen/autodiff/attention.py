@@ -20,7 +20,7 @@ from .. import kernels, parallel
 from ..backend import xp
 from ..validation import check_bool, check_float
 from .tensor import Function, Tensor  # first: ops builds on tensor
-from .ops import unbroadcast
+from .ops import row_sums, unbroadcast
 
 
 def _swap(a):
@@ -77,19 +77,22 @@ class _AttentionLogits(Function):
         if self.fast and self.causal:  # zen.kernels: the masked half is neither masked nor read
             self.p = kernels.softmax(logits, causal=True)
             return self.p
-        if self.allowed is not None:
-            xp.copyto(logits, -xp.inf, where=~self.allowed)
+        masked_out = None if self.allowed is None else ~self.allowed
         if self.fast:  # zen.kernels: one pass a row (every row has a key to attend to)
+            if masked_out is not None:
+                xp.copyto(logits, -xp.inf, where=masked_out)
             self.p = kernels.softmax(logits)
             return self.p
 
-        def softmax(start, stop):  # in place, over the rows of logits[start:stop]
+        def softmax(start, stop):  # masked and normalised in place, logits[start:stop]
             some = logits[start:stop]
+            if masked_out is not None:
+                xp.copyto(some, -xp.inf, where=_first_axis_slice(masked_out, logits, start, stop))
             top = some.max(axis=-1, keepdims=True)
             top[~xp.isfinite(top)] = 0  # a fully masked row: all -inf, exp gives zeros
             some -= top
             xp.exp(some, out=some)
-            total = some.sum(axis=-1, keepdims=True)
+            total = row_sums(some)
             total[total == 0] = 1
             some /= total
         parallel.for_each_slice(softmax, logits)
@@ -125,7 +128,7 @@ class _AttentionLogits(Function):
 
         def softmax_backward(start, stop):
             some = d_p[start:stop]
-            some -= (g[start:stop] * out[start:stop]).sum(axis=-1, keepdims=True)
+            some -= row_sums(g[start:stop] * out[start:stop])
             some *= p[start:stop]
         parallel.for_each_slice(softmax_backward, d_p)
         return d_p
@@ -143,7 +146,7 @@ class AttentionWeights(_AttentionLogits):
             d_logits = kernels.softmax_backward(g, p, causal=self.causal)
         else:
             d_logits = g * p
-            d_logits -= p * d_logits.sum(axis=-1, keepdims=True)
+            d_logits -= p * row_sums(d_logits)
         return (*self.logit_gradients(d_logits, self.needs_grad[:2]),
                 *self.additive_gradient(d_logits))
 
@@ -205,6 +208,13 @@ class SelfAttention(_AttentionLogits):
         if d_qkv is not None:
             self.logit_gradients(d_logits, (True, True), (dq, dk))
         return (d_qkv, *self.additive_gradient(d_logits))
+
+
+def _first_axis_slice(mask, array, start, stop):
+    """The part of `mask` (broadcast to `array`) that covers array[start:stop]."""
+    if mask.ndim == array.ndim and mask.shape[0] == array.shape[0]:
+        return mask[start:stop]
+    return mask  # it broadcasts along the first axis
 
 
 def _heads_first(a):
