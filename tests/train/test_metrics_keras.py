@@ -278,6 +278,18 @@ def test_a_mean_of_numbers_is_the_mean_of_0_d_arrays(value, weight):
     assert numbers.result() == arrays.result()
 
 
+def test_a_mean_of_hits_is_the_mean_of_ones_and_zeros():
+    """A batch of booleans (accuracy's hits) is counted without a float copy;
+    the same total and count as its 0/1 floats, with or without weights."""
+    hits = np.random.default_rng(0).random(130) > 0.4
+    booleans, floats = Mean(), Mean()
+    for weight in (None, None, np.linspace(0, 1, 130)):
+        booleans.update_state(hits, sample_weight=weight)
+        floats.update_state(hits.astype(np.float64), sample_weight=weight)
+    assert (float(booleans.total), float(booleans.count)) == (float(floats.total),
+                                                              float(floats.count))
+
+
 @pytest.mark.parametrize("bad", ["1.0", 1 + 2j, np.complex64(1)])
 def test_a_mean_of_a_non_real_number_is_a_type_error(bad):
     with pytest.raises(TypeError, match="expected numbers"):

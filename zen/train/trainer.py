@@ -256,12 +256,13 @@ class Trainer:
         reads_batch_logs = any(_reads_batch_logs(hook) for hook in hooks)
         for batch, data in enumerate(batches):
             x, y, sample_weight = unpack_batch(data, "train_loader")
-            if batch_length(x) == 0:  # a process's share of a short last global batch
+            size = batch_length(x)
+            if size == 0:  # a process's share of a short last global batch
                 self.train_step(x, y, sample_weight)  # steps alike, seen by no callback
             else:
                 _fire(hooks, "on_train_batch_begin", batch, {})
                 losses, preds, masks = self._train_batch(x, y, sample_weight)
-                self._update(running, losses, y, preds, sample_weight, batch_length(x), masks)
+                self._update(running, losses, y, preds, sample_weight, size, masks)
                 _fire(hooks, "on_train_batch_end", batch,
                       running.result() if reads_batch_logs else {})
             if self._stop_agreed():

@@ -98,10 +98,15 @@ class Mean(Metric):
             values: numbers (a number counts once, a batch once per sample).
             sample_weight: the weight of each sample (or value), or None.
         """
+        # Two short paths for what fit gives every batch (in place, no new arrays):
         if _is_real(values) and (sample_weight is None or _is_real(sample_weight)):
             weight = 1.0 if sample_weight is None else float(sample_weight)  # one number:
-            self.total += np.float64(float(values) * weight)  # a loss tracker's batch mean
-            self.count += weight
+            np.add(self.total, float(values) * weight, out=self.total)  # a loss tracker's
+            np.add(self.count, weight, out=self.count)
+            return
+        if sample_weight is None and getattr(values, "dtype", None) == bool and values.ndim == 1:
+            np.add(self.total, np.count_nonzero(values), out=self.total)  # hits (accuracy)
+            np.add(self.count, len(values), out=self.count)
             return
         values, weights = _samplewise(values, sample_weight, np.mean)
         self.total += values.sum()
