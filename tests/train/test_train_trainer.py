@@ -115,6 +115,25 @@ def test_every_way_of_hooking_the_batch_end_gets_the_running_logs(how):
     assert seen[-1] == pytest.approx({key: values[0] for key, values in history.history.items()})
 
 
+def test_a_test_batch_hook_gets_the_running_validation_logs():
+    """on_test_batch_end, overridden, gets the validation's running loss and
+    metrics, ending at the epoch's val_ values."""
+    class TestBatchLogs(Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.seen.append(dict(logs))
+
+    train, val = loaders(n=120, batch_size=16)
+    hook = TestBatchLogs()
+    trainer = Trainer(mlp(), LOSS, "sgd", metrics=["accuracy"])
+    history = trainer.fit(train, val_loader=val, callbacks=[hook], verbose=0)
+    assert len(hook.seen) == 2 and all(set(logs) == {"loss", "accuracy"} for logs in hook.seen)
+    assert hook.seen[-1] == pytest.approx({"loss": history.history["val_loss"][0],
+                                           "accuracy": history.history["val_accuracy"][0]})
+
+
 def test_fit_on_arrays_gathers_batches_on_the_training_thread():
     """`fit` on in-memory arrays starts no prefetch thread (a fancy index per
     batch costs less than the handover); a DataLoader keeps its own default."""

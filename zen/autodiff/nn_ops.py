@@ -115,7 +115,7 @@ class GELU(Function):
         flat = xp.ascontiguousarray(a).reshape(-1)
         out, derivative = xp.empty_like(flat), xp.empty_like(flat)
 
-        def block(start, stop):  # thirty-odd numpy passes, each on a block in cache
+        def block(start, stop):  # fifty-odd numpy passes, each on a block in cache
             x = flat[start:stop]
             cdf, pdf = special.normal_cdf_and_pdf(x)
             slope = xp.multiply(pdf, x, out=derivative[start:stop])

@@ -253,7 +253,7 @@ class Trainer:
         """The epoch's losses and metrics (reset first; nothing seen when a
         one-shot source had run out)."""
         running = RunningMetrics(self.objective)
-        reads_batch_logs = any(_reads_batch_logs(hook) for hook in hooks)
+        reads_batch_logs = _read_by_any(hooks, "on_train_batch_end", "on_batch_end")
         for batch, data in enumerate(batches):
             x, y, sample_weight = unpack_batch(data, "train_loader")
             size = batch_length(x)
@@ -363,6 +363,7 @@ class Trainer:
         `hooks`): the compiled metrics, reset first, or copies of them
         (`mirrored`, for fit's validation)."""
         running = RunningMetrics(self.objective, mirrored)
+        reads_batch_logs = _read_by_any(hooks, "on_test_batch_end")
         with inference_mode():
             for batch, data in enumerate(_progress(batches, verbose, "Evaluate")):
                 x, y, sample_weight = unpack_batch(data, "loader")
@@ -376,7 +377,8 @@ class Trainer:
                                               _added_losses(self.model))
                 self._update(running, loss_logs, y, [_values(p) for p in preds],
                              sample_weight, batch_length(x), [get_mask(p) for p in preds])
-                _fire(hooks, "on_test_batch_end", batch, running.result())
+                _fire(hooks, "on_test_batch_end", batch,
+                      running.result() if reads_batch_logs else {})
         return running
 
     def predict(self, loader, verbose=0) -> np.ndarray:
@@ -418,12 +420,13 @@ def _added_losses(model) -> list:
     return model.losses if isinstance(model, Layer) else []
 
 
-def _reads_batch_logs(hook) -> bool:
-    """Whether `hook` may read the logs of `on_train_batch_end`: it (or its
-    class) overrides that hook or `on_batch_end`, which Callback's calls. The
-    others get empty logs, which spares a read of every metric each batch."""
+def _read_by_any(hooks, *names) -> bool:
+    """Whether any of `hooks` may read the logs a batch hook is given: it (or
+    its class) overrides one of `names` (e.g. `on_train_batch_end` and
+    `on_batch_end`, which Callback's calls). Where none does, they get empty
+    logs, which spares a read of every metric each batch."""
     return any(getattr(getattr(hook, name), "__func__", None) is not getattr(Callback, name)
-               for name in ("on_train_batch_end", "on_batch_end"))
+               for hook in hooks for name in names)
 
 
 def _fire(hooks, name, *args):
