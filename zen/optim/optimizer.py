@@ -286,11 +286,9 @@ class Optimizer:
         of an `elementwise` optimizer: each chunk updates its stretch of the
         parameter and of its state arrays, so the result is bitwise the same."""
         value = param.value
-        if value.size < 2 * parallel.MIN_CHUNK or not self._updates_elementwise():
-            self.update(param, grad, state, lr)  # most parameters: too small to split
-            return
-        arrays = [value, grad] + [a for a in state.values() if isinstance(a, np.ndarray)]
-        if not all(a.shape == value.shape and a.flags.c_contiguous for a in arrays):
+        if value.size < 2 * parallel.MIN_CHUNK or not self._updates_elementwise() or not all(
+                a.shape == value.shape and a.flags.c_contiguous  # (most parameters: too small)
+                for a in (value, grad, *[s for s in state.values() if isinstance(s, np.ndarray)])):
             self.update(param, grad, state, lr)
             return
         flat_grad = grad.reshape(-1)
